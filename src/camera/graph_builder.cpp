@@ -1,0 +1,180 @@
+#include "graph_builder.h"
+
+#include <sstream>
+
+namespace camrelay {
+
+namespace {
+
+bool isEncodedVideo(const char* name) {
+    static const char* const encoded[] = {"video/x-h264", "video/x-h265", "video/x-vp8", "video/x-vp9",
+                                          "video/x-av1", "video/mpeg", "video/x-theora"};
+    for (const char* e : encoded)
+        if (g_str_equal(name, e)) return true;
+    return false;
+}
+
+// raw wins when offered (the raw tail negotiates it, as for v4l2src without
+// caps); JPEG only when it is all the source offers; encoded only when every
+// choice is encoded video. Anything else is left to decodebin at run time.
+SourceKind kindOfCaps(const GstCaps* caps) {
+    bool raw = false, jpeg = true, encoded = true;
+    for (guint i = 0; i < gst_caps_get_size(caps); ++i) {
+        const char* name = gst_structure_get_name(gst_caps_get_structure(caps, i));
+        raw = raw || g_str_equal(name, "video/x-raw");
+        jpeg = jpeg && g_str_equal(name, "image/jpeg");
+        encoded = encoded && isEncodedVideo(name);
+    }
+    if (raw) return SourceKind::Raw;
+    if (jpeg) return SourceKind::Jpeg;
+    if (encoded) return SourceKind::Encoded;
+    return SourceKind::Dynamic;
+}
+
+// First word of a fragment: "jpegenc quality=90" -> "jpegenc".
+std::string firstElementName(const std::string& fragment) {
+    std::istringstream in(fragment);
+    std::string word;
+    in >> word;
+    return word;
+}
+
+bool factoryHasProperty(const std::string& factory, const char* property) {
+    GRef<GstElement> element = GRef<GstElement>::adopt(gst_element_factory_make(factory.c_str(), nullptr));
+    return element && g_object_class_find_property(G_OBJECT_GET_CLASS(element.get()), property);
+}
+
+std::string encoderText(const CameraConfig& c) {
+    std::string text = c.encoder;
+    // quality= is applied to encoders that have it, unless the fragment sets it itself.
+    if (text.find("quality=") == std::string::npos && factoryHasProperty(firstElementName(text), "quality"))
+        text += " quality=" + std::to_string(c.quality);
+    return text;
+}
+
+std::string rawCaps(const CameraConfig& c) {
+    std::string caps = "video/x-raw";
+    if (c.width) caps += ",width=" + std::to_string(c.width) + ",height=" + std::to_string(c.height);
+    if (c.framerate.isSet())
+        caps += ",framerate=" + std::to_string(c.framerate.num) + "/" + std::to_string(c.framerate.den);
+    return caps;
+}
+
+// convert / scale / rate / caps / encode: one JPEG per frame, shared by every output.
+std::string rawTail(const CameraConfig& c) {
+    std::string tail = "videoconvert";
+    if (c.width) tail += " ! videoscale";
+    if (c.framerate.isSet()) tail += " ! videorate";
+    return tail + " ! " + rawCaps(c) + " ! " + encoderText(c);
+}
+
+std::string fanoutTail() {
+    // The queue decouples outputs from capture; it holds at most two frames and drops the oldest.
+    return std::string("tee name=") + kFanoutTeeName +
+           " ! queue leaky=downstream max-size-buffers=2 max-size-bytes=0 max-size-time=0"
+           " ! appsink name=" + kFrameSinkName + " max-buffers=2 drop=true emit-signals=false";
+}
+
+}  // namespace
+
+const char* toString(SourceKind kind) {
+    switch (kind) {
+    case SourceKind::Raw: return "raw";
+    case SourceKind::Jpeg: return "jpeg";
+    case SourceKind::Encoded: return "encoded";
+    case SourceKind::Dynamic: return "dynamic";
+    }
+    return "unknown";
+}
+
+GRef<GstElement> parseFragment(const std::string& fragment, std::string* error) {
+    GError* raw = nullptr;
+    GstElement* parsed = gst_parse_bin_from_description_full(fragment.c_str(), TRUE, nullptr,
+                                                             GST_PARSE_FLAG_FATAL_ERRORS, &raw);
+    GUniquePtr<GError> parseError(raw);
+    GRef<GstElement> bin = GRef<GstElement>::adopt(parsed);
+    if (!bin || parseError) {
+        if (error) *error = errorMessage(parseError);
+        return {};
+    }
+    return bin;
+}
+
+std::optional<SourceKind> classifySource(const std::string& fragment, std::string* error) {
+    // A fragment may end in caps ("v4l2src ! image/jpeg,width=1280"), which
+    // need an element after them to parse: the probe is that element.
+    GRef<GstElement> bin = parseFragment(fragment + " ! identity name=camrelay_probe", error);
+    if (!bin) return std::nullopt;
+    GRef<GstPad> src = GRef<GstPad>::adopt(gst_element_get_static_pad(bin.get(), "src"));
+    if (!src) return SourceKind::Dynamic;
+    GRef<GstCaps> caps = GRef<GstCaps>::adopt(gst_pad_query_caps(src.get(), nullptr));
+    if (!caps || gst_caps_is_empty(caps.get())) {
+        if (error) *error = "the source can produce no caps at all (check its caps filter)";
+        return std::nullopt;
+    }
+    // Sometimes-pads (rtspsrc, uridecodebin) answer ANY until they run.
+    if (gst_caps_is_any(caps.get())) return SourceKind::Dynamic;
+    return kindOfCaps(caps.get());
+}
+
+GRef<GstElement> parsePipeline(const std::string& text, std::string* error) {
+    GError* raw = nullptr;
+    GstElement* parsed = gst_parse_launch_full(text.c_str(), nullptr, GST_PARSE_FLAG_FATAL_ERRORS, &raw);
+    GUniquePtr<GError> parseError(raw);
+    GRef<GstElement> pipeline = GRef<GstElement>::adopt(parsed);
+    if (!pipeline || parseError) {
+        if (error) *error = errorMessage(parseError);
+        return {};
+    }
+    if (!GST_IS_PIPELINE(pipeline.get())) {
+        if (error) *error = "the text does not describe a pipeline";
+        return {};
+    }
+    return pipeline;
+}
+
+GraphPlanResult planGraph(const CameraConfig& c) {
+    GraphPlanResult result;
+    auto problem = [&](const char* key, std::string message) {
+        result.problems.push_back({c.file, key, std::move(message)});
+    };
+    std::string error;
+    std::optional<SourceKind> kind = classifySource(c.source, &error);
+    if (!kind) {
+        problem("camera.source", error);
+        return result;
+    }
+    std::string encoderError;
+    if (!parseFragment(c.encoder, &encoderError)) problem("camera.encoder", encoderError);
+
+    std::string middle;
+    switch (*kind) {
+    case SourceKind::Raw: middle = rawTail(c); break;
+    case SourceKind::Encoded:
+    case SourceKind::Dynamic: middle = "decodebin ! " + rawTail(c); break;
+    case SourceKind::Jpeg:
+        if (c.jpegPassthrough) {
+            // Passing JPEG through cannot change its size or rate: say so instead of ignoring the keys.
+            if (c.width) problem("camera.width", "cannot be applied to a JPEG source that passes through; set the size in the source caps, or set jpeg-passthrough=false to re-encode");
+            if (c.framerate.isSet()) problem("camera.framerate", "cannot be applied to a JPEG source that passes through; set it in the source caps, or set jpeg-passthrough=false to re-encode");
+            middle = "jpegparse";
+        } else {
+            middle = "jpegdec ! " + rawTail(c);
+        }
+        break;
+    }
+    if (!result.problems.empty()) return result;
+
+    GraphPlan plan;
+    plan.sourceKind = *kind;
+    plan.pipelineText = c.source + " ! " + middle + " ! " + fanoutTail();
+    // Parsing the whole text catches what the parts cannot: pads that do not link.
+    if (!parsePipeline(plan.pipelineText, &error)) {
+        problem("camera.source", "the effective pipeline does not parse: " + error + " (pipeline: " + plan.pipelineText + ")");
+        return result;
+    }
+    result.plan = std::move(plan);
+    return result;
+}
+
+}  // namespace camrelay

@@ -1,0 +1,31 @@
+#pragma once
+// Every camera, keyed by id (the file stem of pipelines/<id>.conf).
+// Thread affinity: loop thread only.
+#include "camera/camera.h"
+#include "config/camera_config.h"
+
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace camrelay {
+
+// Reads every "*.conf" in dir, sorted by name. Problems with the directory
+// itself go to dirProblems; each file's problems stay with its load.
+std::vector<CameraConfigLoad> loadCameraDirectory(const std::string& dir, ConfigProblems& dirProblems);
+
+class Registry {
+public:
+    // A camera whose config has problems is kept, as failed, so the API can say why.
+    Camera& add(CameraConfigLoad load);
+    Camera* find(const std::string& id) const;
+    std::vector<Camera*> cameras() const;  // sorted by id
+    void startEnabled();
+    void stopAll();
+
+private:
+    std::map<std::string, std::unique_ptr<Camera>> cameras_;
+};
+
+}  // namespace camrelay

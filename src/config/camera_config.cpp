@@ -1,0 +1,87 @@
+#include "camera_config.h"
+
+#include "core/files.h"
+#include "core/gobject_ptr.h"
+#include "key_file_reader.h"
+
+#include <cerrno>
+#include <regex>
+
+namespace camrelay {
+
+namespace {
+constexpr const char* kGroup = "camera";
+
+std::optional<Fraction> parseFraction(KeyFileReader& reader, const char* key) {
+    auto text = reader.string(kGroup, key);
+    if (!text) return std::nullopt;
+    static const std::regex form(R"(^([0-9]{1,5})(/([0-9]{1,5}))?$)");
+    std::smatch m;
+    if (std::regex_match(*text, m, form)) {
+        Fraction f{std::stoi(m[1].str()), m[3].matched ? std::stoi(m[3].str()) : 1};
+        if (f.num > 0 && f.den > 0 && f.value() <= 240.0) return f;
+    }
+    reader.problem(kGroup, key, "must be frames per second like 30 or 30000/1001, at most 240 (got \"" + *text + "\")");
+    return std::nullopt;
+}
+}  // namespace
+
+bool isValidCameraId(const std::string& id) {
+    static const std::regex form("^[A-Za-z0-9_-]{1,64}$");
+    return std::regex_match(id, form);
+}
+
+CameraConfigLoad parseCameraConfig(const std::string& id, const std::string& fileLabel, const std::string& text) {
+    CameraConfigLoad load;
+    CameraConfig& c = load.config;
+    c.id = id;
+    c.file = fileLabel;
+    c.name = id;
+    if (!isValidCameraId(id))
+        load.problems.push_back({fileLabel, "", "camera id \"" + id + "\" (the file name) may use only A-Z a-z 0-9 _ - and at most 64 characters"});
+
+    KeyFileReader reader(fileLabel, text, load.problems);
+    if (!reader.ok()) return load;
+    reader.rejectUnknown({kGroup}, kGroup,
+                         {"name", "source", "encoder", "width", "height", "framerate", "quality", "enabled", "jpeg-passthrough"});
+    if (!reader.has(kGroup, "source")) reader.problem(kGroup, "source", "missing: every camera needs a source= pipeline fragment");
+
+    if (auto v = reader.string(kGroup, "name"); v && !v->empty()) c.name = *v;
+    if (auto v = reader.string(kGroup, "source")) {
+        if (v->empty()) reader.problem(kGroup, "source", "is empty");
+        c.source = *v;
+    }
+    if (auto v = reader.string(kGroup, "encoder")) {
+        if (v->empty()) reader.problem(kGroup, "encoder", "is empty (leave the key out for jpegenc)");
+        else c.encoder = *v;
+    }
+    if (auto v = reader.integer(kGroup, "width", 16, 16384)) c.width = *v;
+    if (auto v = reader.integer(kGroup, "height", 16, 16384)) c.height = *v;
+    if (auto v = parseFraction(reader, "framerate")) c.framerate = *v;
+    if (auto v = reader.integer(kGroup, "quality", 1, 100)) c.quality = *v;
+    if (auto v = reader.boolean(kGroup, "enabled")) c.enabled = *v;
+    if (auto v = reader.boolean(kGroup, "jpeg-passthrough")) c.jpegPassthrough = *v;
+    if (reader.has(kGroup, "width") != reader.has(kGroup, "height"))
+        reader.problem(kGroup, reader.has(kGroup, "width") ? "height" : "width",
+                       "width and height go together: set both or neither");
+    return load;
+}
+
+CameraConfigLoad loadCameraConfigFile(const std::string& path) {
+    GUniquePtr<gchar> base(g_path_get_basename(path.c_str()));
+    std::string id = base.get();
+    if (g_str_has_suffix(id.c_str(), ".conf")) id.resize(id.size() - 5);
+
+    std::string error;
+    auto text = readFile(path, &error);
+    if (!text) {
+        CameraConfigLoad load;
+        load.config.id = load.config.name = id;
+        load.config.file = path;
+        load.problems.push_back({path, "", "cannot read: " + error});
+        return load;
+    }
+    return parseCameraConfig(id, path, *text);
+}
+
+}  // namespace camrelay

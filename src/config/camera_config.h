@@ -1,0 +1,44 @@
+#pragma once
+// One camera file: pipelines/<id>.conf. Plain values, no GLib types.
+#include "problem.h"
+
+#include <string>
+
+namespace camrelay {
+
+struct Fraction {
+    int num = 0;
+    int den = 1;
+    bool isSet() const { return num > 0; }
+    double value() const { return den ? double(num) / den : 0.0; }
+};
+
+struct CameraConfig {
+    std::string id;         // file stem; [A-Za-z0-9_-], at most 64 characters
+    std::string file;       // where it came from, for messages
+    std::string name;       // display name (defaults to id)
+    std::string source;     // gst-launch fragment ending in raw video, image/jpeg or encoded video
+    std::string encoder = "jpegenc";
+    int width = 0;          // 0: keep the source's
+    int height = 0;
+    Fraction framerate;     // unset: keep the source's
+    int quality = 80;       // 1..100, applied to encoders with a "quality" property
+    bool enabled = true;    // start with the service
+    bool jpegPassthrough = true;  // JPEG sources pass through untouched
+};
+
+struct CameraConfigLoad {
+    CameraConfig config;       // filled as far as the file allowed (id/name always)
+    ConfigProblems problems;   // empty when the file is valid
+};
+
+// Camera ids become URL segments and file names: no path tricks.
+bool isValidCameraId(const std::string& id);
+
+// fileLabel is used in messages; text is the file's contents.
+CameraConfigLoad parseCameraConfig(const std::string& id, const std::string& fileLabel, const std::string& text);
+
+// Reads "<dir>/<id>.conf"; an unreadable file is a problem like any other.
+CameraConfigLoad loadCameraConfigFile(const std::string& path);
+
+}  // namespace camrelay

@@ -1,0 +1,38 @@
+#pragma once
+// Typed, validating reads from one GKeyFile. Every failed read adds a
+// ConfigProblem naming the file and "group.key"; reads never throw.
+// Thread affinity: any thread (one reader per thread).
+#include "core/gobject_ptr.h"
+#include "problem.h"
+
+#include <initializer_list>
+#include <optional>
+#include <string>
+
+namespace camrelay {
+
+class KeyFileReader {
+public:
+    // Parses text; a syntax error becomes a problem and every read returns nothing.
+    KeyFileReader(std::string fileLabel, const std::string& text, ConfigProblems& problems);
+
+    bool ok() const { return parsed_; }
+    // Reports groups and keys outside the allowed set (typos are the usual cause).
+    void rejectUnknown(std::initializer_list<const char*> groups,
+                       const char* group, std::initializer_list<const char*> keys);
+    bool has(const char* group, const char* key) const;
+
+    std::optional<std::string> string(const char* group, const char* key);
+    std::optional<int> integer(const char* group, const char* key, int min, int max);
+    std::optional<bool> boolean(const char* group, const char* key);
+
+    void problem(const char* group, const char* key, std::string message);
+
+private:
+    std::string file_;
+    ConfigProblems& problems_;
+    GUniquePtr<GKeyFile> keyFile_;
+    bool parsed_ = false;
+};
+
+}  // namespace camrelay

@@ -1,0 +1,51 @@
+#include "service_config.h"
+
+#include "core/files.h"
+#include "core/gobject_ptr.h"
+#include "key_file_reader.h"
+
+namespace camrelay {
+
+ServiceConfigLoad parseServiceConfig(const std::string& fileLabel, const std::string& text) {
+    ServiceConfigLoad load;
+    ServiceConfig& c = load.config;
+    c.file = fileLabel;
+    KeyFileReader reader(fileLabel, text, load.problems);
+    if (!reader.ok()) return load;
+    reader.rejectUnknown({"server", "paths", "limits"}, "server", {"listen", "port", "backlog"});
+    reader.rejectUnknown({"server", "paths", "limits"}, "paths", {"pipelines", "data"});
+    reader.rejectUnknown({"server", "paths", "limits"}, "limits",
+                         {"client-timeout", "snapshot-timeout-ms", "max-viewers-per-camera"});
+
+    if (auto v = reader.string("server", "listen")) {
+        GInetAddress* parsed = g_inet_address_new_from_string(v->c_str());
+        if (parsed) {
+            g_object_unref(parsed);
+            c.listenAddress = *v;
+        } else {
+            reader.problem("server", "listen", "not an IP address: \"" + *v + "\" (use 0.0.0.0, 127.0.0.1 or ::)");
+        }
+    }
+    if (auto v = reader.integer("server", "port", 0, 65535)) c.port = *v;
+    if (auto v = reader.integer("server", "backlog", 1, 65535)) c.listenBacklog = *v;
+    if (auto v = reader.string("paths", "pipelines")) c.pipelinesDir = *v;
+    if (auto v = reader.string("paths", "data")) c.dataDir = *v;
+    if (auto v = reader.integer("limits", "client-timeout", 1, 3600)) c.clientTimeoutSec = *v;
+    if (auto v = reader.integer("limits", "snapshot-timeout-ms", 0, 60000)) c.snapshotTimeoutMs = *v;
+    if (auto v = reader.integer("limits", "max-viewers-per-camera", 1, 100000)) c.maxViewersPerCamera = *v;
+    return load;
+}
+
+ServiceConfigLoad loadServiceConfigFile(const std::string& path) {
+    std::string error;
+    auto text = readFile(path, &error);
+    if (!text) {
+        ServiceConfigLoad load;
+        load.config.file = path;
+        load.problems.push_back({path, "", "cannot read: " + error});
+        return load;
+    }
+    return parseServiceConfig(path, *text);
+}
+
+}  // namespace camrelay

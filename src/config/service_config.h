@@ -1,0 +1,29 @@
+#pragma once
+// The service config (INI): where to listen, where cameras live, limits.
+#include "problem.h"
+
+#include <string>
+
+namespace camrelay {
+
+struct ServiceConfig {
+    std::string file;                   // empty: built-in defaults
+    std::string listenAddress = "0.0.0.0";
+    int port = 8080;                    // 0: any free port (printed at start)
+    int listenBacklog = 1024;           // GLib's default of 10 stalls bursts of viewers
+    std::string pipelinesDir;           // empty: the embedded demo camera
+    std::string dataDir = "/var/lib/camrelay";
+    int clientTimeoutSec = 10;          // a viewer that accepts no bytes for this long is dropped
+    int snapshotTimeoutMs = 2000;       // how long a snapshot waits for a first frame
+    int maxViewersPerCamera = 2000;     // beyond this, stream requests get 503
+};
+
+struct ServiceConfigLoad {
+    ServiceConfig config;
+    ConfigProblems problems;
+};
+
+ServiceConfigLoad parseServiceConfig(const std::string& fileLabel, const std::string& text);
+ServiceConfigLoad loadServiceConfigFile(const std::string& path);
+
+}  // namespace camrelay

@@ -1,0 +1,32 @@
+#include "log.h"
+
+#include <cstdio>
+#include <mutex>
+
+GST_DEBUG_CATEGORY(camrelay_camera_debug);
+GST_DEBUG_CATEGORY(camrelay_http_debug);
+GST_DEBUG_CATEGORY(camrelay_output_debug);
+GST_DEBUG_CATEGORY(camrelay_config_debug);
+
+namespace camrelay {
+
+void initLogging() {
+    static std::once_flag once;
+    std::call_once(once, [] {
+        GST_DEBUG_CATEGORY_INIT(camrelay_camera_debug, "camrelay-camera", 0, "camrelay cameras");
+        GST_DEBUG_CATEGORY_INIT(camrelay_http_debug, "camrelay-http", 0, "camrelay HTTP server");
+        GST_DEBUG_CATEGORY_INIT(camrelay_output_debug, "camrelay-output", 0, "camrelay outputs");
+        GST_DEBUG_CATEGORY_INIT(camrelay_config_debug, "camrelay-config", 0, "camrelay config");
+    });
+}
+
+void logLine(LogLevel level, const std::string& scope, const std::string& message) {
+    const char* tag = level == LogLevel::Error ? "error: " : level == LogLevel::Warning ? "warning: " : "";
+    // One fprintf per line keeps lines whole when several threads log.
+    if (scope.empty())
+        std::fprintf(stderr, "camrelay: %s%s\n", tag, message.c_str());
+    else
+        std::fprintf(stderr, "camrelay: [%s] %s%s\n", scope.c_str(), tag, message.c_str());
+}
+
+}  // namespace camrelay

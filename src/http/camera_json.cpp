@@ -1,0 +1,42 @@
+#include "camera_json.h"
+
+namespace camrelay {
+
+namespace {
+
+JsonObjectValue configJson(const CameraConfig& c) {
+    JsonObjectValue o;
+    o.set("file", c.file).set("source", c.source).set("encoder", c.encoder).set("quality", c.quality);
+    o.set("enabled", c.enabled).set("jpeg_passthrough", c.jpegPassthrough);
+    if (c.width) o.set("width", c.width).set("height", c.height);
+    else o.setNull("width").setNull("height");
+    if (c.framerate.isSet()) o.set("framerate", std::to_string(c.framerate.num) + "/" + std::to_string(c.framerate.den));
+    else o.setNull("framerate");
+    return o;
+}
+
+}  // namespace
+
+JsonObjectValue cameraJson(const Camera& camera, const MjpegStats& mjpeg) {
+    const CameraStats s = camera.stats();
+    const std::string base = "/api/cameras/" + camera.id();
+    JsonObjectValue o;
+    o.set("id", camera.id()).set("name", camera.config().name).set("state", toString(camera.state()));
+    o.set("error", camera.lastError().empty() ? nullptr : camera.lastError().c_str());
+    o.set("enabled", camera.config().enabled);
+    o.set("source_kind", camera.configValid() ? toString(camera.sourceKind()) : nullptr);
+    o.set("pipeline", camera.pipelineText().empty() ? nullptr : camera.pipelineText().c_str());
+    o.set("fps", double(int(s.fps * 100 + 0.5)) / 100).set("frames", s.frames);
+    o.set("width", s.width).set("height", s.height);
+    o.set("uptime", s.uptimeSec).set("state_age", s.stateAgeSec);
+    o.set("viewers", uint64_t(mjpeg.viewers)).set("bytes_sent", mjpeg.bytesSent);
+    o.set("frames_sent", mjpeg.framesSent).set("frames_dropped", mjpeg.framesDropped);
+    o.set("viewers_timed_out", mjpeg.viewersTimedOut);
+    o.set("config", configJson(camera.config()));
+    JsonObjectValue urls;
+    urls.set("stream", base + "/stream").set("snapshot", base + "/snapshot");
+    o.set("urls", std::move(urls));
+    return o;
+}
+
+}  // namespace camrelay

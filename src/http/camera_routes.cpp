@@ -1,0 +1,193 @@
+// /api/cameras[/{id}[/start|stop|stream|snapshot]]
+#include "core/clock.h"
+#include "core/log.h"
+#include "http/camera_json.h"
+#include "http/json.h"
+#include "http/server.h"
+
+#include <cmath>
+#include <memory>
+#include <sstream>
+#include <vector>
+
+#define GST_CAT_DEFAULT camrelay_http_debug
+
+namespace camrelay {
+
+namespace {
+
+struct CameraRoutes {
+    Registry& registry;
+    Outputs& outputs;
+    const ServiceConfig& config;
+
+    MjpegStats mjpegStats(const Camera& camera) const {
+        MjpegFanout* f = outputs.mjpeg(camera.id());
+        return f ? f->stats() : MjpegStats{};
+    }
+    void handle(SoupServerMessage* msg, const char* path, GHashTable* query);
+    void list(SoupServerMessage* msg);
+    void stream(SoupServerMessage* msg, Camera& camera, GHashTable* query);
+    void snapshot(SoupServerMessage* msg, Camera& camera);
+    void control(SoupServerMessage* msg, Camera& camera, const std::string& action);
+};
+
+std::vector<std::string> splitPath(const char* path) {
+    std::vector<std::string> parts;
+    std::istringstream in(path);
+    std::string part;
+    while (std::getline(in, part, '/'))
+        if (!part.empty()) parts.push_back(part);
+    return parts;
+}
+
+bool methodIs(SoupServerMessage* msg, const char* method) {
+    return g_str_equal(soup_server_message_get_method(msg), method);
+}
+
+bool isRead(SoupServerMessage* msg) { return methodIs(msg, "GET") || methodIs(msg, "HEAD"); }
+
+void CameraRoutes::handle(SoupServerMessage* msg, const char* path, GHashTable* query) {
+    const std::vector<std::string> parts = splitPath(path);  // "api", "cameras", id, action
+    if (parts.size() < 2 || parts[0] != "api" || parts[1] != "cameras" || parts.size() > 4) {
+        respondError(msg, SOUP_STATUS_NOT_FOUND, "not_found", std::string("no API route ") + path);
+        return;
+    }
+    if (parts.size() == 2) {
+        if (!isRead(msg)) return respondMethodNotAllowed(msg, "GET, HEAD");
+        return list(msg);
+    }
+    const std::string& id = parts[2];
+    if (!isValidCameraId(id)) {
+        respondError(msg, SOUP_STATUS_BAD_REQUEST, "bad_camera_id",
+                     "camera ids use only A-Z a-z 0-9 _ - and at most 64 characters");
+        return;
+    }
+    Camera* camera = registry.find(id);
+    if (!camera) {
+        respondError(msg, SOUP_STATUS_NOT_FOUND, "unknown_camera", "no camera \"" + id + "\"");
+        return;
+    }
+    if (parts.size() == 3) {
+        if (!isRead(msg)) return respondMethodNotAllowed(msg, "GET, HEAD");
+        return respondJson(msg, SOUP_STATUS_OK, cameraJson(*camera, mjpegStats(*camera)));
+    }
+    const std::string& action = parts[3];
+    if (action == "stream") {
+        if (!methodIs(msg, "GET")) return respondMethodNotAllowed(msg, "GET");
+        return stream(msg, *camera, query);
+    }
+    if (action == "snapshot") {
+        if (!isRead(msg)) return respondMethodNotAllowed(msg, "GET, HEAD");
+        return snapshot(msg, *camera);
+    }
+    if (action == "start" || action == "stop") {
+        if (!methodIs(msg, "POST")) return respondMethodNotAllowed(msg, "POST");
+        return control(msg, *camera, action);
+    }
+    respondError(msg, SOUP_STATUS_NOT_FOUND, "not_found", "camera " + id + " has no \"" + action + "\"");
+}
+
+void CameraRoutes::list(SoupServerMessage* msg) {
+    JsonObjectValue body;
+    body.setEmptyArray("cameras");
+    for (Camera* camera : registry.cameras()) body.append("cameras", cameraJson(*camera, mjpegStats(*camera)));
+    respondJson(msg, SOUP_STATUS_OK, body);
+}
+
+void CameraRoutes::stream(SoupServerMessage* msg, Camera& camera, GHashTable* query) {
+    MjpegViewerOptions options;
+    const char* fps = query ? static_cast<const char*>(g_hash_table_lookup(query, "fps")) : nullptr;
+    if (fps) {
+        char* end = nullptr;
+        options.maxFps = g_ascii_strtod(fps, &end);
+        if (!*fps || *end || !std::isfinite(options.maxFps) || options.maxFps <= 0 || options.maxFps > 240) {
+            respondError(msg, SOUP_STATUS_BAD_REQUEST, "bad_fps",
+                         std::string("fps must be a number of frames per second, more than 0 and at most 240 (got \"") + fps + "\")");
+            return;
+        }
+    }
+    if (!camera.configValid()) {
+        respondError(msg, SOUP_STATUS_SERVICE_UNAVAILABLE, "camera_failed",
+                     "camera " + camera.id() + " cannot run: " + camera.lastError());
+        return;
+    }
+    MjpegFanout* fanout = outputs.mjpeg(camera.id());
+    if (fanout->stats().viewers >= size_t(config.maxViewersPerCamera)) {
+        respondError(msg, SOUP_STATUS_SERVICE_UNAVAILABLE, "too_many_viewers",
+                     "camera " + camera.id() + " already has " + std::to_string(config.maxViewersPerCamera) +
+                         " viewers (limits.max-viewers-per-camera)");
+        return;
+    }
+    // From here the socket belongs to the fan-out; libsoup sends nothing more.
+    GRef<GSocket> socket = GRef<GSocket>::ref(soup_server_message_get_socket(msg));
+    GRef<GIOStream> connection = GRef<GIOStream>::adopt(soup_server_message_steal_connection(msg));
+    if (connection && socket) fanout->addViewer(std::move(connection), std::move(socket), options);
+}
+
+void CameraRoutes::snapshot(SoupServerMessage* msg, Camera& camera) {
+    // The reply may come at once or later; pause only in the second case.
+    struct Progress { bool answered = false; bool paused = false; };
+    auto progress = std::make_shared<Progress>();
+    GRef<SoupServerMessage> held = GRef<SoupServerMessage>::ref(msg);
+    outputs.snapshots().request(camera, config.snapshotTimeoutMs,
+                                [held, progress](const FramePtr& frame, const std::string& whyNot) {
+        SoupServerMessage* m = held.get();
+        if (!frame) {
+            respondError(m, SOUP_STATUS_SERVICE_UNAVAILABLE, "no_frame", whyNot);
+        } else {
+            SoupMessageHeaders* headers = soup_server_message_get_response_headers(m);
+            soup_message_headers_replace(headers, "Cache-Control", "no-store");
+            soup_message_headers_replace(headers, "X-Timestamp", formatUnixSeconds(frame->captureUnixUs()).c_str());
+            soup_message_headers_replace(headers, "X-Frame-Number", std::to_string(frame->number()).c_str());
+            soup_message_headers_set_content_type(headers, "image/jpeg", nullptr);
+            soup_server_message_set_status(m, SOUP_STATUS_OK, nullptr);
+            // Zero copy: the body borrows the frame's bytes and keeps the frame alive.
+            auto* keep = new FramePtr(frame);
+            GBytes* bytes = g_bytes_new_with_free_func(frame->jpeg().data(), frame->jpeg().size(),
+                                                       [](gpointer p) { delete static_cast<FramePtr*>(p); }, keep);
+            soup_message_body_append_bytes(soup_server_message_get_response_body(m), bytes);
+            g_bytes_unref(bytes);
+        }
+        progress->answered = true;
+        if (progress->paused) soup_server_message_unpause(m);
+    });
+    // request() may have answered already; else wait for its reply.
+    if (!progress->answered) {
+        progress->paused = true;
+        soup_server_message_pause(msg);
+    }
+}
+
+void CameraRoutes::control(SoupServerMessage* msg, Camera& camera, const std::string& action) {
+    if (action == "start") {
+        if (!camera.configValid()) {
+            respondError(msg, SOUP_STATUS_CONFLICT, "camera_failed",
+                         "camera " + camera.id() + " cannot start: " + camera.lastError());
+            return;
+        }
+        camera.start();
+    } else {
+        camera.stop();
+    }
+    logInfo(camera.id(), action + " requested over HTTP; now " + toString(camera.state()));
+    respondJson(msg, SOUP_STATUS_OK, cameraJson(camera, mjpegStats(camera)));
+}
+
+}  // namespace
+
+void addCameraRoutes(SoupServer* server, Registry& registry, Outputs& outputs, const ServiceConfig& config) {
+    auto* routes = new CameraRoutes{registry, outputs, config};
+    soup_server_add_handler(
+        server, "/api",
+        [](SoupServer*, SoupServerMessage* msg, const char* path, GHashTable* query, gpointer data) noexcept {
+            try {
+                static_cast<CameraRoutes*>(data)->handle(msg, path, query);
+            } catch (const std::exception& e) {
+                respondError(msg, SOUP_STATUS_INTERNAL_SERVER_ERROR, "internal", e.what());
+            }
+        },
+        routes, [](gpointer data) { delete static_cast<CameraRoutes*>(data); });
+}
+
+}  // namespace camrelay

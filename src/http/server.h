@@ -1,0 +1,40 @@
+#pragma once
+// The HTTP front door: a SoupServer on a socket with a real listen backlog,
+// and the route groups. Routes find the camera, check the request and hand
+// the client to an output; they never move frames themselves.
+// Thread affinity: loop thread only.
+#include "camera/registry.h"
+#include "config/service_config.h"
+#include "core/gobject_ptr.h"
+#include "outputs/outputs.h"
+
+#include <libsoup/soup.h>
+
+#include <string>
+
+namespace camrelay {
+
+class HttpServer {
+public:
+    HttpServer(const ServiceConfig& config, Registry& registry, Outputs& outputs);
+    ~HttpServer();
+
+    // Binds and listens; false with a message naming the address on failure.
+    bool listen(std::string* error);
+    int port() const { return port_; }
+
+private:
+    const ServiceConfig& config_;
+    Registry& registry_;
+    Outputs& outputs_;
+    GRef<SoupServer> server_;
+    int port_ = 0;
+};
+
+// Route groups, each in its own file.
+void addCameraRoutes(SoupServer* server, Registry& registry, Outputs& outputs, const ServiceConfig& config);
+void addStaticRoutes(SoupServer* server, Registry& registry);
+// Rejects request bodies the API never needs before libsoup reads them.
+void addRequestLimits(SoupServer* server);
+
+}  // namespace camrelay

@@ -1,0 +1,88 @@
+// "/" and the page's files (compiled in with GResource), and /health.
+#include "core/clock.h"
+#include "http/json.h"
+#include "http/server.h"
+
+#include <regex>
+
+namespace camrelay {
+
+namespace {
+
+constexpr goffset kMaxRequestBody = 64 * 1024;
+
+const char* contentTypeFor(const std::string& name) {
+    if (g_str_has_suffix(name.c_str(), ".html")) return "text/html; charset=utf-8";
+    if (g_str_has_suffix(name.c_str(), ".js")) return "text/javascript; charset=utf-8";
+    if (g_str_has_suffix(name.c_str(), ".css")) return "text/css; charset=utf-8";
+    if (g_str_has_suffix(name.c_str(), ".svg")) return "image/svg+xml";
+    if (g_str_has_suffix(name.c_str(), ".png")) return "image/png";
+    return "application/octet-stream";
+}
+
+void serveWebFile(SoupServerMessage* msg, const char* path) {
+    const char* method = soup_server_message_get_method(msg);
+    if (!g_str_equal(method, "GET") && !g_str_equal(method, "HEAD")) return respondMethodNotAllowed(msg, "GET, HEAD");
+    std::string name = g_str_equal(path, "/") ? "index.html" : path + 1;
+    // One flat folder of files: no "..", no hidden files, no subfolders.
+    static const std::regex safe("^[A-Za-z0-9_-][A-Za-z0-9._-]{0,63}$");
+    GBytes* data = nullptr;
+    if (std::regex_match(name, safe))
+        data = g_resources_lookup_data(("/camrelay/web/" + name).c_str(), G_RESOURCE_LOOKUP_FLAGS_NONE, nullptr);
+    if (!data) return respondError(msg, SOUP_STATUS_NOT_FOUND, "not_found", std::string("no page ") + path);
+    SoupMessageHeaders* headers = soup_server_message_get_response_headers(msg);
+    soup_message_headers_set_content_type(headers, contentTypeFor(name), nullptr);
+    soup_message_headers_replace(headers, "Cache-Control", "no-cache");
+    soup_server_message_set_status(msg, SOUP_STATUS_OK, nullptr);
+    soup_message_body_append_bytes(soup_server_message_get_response_body(msg), data);
+    g_bytes_unref(data);
+}
+
+struct Health {
+    Registry& registry;
+    int64_t startedUs = monotonicNowUs();
+};
+
+}  // namespace
+
+void addStaticRoutes(SoupServer* server, Registry& registry) {
+    soup_server_add_handler(
+        server, "/",
+        [](SoupServer*, SoupServerMessage* msg, const char* path, GHashTable*, gpointer) noexcept {
+            serveWebFile(msg, path);
+        },
+        nullptr, nullptr);
+    soup_server_add_handler(
+        server, "/health",
+        [](SoupServer*, SoupServerMessage* msg, const char*, GHashTable*, gpointer data) noexcept {
+            auto* health = static_cast<Health*>(data);
+            int64_t live = 0, failed = 0;
+            for (Camera* c : health->registry.cameras()) {
+                live += c->state() == CameraState::Live;
+                failed += c->state() == CameraState::Failed;
+            }
+            JsonObjectValue body;
+            body.set("status", "ok").set("uptime", (monotonicNowUs() - health->startedUs) / 1e6);
+            body.set("cameras", int64_t(health->registry.cameras().size())).set("live", live).set("failed", failed);
+            respondJson(msg, SOUP_STATUS_OK, body);
+        },
+        new Health{registry}, [](gpointer data) { delete static_cast<Health*>(data); });
+}
+
+void addRequestLimits(SoupServer* server) {
+    // Runs once headers are read: a status set here is answered without reading the body.
+    soup_server_add_early_handler(
+        server, nullptr,
+        [](SoupServer*, SoupServerMessage* msg, const char*, GHashTable*, gpointer) noexcept {
+            SoupMessageHeaders* headers = soup_server_message_get_request_headers(msg);
+            const bool chunked = soup_message_headers_get_encoding(headers) == SOUP_ENCODING_CHUNKED;
+            if (chunked || soup_message_headers_get_content_length(headers) > kMaxRequestBody) {
+                soup_message_headers_replace(soup_server_message_get_response_headers(msg), "Connection", "close");
+                respondError(msg, SOUP_STATUS_REQUEST_ENTITY_TOO_LARGE, "body_too_large",
+                             "request bodies are limited to " + std::to_string(kMaxRequestBody) + " bytes");
+            }
+        },
+        nullptr, nullptr);
+}
+
+}  // namespace camrelay

@@ -1,0 +1,143 @@
+// camrelay: options, gst_init, the loop, unix signals, exit codes.
+//   0 clean exit, 1 config problems, 2 bad command line, 3 cannot listen.
+#include "camera/registry.h"
+#include "config/service_config.h"
+#include "core/gobject_ptr.h"
+#include "core/log.h"
+#include "core/systemd_notify.h"
+#include "http/server.h"
+#include "outputs/outputs.h"
+
+#include <glib-unix.h>
+
+#include <cstdio>
+#include <string>
+#include <vector>
+
+using namespace camrelay;
+
+namespace {
+
+constexpr const char* kEmbeddedDemo = "/camrelay/pipelines/demo.conf";
+
+struct Options {
+    gchar* config = nullptr;
+    gchar* pipelines = nullptr;
+    gchar* listen = nullptr;
+    gint port = -1;
+    gboolean check = FALSE;
+};
+
+std::vector<CameraConfigLoad> loadCameras(const ServiceConfig& config, ConfigProblems& problems) {
+    if (!config.pipelinesDir.empty()) return loadCameraDirectory(config.pipelinesDir, problems);
+    // No pipelines directory: the moving test camera compiled into the binary.
+    GUniquePtr<GBytes> demo(g_resources_lookup_data(kEmbeddedDemo, G_RESOURCE_LOOKUP_FLAGS_NONE, nullptr));
+    gsize size = 0;
+    const char* text = static_cast<const char*>(g_bytes_get_data(demo.get(), &size));
+    std::vector<CameraConfigLoad> loads;
+    loads.push_back(parseCameraConfig("demo", "embedded pipelines/demo.conf", std::string(text, size)));
+    return loads;
+}
+
+// Every problem of the service config and every camera, as the camera would see it at start.
+int check(const ServiceConfig& config, const ConfigProblems& serviceProblems, std::vector<CameraConfigLoad>& loads) {
+    size_t problems = serviceProblems.size();
+    for (const auto& p : serviceProblems) std::printf("%s\n", p.toString().c_str());
+    for (auto& load : loads) {
+        if (load.problems.empty()) {
+            GraphPlanResult plan = planGraph(load.config);
+            load.problems = std::move(plan.problems);
+            if (plan.plan) std::printf("%s: ok (%s source): %s\n", load.config.file.c_str(), toString(plan.plan->sourceKind), plan.plan->pipelineText.c_str());
+        }
+        for (const auto& p : load.problems) std::printf("%s\n", p.toString().c_str());
+        problems += load.problems.size();
+    }
+    std::printf("%zu camera(s), %zu problem(s)%s\n", loads.size(), problems,
+                config.file.empty() ? "" : (" (service config " + config.file + ")").c_str());
+    return problems ? 1 : 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    Options o;
+    const GOptionEntry entries[] = {
+        {"config", 'c', 0, G_OPTION_ARG_FILENAME, &o.config, "Service config (INI)", "FILE"},
+        {"pipelines", 'p', 0, G_OPTION_ARG_FILENAME, &o.pipelines, "Directory of <id>.conf camera files", "DIR"},
+        {"port", 0, 0, G_OPTION_ARG_INT, &o.port, "HTTP port (0: any free port)", "N"},
+        {"listen", 0, 0, G_OPTION_ARG_STRING, &o.listen, "Listen address", "ADDR"},
+        {"check", 0, 0, G_OPTION_ARG_NONE, &o.check, "Validate the config and every camera file, then exit", nullptr},
+        {nullptr, 0, 0, G_OPTION_ARG_NONE, nullptr, nullptr, nullptr}};
+    GOptionContext* context = g_option_context_new("- camera streaming service");
+    g_option_context_add_main_entries(context, entries, nullptr);
+    g_option_context_add_group(context, gst_init_get_option_group());
+    GError* raw = nullptr;
+    const bool parsed = g_option_context_parse(context, &argc, &argv, &raw);
+    g_option_context_free(context);
+    GUniquePtr<GError> optionError(raw);
+    if (!parsed) {
+        std::fprintf(stderr, "camrelay: %s (see --help)\n", errorMessage(optionError).c_str());
+        return 2;
+    }
+    gst_init(nullptr, nullptr);
+    initLogging();
+
+    ServiceConfigLoad service = o.config ? loadServiceConfigFile(o.config) : ServiceConfigLoad{};
+    ServiceConfig& config = service.config;
+    if (o.pipelines) config.pipelinesDir = o.pipelines;
+    if (o.listen) config.listenAddress = o.listen;
+    if (o.port != -1) {
+        if (o.port < 0 || o.port > 65535) {
+            std::fprintf(stderr, "camrelay: --port must be 0..65535 (got %d)\n", o.port);
+            return 2;
+        }
+        config.port = o.port;
+    }
+    std::vector<CameraConfigLoad> loads = loadCameras(config, service.problems);
+    if (o.check) return check(config, service.problems, loads);
+    if (!service.problems.empty()) {
+        for (const auto& p : service.problems) logError("", p.toString());
+        return 1;
+    }
+
+    GUniquePtr<GMainLoop> loop(g_main_loop_new(nullptr, FALSE));
+    int exitCode = 0;
+    {
+        Registry registry;
+        for (auto& load : loads) {
+            const bool reported = !load.problems.empty();
+            for (const auto& p : load.problems) logError(load.config.id, p.toString());
+            Camera& camera = registry.add(std::move(load));
+            if (!camera.configValid() && !reported) logError(camera.id(), camera.lastError());
+        }
+        Outputs outputs(registry, config.clientTimeoutSec);
+        HttpServer server(config, registry, outputs);
+        std::string error;
+        if (!server.listen(&error)) {
+            logError("", error);
+            return 3;
+        }
+        const std::string url = "http://" + (config.listenAddress == "0.0.0.0" ? std::string("localhost") : config.listenAddress) + ":" + std::to_string(server.port()) + "/";
+        std::printf("camrelay: listening on %s (%zu camera(s))\n", url.c_str(), registry.cameras().size());
+        std::fflush(stdout);
+        registry.startEnabled();
+
+        SystemdNotifier systemd;
+        systemd.ready("serving " + url);
+        auto quit = [](gpointer data) noexcept -> gboolean {
+            g_main_loop_quit(static_cast<GMainLoop*>(data));
+            return G_SOURCE_CONTINUE;
+        };
+        SourceHandle sigint(g_unix_signal_add(SIGINT, quit, loop.get()));
+        SourceHandle sigterm(g_unix_signal_add(SIGTERM, quit, loop.get()));
+        g_main_loop_run(loop.get());
+
+        logInfo("", "shutting down");
+        systemd.stopping();
+        registry.stopAll();
+    }
+    g_free(o.config);
+    g_free(o.pipelines);
+    g_free(o.listen);
+    return exitCode;
+}
