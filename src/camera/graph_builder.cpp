@@ -31,6 +31,15 @@ SourceKind kindOfCaps(const GstCaps* caps) {
     return SourceKind::Dynamic;
 }
 
+// "... ! image/jpeg,width=640": the caps after the last link, if that is what the fragment ends in.
+SourceKind kindOfTrailingCaps(const std::string& fragment) {
+    const auto bang = fragment.rfind('!');
+    if (bang == std::string::npos) return SourceKind::Dynamic;
+    GRef<GstCaps> caps = GRef<GstCaps>::adopt(gst_caps_from_string(fragment.substr(bang + 1).c_str()));
+    if (!caps || gst_caps_is_any(caps.get()) || gst_caps_is_empty(caps.get())) return SourceKind::Dynamic;
+    return kindOfCaps(caps.get());
+}
+
 // First word of a fragment: "jpegenc quality=90" -> "jpegenc".
 std::string firstElementName(const std::string& fragment) {
     std::istringstream in(fragment);
@@ -69,10 +78,13 @@ std::string rawTail(const CameraConfig& c) {
 }
 
 std::string fanoutTail() {
-    // The queue decouples outputs from capture; it holds at most two frames and drops the oldest.
-    return std::string("tee name=") + kFanoutTeeName +
-           " ! queue leaky=downstream max-size-buffers=2 max-size-bytes=0 max-size-time=0"
-           " ! appsink name=" + kFrameSinkName + " max-buffers=2 drop=true emit-signals=false";
+    // The frame sink never blocks a live source (it keeps the newest two
+    // samples, and its callback only hands the frame to the loop); for a
+    // non-live source (a file) it paces playback by the clock. No queue here:
+    // a leaky queue would drop a file's frames as fast as they are read.
+    // Later branches on the tee (recording, RTSP) bring their own queues.
+    return std::string("tee name=") + kFanoutTeeName + " ! appsink name=" + kFrameSinkName +
+           " max-buffers=2 drop=true emit-signals=false";
 }
 
 }  // namespace
@@ -112,8 +124,9 @@ std::optional<SourceKind> classifySource(const std::string& fragment, std::strin
         if (error) *error = "the source can produce no caps at all (check its caps filter)";
         return std::nullopt;
     }
-    // Sometimes-pads (rtspsrc, uridecodebin) answer ANY until they run.
-    if (gst_caps_is_any(caps.get())) return SourceKind::Dynamic;
+    // Sometimes-pads (rtspsrc, demuxers) answer ANY until they run; caps
+    // written after them ("matroskademux ! image/jpeg") still say what comes.
+    if (gst_caps_is_any(caps.get())) return kindOfTrailingCaps(fragment);
     return kindOfCaps(caps.get());
 }
 

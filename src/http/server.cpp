@@ -7,9 +7,9 @@ namespace camrelay {
 HttpServer::HttpServer(const ServiceConfig& config, Registry& registry, Outputs& outputs)
     : config_(config), registry_(registry), outputs_(outputs) {
     server_ = GRef<SoupServer>::adopt(SOUP_SERVER(g_object_new(SOUP_TYPE_SERVER, "server-header", "camrelay", nullptr)));
-    addRequestLimits(server_.get());
-    addCameraRoutes(server_.get(), registry_, outputs_, config_);
-    addStaticRoutes(server_.get(), registry_);
+    addCameraRoutes(server_.get(), registry_, outputs_, config_);  // "/api"
+    addStaticRoutes(server_.get(), registry_);                     // "/", "/health"
+    addRequestLimits(server_.get(), {"/", "/api", "/health"});
 }
 
 HttpServer::~HttpServer() {

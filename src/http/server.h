@@ -10,6 +10,7 @@
 
 #include <libsoup/soup.h>
 
+#include <initializer_list>
 #include <string>
 
 namespace camrelay {
@@ -35,6 +36,6 @@ private:
 void addCameraRoutes(SoupServer* server, Registry& registry, Outputs& outputs, const ServiceConfig& config);
 void addStaticRoutes(SoupServer* server, Registry& registry);
 // Rejects request bodies the API never needs before libsoup reads them.
-void addRequestLimits(SoupServer* server);
+void addRequestLimits(SoupServer* server, std::initializer_list<const char*> paths);
 
 }  // namespace camrelay

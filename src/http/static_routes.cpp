@@ -69,14 +69,19 @@ void addStaticRoutes(SoupServer* server, Registry& registry) {
         new Health{registry}, [](gpointer data) { delete static_cast<Health*>(data); });
 }
 
-void addRequestLimits(SoupServer* server) {
+void addRequestLimits(SoupServer* server, std::initializer_list<const char*> paths) {
     // Runs once headers are read: a status set here is answered without reading the body.
-    soup_server_add_early_handler(
-        server, nullptr,
+    // libsoup matches early and normal handlers by the same most specific
+    // path, so the limit is registered beside every route group.
+    for (const char* path : paths) soup_server_add_early_handler(
+        server, path,
         [](SoupServer*, SoupServerMessage* msg, const char*, GHashTable*, gpointer) noexcept {
             SoupMessageHeaders* headers = soup_server_message_get_request_headers(msg);
             const bool chunked = soup_message_headers_get_encoding(headers) == SOUP_ENCODING_CHUNKED;
             if (chunked || soup_message_headers_get_content_length(headers) > kMaxRequestBody) {
+                // Answered at once when the client sent "Expect: 100-continue"; otherwise
+                // libsoup reads the body through, but it is not kept in memory.
+                soup_message_body_set_accumulate(soup_server_message_get_request_body(msg), FALSE);
                 soup_message_headers_replace(soup_server_message_get_response_headers(msg), "Connection", "close");
                 respondError(msg, SOUP_STATUS_REQUEST_ENTITY_TOO_LARGE, "body_too_large",
                              "request bodies are limited to " + std::to_string(kMaxRequestBody) + " bytes");

@@ -1,0 +1,68 @@
+#include "http_client.h"
+
+#include "multipart_reader.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <stdexcept>
+
+namespace camrelay::testing {
+
+int connectLoopback(int port, int receiveBuffer) {
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) return -1;
+    if (receiveBuffer > 0) setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &receiveBuffer, sizeof receiveBuffer);
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_port = htons(uint16_t(port));
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0) {
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+std::string rawExchange(int port, const std::string& bytes, int timeoutMs) {
+    int fd = connectLoopback(port);
+    if (fd < 0) throw std::runtime_error("cannot connect to port " + std::to_string(port));
+    size_t sent = 0;
+    while (sent < bytes.size()) {
+        ssize_t n = send(fd, bytes.data() + sent, bytes.size() - sent, MSG_NOSIGNAL);
+        if (n <= 0) break;  // the server may close early on garbage: read what it said
+        sent += size_t(n);
+    }
+    std::string reply;
+    char buffer[65536];
+    pollfd p{fd, POLLIN, 0};
+    while (poll(&p, 1, timeoutMs) > 0) {
+        ssize_t n = recv(fd, buffer, sizeof buffer, 0);
+        if (n <= 0) break;
+        reply.append(buffer, size_t(n));
+    }
+    close(fd);
+    return reply;
+}
+
+HttpResponse httpRequest(int port, const std::string& method, const std::string& target, const std::string& body,
+                         const std::string& extraHeaders) {
+    std::string request = method + " " + target + " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n" + extraHeaders;
+    if (!body.empty() || method == "POST") request += "Content-Length: " + std::to_string(body.size()) + "\r\n";
+    request += "\r\n" + body;
+    std::string reply = rawExchange(port, request, 10000);
+    auto headEnd = reply.find("\r\n\r\n");
+    if (reply.compare(0, 5, "HTTP/") != 0 || headEnd == std::string::npos)
+        throw std::runtime_error(method + " " + target + ": no HTTP response (got " + std::to_string(reply.size()) + " bytes)");
+    HttpResponse response;
+    response.status = std::atoi(reply.c_str() + 9);
+    response.headers = parseHeaderLines(reply.substr(reply.find("\r\n") + 2, headEnd));
+    response.body = reply.substr(headEnd + 4);
+    return response;
+}
+
+}  // namespace camrelay::testing

@@ -1,0 +1,26 @@
+#pragma once
+// A small blocking HTTP/1.1 client over a real TCP socket, for tests: it
+// speaks to the real service exactly as curl would.
+#include <map>
+#include <string>
+
+namespace camrelay::testing {
+
+struct HttpResponse {
+    int status = 0;
+    std::map<std::string, std::string> headers;  // lower-case names
+    std::string body;
+};
+
+// Connects to 127.0.0.1:port; returns -1 on failure.
+// receiveBuffer > 0: SO_RCVBUF set before connecting.
+int connectLoopback(int port, int receiveBuffer = 0);
+
+// One request, "Connection: close", whole response. Throws std::runtime_error
+// when the connection fails or the response does not parse.
+HttpResponse httpRequest(int port, const std::string& method, const std::string& target,
+                         const std::string& body = {}, const std::string& extraHeaders = {});
+// Sends raw bytes and returns whatever comes back until the server closes (for garbage requests).
+std::string rawExchange(int port, const std::string& bytes, int timeoutMs = 3000);
+
+}  // namespace camrelay::testing

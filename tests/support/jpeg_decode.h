@@ -1,0 +1,14 @@
+#pragma once
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace camrelay::testing {
+// Decodes a JPEG with GStreamer (appsrc ! jpegdec ! appsink); {0,0} if it does not decode.
+std::pair<int, int> decodeJpegSize(const std::string& jpeg);
+// A real JPEG made by GStreamer's jpegenc from a test pattern.
+std::string makeTestJpeg(int width, int height);
+// A Matroska file of `frames` test-pattern JPEGs at fps (an MJPEG clip with
+// timestamps); returns the JPEGs exactly as they are stored in the file.
+std::vector<std::string> makeMjpegClip(const std::string& path, int width, int height, int fps, int frames);
+}  // namespace camrelay::testing

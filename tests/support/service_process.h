@@ -1,0 +1,54 @@
+#pragma once
+// The real camrelay binary, started on a free loopback port with a temporary
+// pipelines directory, stopped with SIGTERM when the fixture goes.
+#include <functional>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace camrelay::testing {
+
+class TempDir {
+public:
+    TempDir();
+    ~TempDir();
+    const std::string& path() const { return path_; }
+    std::string write(const std::string& name, const std::string& contents) const;
+
+private:
+    std::string path_;
+};
+
+class ServiceProcess {
+public:
+    // cameras: file name -> contents, written into a fresh pipelines dir.
+    explicit ServiceProcess(const std::map<std::string, std::string>& cameras, std::vector<std::string> extraArgs = {});
+    ~ServiceProcess();
+    ServiceProcess(const ServiceProcess&) = delete;
+    ServiceProcess& operator=(const ServiceProcess&) = delete;
+
+    int port() const { return port_; }
+    int pid() const { return pid_; }
+    const std::string& pipelinesDir() const { return dir_.path(); }
+    // Everything the service printed to stderr so far.
+    std::string log() const;
+    // Waits until GET /api/cameras/{id} shows the state; false on timeout.
+    bool waitForState(const std::string& id, const std::string& state, int timeoutMs = 10000) const;
+    // SIGTERM and wait; returns the exit status (-1 if it had to be killed).
+    int stop();
+
+private:
+    TempDir dir_;
+    std::string logPath_;
+    int pid_ = -1;
+    int port_ = 0;
+};
+
+// Path of the built binary (set by meson in CAMRELAY_BINARY).
+std::string camrelayBinary();
+// The demo camera's file text, shared by tests.
+std::string demoCamera(int width = 320, int height = 240, int fps = 30);
+// Runs until pred() or timeout, sleeping briefly between polls.
+bool waitUntil(const std::function<bool()>& pred, int timeoutMs);
+
+}  // namespace camrelay::testing

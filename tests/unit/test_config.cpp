@@ -1,0 +1,108 @@
+#include "config/camera_config.h"
+#include "config/service_config.h"
+
+#include <catch2/catch.hpp>
+
+using namespace camrelay;
+
+namespace {
+CameraConfigLoad parse(const std::string& text, const std::string& id = "cam") {
+    return parseCameraConfig(id, "pipelines/" + id + ".conf", text);
+}
+std::string problems(const CameraConfigLoad& load) { return joinProblems(load.problems); }
+}  // namespace
+
+TEST_CASE("a complete camera file is read key by key", "[config]") {
+    auto load = parse("[camera]\nname=Front door\nsource=videotestsrc is-live=true\nencoder=jpegenc idct-method=float\n"
+                      "width=1280\nheight=720\nframerate=30000/1001\nquality=65\nenabled=false\njpeg-passthrough=false\n");
+    REQUIRE(load.problems.empty());
+    const CameraConfig& c = load.config;
+    CHECK(c.id == "cam");
+    CHECK(c.name == "Front door");
+    CHECK(c.source == "videotestsrc is-live=true");
+    CHECK(c.encoder == "jpegenc idct-method=float");
+    CHECK(c.width == 1280);
+    CHECK(c.height == 720);
+    CHECK(c.framerate.num == 30000);
+    CHECK(c.framerate.den == 1001);
+    CHECK(c.quality == 65);
+    CHECK_FALSE(c.enabled);
+    CHECK_FALSE(c.jpegPassthrough);
+}
+
+TEST_CASE("defaults apply to keys left out", "[config]") {
+    auto load = parse("[camera]\nsource=videotestsrc\n");
+    REQUIRE(load.problems.empty());
+    CHECK(load.config.name == "cam");
+    CHECK(load.config.encoder == "jpegenc");
+    CHECK(load.config.quality == 80);
+    CHECK(load.config.width == 0);
+    CHECK_FALSE(load.config.framerate.isSet());
+    CHECK(load.config.enabled);
+}
+
+TEST_CASE("every bad camera file names the file and the key", "[config]") {
+    struct Case { const char* text; const char* expected; };
+    const Case cases[] = {
+        {"[camera\nsource=x\n", "pipelines/cam.conf: syntax error"},
+        {"source=x\n", "pipelines/cam.conf: syntax error"},
+        {"[camera]\nsource=videotestsrc\nfps=30\n", "pipelines/cam.conf: camera.fps: unknown key"},
+        {"[camera]\nsource=videotestsrc\n[extra]\na=b\n", "pipelines/cam.conf: extra: unknown group [extra]"},
+        {"[camera]\nname=x\n", "pipelines/cam.conf: camera.source: missing"},
+        {"[camera]\nsource=\n", "camera.source: is empty"},
+        {"[camera]\nsource=videotestsrc\nquality=300\n", "camera.quality: must be 1..100 (got 300)"},
+        {"[camera]\nsource=videotestsrc\nquality=0\n", "camera.quality: must be 1..100 (got 0)"},
+        {"[camera]\nsource=videotestsrc\nwidth=wide\nheight=10\n", "camera.width: not a whole number: \"wide\""},
+        {"[camera]\nsource=videotestsrc\nwidth=640\n", "camera.height: width and height go together"},
+        {"[camera]\nsource=videotestsrc\nframerate=fast\n", "camera.framerate: must be frames per second"},
+        {"[camera]\nsource=videotestsrc\nframerate=0\n", "camera.framerate: must be frames per second"},
+        {"[camera]\nsource=videotestsrc\nframerate=30/0\n", "camera.framerate: must be frames per second"},
+        {"[camera]\nsource=videotestsrc\nenabled=maybe\n", "camera.enabled: must be true or false (got \"maybe\")"},
+        {"[camera]\nsource=videotestsrc\nencoder=\n", "camera.encoder: is empty"},
+    };
+    for (const auto& c : cases) {
+        INFO(c.text);
+        auto load = parse(c.text);
+        CHECK_THAT(problems(load), Catch::Contains(c.expected));
+    }
+}
+
+TEST_CASE("camera ids cannot carry path tricks", "[config]") {
+    CHECK(isValidCameraId("front-door_2"));
+    CHECK_FALSE(isValidCameraId(""));
+    CHECK_FALSE(isValidCameraId(".."));
+    CHECK_FALSE(isValidCameraId("a/b"));
+    CHECK_FALSE(isValidCameraId("a b"));
+    CHECK_FALSE(isValidCameraId(std::string(65, 'a')));
+    auto load = parse("[camera]\nsource=videotestsrc\n", "../../etc");
+    CHECK_THAT(problems(load), Catch::Contains("camera id \"../../etc\""));
+}
+
+TEST_CASE("an unreadable camera file is a problem, not a crash", "[config]") {
+    auto load = loadCameraConfigFile("/nonexistent/dir/gone.conf");
+    CHECK(load.config.id == "gone");
+    CHECK_THAT(problems(load), Catch::Contains("/nonexistent/dir/gone.conf: cannot read"));
+}
+
+TEST_CASE("the service config is read and checked", "[config]") {
+    auto good = parseServiceConfig("camrelay.ini",
+                                   "[server]\nlisten=127.0.0.1\nport=9000\nbacklog=4096\n[paths]\npipelines=/etc/cams\ndata=/srv/cam\n"
+                                   "[limits]\nclient-timeout=5\nsnapshot-timeout-ms=500\nmax-viewers-per-camera=10\n");
+    REQUIRE(good.problems.empty());
+    CHECK(good.config.listenAddress == "127.0.0.1");
+    CHECK(good.config.port == 9000);
+    CHECK(good.config.listenBacklog == 4096);
+    CHECK(good.config.pipelinesDir == "/etc/cams");
+    CHECK(good.config.dataDir == "/srv/cam");
+    CHECK(good.config.clientTimeoutSec == 5);
+    CHECK(good.config.snapshotTimeoutMs == 500);
+    CHECK(good.config.maxViewersPerCamera == 10);
+
+    auto bad = parseServiceConfig("camrelay.ini", "[server]\nlisten=somewhere\nport=70000\nbogus=1\n[paths]\npipeline=x\n");
+    const std::string all = joinProblems(bad.problems);
+    CHECK_THAT(all, Catch::Contains("camrelay.ini: server.listen: not an IP address: \"somewhere\""));
+    CHECK_THAT(all, Catch::Contains("camrelay.ini: server.port: must be 0..65535 (got 70000)"));
+    CHECK_THAT(all, Catch::Contains("camrelay.ini: server.bogus: unknown key"));
+    CHECK_THAT(all, Catch::Contains("camrelay.ini: paths.pipeline: unknown key"));
+    CHECK(bad.problems.size() == 4);
+}

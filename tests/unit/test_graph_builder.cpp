@@ -1,0 +1,116 @@
+#include "camera/graph_builder.h"
+#include "config/camera_config.h"
+
+#include <catch2/catch.hpp>
+
+using namespace camrelay;
+
+namespace {
+CameraConfig camera(const std::string& source) {
+    CameraConfig c;
+    c.id = "cam";
+    c.file = "pipelines/cam.conf";
+    c.source = source;
+    return c;
+}
+size_t count(const std::string& text, const std::string& word) {
+    size_t n = 0;
+    for (size_t at = text.find(word); at != std::string::npos; at = text.find(word, at + 1)) ++n;
+    return n;
+}
+}  // namespace
+
+TEST_CASE("a raw source gets convert, scale, rate, caps and one encoder", "[graph]") {
+    CameraConfig c = camera("videotestsrc is-live=true");
+    c.width = 640;
+    c.height = 360;
+    c.framerate = {15, 1};
+    c.quality = 55;
+    auto result = planGraph(c);
+    REQUIRE(result.problems.empty());
+    REQUIRE(result.plan);
+    CHECK(result.plan->sourceKind == SourceKind::Raw);
+    CHECK(result.plan->pipelineText ==
+          "videotestsrc is-live=true ! videoconvert ! videoscale ! videorate ! "
+          "video/x-raw,width=640,height=360,framerate=15/1 ! jpegenc quality=55 ! tee name=camrelay_fanout ! "
+          "appsink name=camrelay_frames max-buffers=2 drop=true emit-signals=false");
+}
+
+TEST_CASE("a raw source without size or rate keeps the source's", "[graph]") {
+    auto result = planGraph(camera("videotestsrc"));
+    REQUIRE(result.plan);
+    CHECK_THAT(result.plan->pipelineText, Catch::StartsWith("videotestsrc ! videoconvert ! video/x-raw ! jpegenc quality=80 ! tee"));
+}
+
+TEST_CASE("a JPEG source passes through: no decoder, no encoder", "[graph]") {
+    auto result = planGraph(camera("multifilesrc location=/tmp/x.jpg loop=true caps=image/jpeg,framerate=5/1"));
+    REQUIRE(result.problems.empty());
+    REQUIRE(result.plan);
+    CHECK(result.plan->sourceKind == SourceKind::Jpeg);
+    CHECK(count(result.plan->pipelineText, "enc") == 0);
+    CHECK(count(result.plan->pipelineText, "dec") == 0);
+    CHECK_THAT(result.plan->pipelineText, Catch::Contains("! jpegparse ! tee name=camrelay_fanout"));
+}
+
+TEST_CASE("a USB webcam in native MJPEG is recognised from its caps", "[graph]") {
+    auto kind = classifySource("v4l2src device=/dev/video0 ! image/jpeg,width=1280,height=720,framerate=30/1", nullptr);
+    REQUIRE(kind);
+    CHECK(*kind == SourceKind::Jpeg);
+    auto raw = classifySource("v4l2src device=/dev/video0 ! video/x-raw,width=640,height=480", nullptr);
+    REQUIRE(raw);
+    CHECK(*raw == SourceKind::Raw);
+}
+
+TEST_CASE("a JPEG source cannot be resized while passing through", "[graph]") {
+    CameraConfig c = camera("videotestsrc ! jpegenc");
+    c.width = 320;
+    c.height = 240;
+    auto result = planGraph(c);
+    CHECK_FALSE(result.plan);
+    CHECK_THAT(joinProblems(result.problems), Catch::Contains("pipelines/cam.conf: camera.width: cannot be applied to a JPEG source"));
+
+    c.jpegPassthrough = false;
+    auto reencoded = planGraph(c);
+    REQUIRE(reencoded.plan);
+    CHECK_THAT(reencoded.plan->pipelineText, Catch::Contains("videotestsrc ! jpegenc ! jpegdec ! videoconvert ! videoscale"));
+}
+
+TEST_CASE("an H.264 source is decoded, then encoded once as JPEG", "[graph]") {
+    auto result = planGraph(camera("videotestsrc ! x264enc tune=zerolatency ! h264parse"));
+    REQUIRE(result.problems.empty());
+    REQUIRE(result.plan);
+    CHECK(result.plan->sourceKind == SourceKind::Encoded);
+    CHECK_THAT(result.plan->pipelineText, Catch::Contains("h264parse ! decodebin ! videoconvert"));
+    CHECK(count(result.plan->pipelineText, "jpegenc") == 1);
+}
+
+TEST_CASE("an RTSP camera's caps are known only at run time: decodebin", "[graph]") {
+    auto result = planGraph(camera("rtspsrc location=rtsp://127.0.0.1:1/cam latency=100"));
+    REQUIRE(result.plan);
+    CHECK(result.plan->sourceKind == SourceKind::Dynamic);
+    CHECK_THAT(result.plan->pipelineText, Catch::Contains("latency=100 ! decodebin ! videoconvert"));
+}
+
+TEST_CASE("pipeline errors carry the file, the key and GStreamer's message", "[graph]") {
+    auto missing = planGraph(camera("nosuchsrc ! videoconvert"));
+    CHECK_FALSE(missing.plan);
+    CHECK_THAT(joinProblems(missing.problems), Catch::Contains("pipelines/cam.conf: camera.source: no element \"nosuchsrc\""));
+
+    auto garbage = planGraph(camera("videotestsrc ! ! !"));
+    CHECK_FALSE(garbage.plan);
+    CHECK_THAT(joinProblems(garbage.problems), Catch::Contains("pipelines/cam.conf: camera.source:"));
+
+    auto badProperty = planGraph(camera("videotestsrc pattern=nosuchpattern"));
+    CHECK_FALSE(badProperty.plan);
+    CHECK_THAT(joinProblems(badProperty.problems), Catch::Contains("camera.source"));
+
+    CameraConfig c = camera("videotestsrc");
+    c.encoder = "nosuchenc";
+    auto encoder = planGraph(c);
+    CHECK_FALSE(encoder.plan);
+    CHECK_THAT(joinProblems(encoder.problems), Catch::Contains("pipelines/cam.conf: camera.encoder: no element \"nosuchenc\""));
+
+    auto empty = planGraph(camera("videotestsrc ! video/x-raw,format=NOPE"));
+    CHECK_FALSE(empty.plan);
+    CHECK_THAT(joinProblems(empty.problems), Catch::Contains("camera.source"));
+}
