@@ -1,0 +1,44 @@
+// Starts the real camrelay binary on a free loopback port with a temporary pipelines dir.
+import { spawn } from 'node:child_process';
+import { mkdtempSync, mkdirSync, writeFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+export async function startService(cameras) {
+  const dir = mkdtempSync(join(tmpdir(), 'camrelay-browser-'));
+  const pipelines = join(dir, 'pipelines');
+  mkdirSync(pipelines);
+  for (const [name, text] of Object.entries(cameras)) writeFileSync(join(pipelines, name), text);
+  const binary = process.env.CAMRELAY_BINARY;
+  if (!binary) throw new Error('CAMRELAY_BINARY is not set (run with meson test)');
+  const child = spawn(binary, ['--listen', '127.0.0.1', '--port', '0', '--pipelines', pipelines],
+                      { stdio: ['ignore', 'pipe', 'inherit'] });
+  const port = await new Promise((resolve, reject) => {
+    let out = '';
+    const timer = setTimeout(() => reject(new Error(`camrelay did not start: ${out}`)), 15000);
+    child.stdout.on('data', chunk => {
+      out += chunk;
+      const m = out.match(/listening on http:\/\/[^:]+:(\d+)\//);
+      if (m) { clearTimeout(timer); resolve(Number(m[1])); }
+    });
+    child.on('exit', code => reject(new Error(`camrelay exited with ${code}: ${out}`)));
+  });
+  return {
+    url: `http://127.0.0.1:${port}`,
+    async stop() {
+      child.kill('SIGTERM');
+      await new Promise(resolve => child.once('exit', resolve));
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+export const launchOptions = {
+  executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
+         '--disable-quic', '--no-first-run', '--disable-component-update', '--disable-sync'],
+};
+
+export function testCamera(width, height, fps) {
+  return `[camera]\nname=Test pattern\nsource=videotestsrc is-live=true pattern=ball\nwidth=${width}\nheight=${height}\nframerate=${fps}\n`;
+}
