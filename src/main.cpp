@@ -9,6 +9,7 @@
 #include "outputs/outputs.h"
 
 #include <glib-unix.h>
+#include <sys/resource.h>
 
 #include <cstdio>
 #include <string>
@@ -98,6 +99,13 @@ int main(int argc, char** argv) {
     if (!service.problems.empty()) {
         for (const auto& p : service.problems) logError("", p.toString());
         return 1;
+    }
+
+    // Every viewer is a socket: lift the soft limit on open files (often 1024) to the hard one.
+    rlimit files{};
+    if (getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur < files.rlim_max) {
+        files.rlim_cur = files.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &files);
     }
 
     GUniquePtr<GMainLoop> loop(g_main_loop_new(nullptr, FALSE));

@@ -41,11 +41,14 @@ struct Camera::Mailbox {
 
 namespace {
 
-// When the source captured the buffer, as Unix time: buffer running time
-// mapped to the pipeline clock, then to the wall clock.
+// When the source grabbed the frame, as Unix time (ustreamer's X-Timestamp):
+// a live source stamps a frame with the start of its capture interval, and
+// the frame exists once that interval ends, so grab time = PTS + duration.
+// The running time is mapped to the pipeline clock, then to the wall clock.
 int64_t captureTimeUs(GstElement* sink, GstSample* sample, GstBuffer* buffer) {
     const int64_t now = unixNowUs();
     GstClockTime pts = GST_BUFFER_PTS(buffer);
+    if (GST_CLOCK_TIME_IS_VALID(pts) && GST_BUFFER_DURATION_IS_VALID(buffer)) pts += GST_BUFFER_DURATION(buffer);
     GRef<GstClock> clock = GRef<GstClock>::adopt(gst_element_get_clock(sink));
     const GstSegment* segment = gst_sample_get_segment(sample);
     if (!clock || !GST_CLOCK_TIME_IS_VALID(pts) || !segment) return now;
