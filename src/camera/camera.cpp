@@ -41,14 +41,13 @@ struct Camera::Mailbox {
 
 namespace {
 
-// When the source grabbed the frame, as Unix time (ustreamer's X-Timestamp):
-// a live source stamps a frame with the start of its capture interval, and
-// the frame exists once that interval ends, so grab time = PTS + duration.
-// The running time is mapped to the pipeline clock, then to the wall clock.
+// When the source captured the frame, as Unix time: the buffer's PTS (for a
+// live source, the start of the frame's capture) as running time, mapped to
+// the pipeline clock, then to the wall clock. Not "when it reached us": that
+// would hide the time spent decoding and encoding from every latency figure.
 int64_t captureTimeUs(GstElement* sink, GstSample* sample, GstBuffer* buffer) {
     const int64_t now = unixNowUs();
     GstClockTime pts = GST_BUFFER_PTS(buffer);
-    if (GST_CLOCK_TIME_IS_VALID(pts) && GST_BUFFER_DURATION_IS_VALID(buffer)) pts += GST_BUFFER_DURATION(buffer);
     GRef<GstClock> clock = GRef<GstClock>::adopt(gst_element_get_clock(sink));
     const GstSegment* segment = gst_sample_get_segment(sample);
     if (!clock || !GST_CLOCK_TIME_IS_VALID(pts) || !segment) return now;
