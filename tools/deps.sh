@@ -10,7 +10,7 @@ build_packages=(meson ninja-build pkg-config g++
   gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad
   gstreamer1.0-plugins-ugly gstreamer1.0-libav
   libsoup-3.0-dev libjson-glib-dev catch2)
-test_packages=(chromium nodejs npm fonts-dejavu-core)
+test_packages=(chromium nodejs npm fonts-dejavu-core ffmpeg)
 
 wanted=("${build_packages[@]}")
 [ "${1:-build}" = test ] && wanted+=("${test_packages[@]}")

@@ -174,3 +174,20 @@ TEST_CASE("a JPEG camera passes its frames through byte for byte, with no encode
     CHECK(decodeJpegSize(bodies.front()) == std::make_pair(352, 288));
     CHECK(viewerFps(pool.stats(0)) == Approx(10).margin(1.5));
 }
+
+TEST_CASE("the stream plays in GStreamer (souphttpsrc ! multipartdemux ! jpegdec) and in ffmpeg", "[mjpeg][players]") {
+    ServiceProcess service({{"demo.conf", demoCamera(320, 240, 30)}});
+    REQUIRE(service.waitForState("demo", "live"));
+    const std::string url = "http://127.0.0.1:" + std::to_string(service.port()) + "/api/cameras/demo/stream";
+    CHECK(decodeStreamFrames(url, 20) == std::make_pair(320, 240));
+
+    // ffprobe reads it with its mpjpeg demuxer, as ffplay does.
+    const std::string command = "ffprobe -v error -f mpjpeg -show_entries stream=codec_name,width,height -of csv=p=0 " + url;
+    FILE* out = popen(command.c_str(), "r");
+    REQUIRE(out);
+    char line[256] = {};
+    const bool read = fgets(line, sizeof line, out) != nullptr;
+    pclose(out);
+    CHECK(read);
+    CHECK(std::string(line) == "mjpeg,320,240\n");
+}

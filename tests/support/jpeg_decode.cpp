@@ -33,6 +33,26 @@ std::pair<int, int> decodeJpegSize(const std::string& jpeg) {
     return {width, height};
 }
 
+std::pair<int, int> decodeStreamFrames(const std::string& url, int frames) {
+    const std::string text = "souphttpsrc location=" + url + " ! multipartdemux ! jpegdec ! appsink name=sink sync=false";
+    GRef<GstElement> pipeline = GRef<GstElement>::adopt(gst_parse_launch(text.c_str(), nullptr));
+    GRef<GstElement> sink = GRef<GstElement>::adopt(gst_bin_get_by_name(GST_BIN(pipeline.get()), "sink"));
+    gst_element_set_state(pipeline.get(), GST_STATE_PLAYING);
+    std::pair<int, int> size{0, 0};
+    for (int i = 0; i < frames; ++i) {
+        GRef<GstSample> sample = GRef<GstSample>::adopt(gst_app_sink_try_pull_sample(GST_APP_SINK(sink.get()), 5 * GST_SECOND));
+        if (!sample) {
+            size = {0, 0};
+            break;
+        }
+        const GstStructure* s = gst_caps_get_structure(gst_sample_get_caps(sample.get()), 0);
+        gst_structure_get_int(s, "width", &size.first);
+        gst_structure_get_int(s, "height", &size.second);
+    }
+    gst_element_set_state(pipeline.get(), GST_STATE_NULL);
+    return size;
+}
+
 std::string makeTestJpeg(int width, int height) {
     std::string text = "videotestsrc num-buffers=1 pattern=smpte ! video/x-raw,width=" + std::to_string(width) +
                        ",height=" + std::to_string(height) + " ! jpegenc ! appsink name=sink";

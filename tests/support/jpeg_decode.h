@@ -6,6 +6,9 @@
 namespace camrelay::testing {
 // Decodes a JPEG with GStreamer (appsrc ! jpegdec ! appsink); {0,0} if it does not decode.
 std::pair<int, int> decodeJpegSize(const std::string& jpeg);
+// Plays an MJPEG URL with souphttpsrc ! multipartdemux ! jpegdec until `frames`
+// frames decoded; returns their size, {0,0} if it did not get that far.
+std::pair<int, int> decodeStreamFrames(const std::string& url, int frames);
 // A real JPEG made by GStreamer's jpegenc from a test pattern.
 std::string makeTestJpeg(int width, int height);
 // A Matroska file of `frames` test-pattern JPEGs at fps (an MJPEG clip with
