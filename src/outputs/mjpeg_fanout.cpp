@@ -92,10 +92,11 @@ std::string MjpegFanout::buildPart(const Frame& frame) {
 }
 
 MjpegFanout::Part MjpegFanout::partFor(const FramePtr& frame) {
-    // Built once per frame, and only when someone watches.
-    if (!latestPart_ || latestPartFrame_ != frame->number() || frame->number() == 0) {
+    // Built once per frame, and only when someone watches. Keyed by the frame
+    // itself: numbers restart with every run of the camera.
+    if (!latestPart_ || latestPartFrame_ != frame) {
         latestPart_ = std::make_shared<const std::string>(buildPart(*frame));
-        latestPartFrame_ = frame->number();
+        latestPartFrame_ = frame;
     }
     return latestPart_;
 }

@@ -68,7 +68,7 @@ private:
     std::vector<std::unique_ptr<Viewer>> viewers_;
     bool anyDropped_ = false;
     Part latestPart_;
-    uint64_t latestPartFrame_ = 0;
+    FramePtr latestPartFrame_;  // the frame latestPart_ was built from
     Connection frameConnection_;
     SourceHandle timeoutTimer_;
     MjpegStats totals_;
