@@ -9,7 +9,7 @@ build_packages=(meson ninja-build pkg-config g++
   libglib2.0-dev libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev
   gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad
   gstreamer1.0-plugins-ugly gstreamer1.0-libav
-  libsoup-3.0-dev libjson-glib-dev catch2)
+  libsoup-3.0-dev libjson-glib-dev libgstrtspserver-1.0-dev catch2)
 test_packages=(chromium nodejs npm fonts-dejavu-core ffmpeg)
 
 wanted=("${build_packages[@]}")

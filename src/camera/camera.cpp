@@ -1,63 +1,21 @@
 #include "camera.h"
 
+#include "camera/reconnect_policy.h"
 #include "core/clock.h"
 #include "core/log.h"
+#include "core/redact.h"
 
 #include <gst/app/gstappsink.h>
 
 #include <algorithm>
-#include <mutex>
 
 #define GST_CAT_DEFAULT camrelay_camera_debug
 
 namespace camrelay {
 
-const char* toString(CameraState state) {
-    switch (state) {
-    case CameraState::Stopped: return "stopped";
-    case CameraState::Starting: return "starting";
-    case CameraState::Live: return "live";
-    case CameraState::Failed: return "failed";
-    }
-    return "unknown";
-}
-
-// Hand-over point between the streaming thread and the loop thread. One per
-// run, so frames of a stopped run can never reach a new one. Only the newest
-// frame is kept: a busy loop skips frames instead of queueing them.
-struct Camera::Mailbox {
-    GMainContext* context = nullptr;   // the loop's context
-    Camera* camera = nullptr;          // loop thread only; null once the run ended
-    std::mutex mutex;
-    FramePtr pending;                  // guarded by mutex
-    bool wakeScheduled = false;        // guarded by mutex
-    uint64_t produced = 0;             // streaming thread only
-    GstCaps* lastCaps = nullptr;       // streaming thread only (identity, never dereferenced later)
-    int width = 0, height = 0;         // streaming thread only
-
-    // data is a heap std::shared_ptr<Mailbox>, owned by the appsink.
-    static GstFlowReturn onNewSample(GstAppSink* sink, gpointer data) noexcept;
-};
-
 namespace {
 
-// When the source captured the frame, as Unix time: the buffer's PTS (for a
-// live source, the start of the frame's capture) as running time, mapped to
-// the pipeline clock, then to the wall clock. Not "when it reached us": that
-// would hide the time spent decoding and encoding from every latency figure.
-int64_t captureTimeUs(GstElement* sink, GstSample* sample, GstBuffer* buffer) {
-    const int64_t now = unixNowUs();
-    GstClockTime pts = GST_BUFFER_PTS(buffer);
-    GRef<GstClock> clock = GRef<GstClock>::adopt(gst_element_get_clock(sink));
-    const GstSegment* segment = gst_sample_get_segment(sample);
-    if (!clock || !GST_CLOCK_TIME_IS_VALID(pts) || !segment) return now;
-    GstClockTime running = gst_segment_to_running_time(segment, GST_FORMAT_TIME, pts);
-    if (!GST_CLOCK_TIME_IS_VALID(running)) return now;
-    GstClockTime captured = gst_element_get_base_time(sink) + running;
-    GstClockTime clockNow = gst_clock_get_time(clock.get());
-    if (clockNow <= captured) return now;
-    return now - int64_t((clockNow - captured) / 1000);
-}
+constexpr guint kWatchdogTickMs = 250;
 
 // "v4l2src0: Could not open device ..." : the element and GStreamer's own words.
 std::string describeError(GstMessage* message) {
@@ -70,52 +28,29 @@ std::string describeError(GstMessage* message) {
     return std::string(GST_OBJECT_NAME(GST_MESSAGE_SRC(message))) + ": " + errorMessage(error);
 }
 
+std::string seconds(double s) {
+    char text[32];
+    g_snprintf(text, sizeof text, "%g s", s);
+    return text;
+}
+
 }  // namespace
 
-GstFlowReturn Camera::Mailbox::onNewSample(GstAppSink* sink, gpointer data) noexcept {
-    const std::shared_ptr<Mailbox>& shared = *static_cast<std::shared_ptr<Mailbox>*>(data);
-    Mailbox* box = shared.get();
-    GRef<GstSample> sample = GRef<GstSample>::adopt(gst_app_sink_pull_sample(sink));
-    if (!sample) return GST_FLOW_OK;
-    GstBuffer* buffer = gst_sample_get_buffer(sample.get());
-    if (!buffer) return GST_FLOW_OK;
-    try {
-        GstCaps* caps = gst_sample_get_caps(sample.get());
-        if (caps && caps != box->lastCaps) {
-            const GstStructure* s = gst_caps_get_structure(caps, 0);
-            gst_structure_get_int(s, "width", &box->width);
-            gst_structure_get_int(s, "height", &box->height);
-            box->lastCaps = caps;
-        }
-        auto frame = std::make_shared<const Frame>(GRef<GstBuffer>::ref(buffer), ++box->produced,
-                                                   captureTimeUs(GST_ELEMENT(sink), sample.get(), buffer),
-                                                   box->width, box->height);
-        bool wake = false;
-        {
-            std::lock_guard<std::mutex> lock(box->mutex);
-            box->pending = std::move(frame);
-            wake = !std::exchange(box->wakeScheduled, true);
-        }
-        if (wake) {
-            // The invocation keeps the mailbox alive, not the camera.
-            auto* keep = new std::shared_ptr<Mailbox>(shared);
-            g_main_context_invoke_full(
-                box->context, G_PRIORITY_HIGH,
-                [](gpointer p) noexcept -> gboolean {
-                    auto& mailbox = *static_cast<std::shared_ptr<Mailbox>*>(p);
-                    if (mailbox && mailbox->camera) mailbox->camera->deliver();
-                    return G_SOURCE_REMOVE;
-                },
-                keep, [](gpointer p) noexcept { delete static_cast<std::shared_ptr<Mailbox>*>(p); });
-        }
-    } catch (...) {
-        GST_ERROR("dropping a frame: out of memory");
+const char* toString(CameraState state) {
+    switch (state) {
+    case CameraState::Stopped: return "stopped";
+    case CameraState::Starting: return "starting";
+    case CameraState::Live: return "live";
+    case CameraState::Stalled: return "stalled";
+    case CameraState::Reconnecting: return "reconnecting";
+    case CameraState::Failed: return "failed";
     }
-    return GST_FLOW_OK;
+    return "unknown";
 }
 
 Camera::Camera(CameraConfig config, ConfigProblems configProblems)
-    : config_(std::move(config)), configProblems_(std::move(configProblems)), stateSinceUs_(monotonicNowUs()) {
+    : config_(std::move(config)), configProblems_(std::move(configProblems)), stateSinceUs_(monotonicNowUs()),
+      placeholder_([this](CapturedFrame captured) { onPlaceholder(std::move(captured)); }) {
     if (!configProblems_.empty()) {
         setState(CameraState::Failed, joinProblems(configProblems_));
         return;
@@ -127,42 +62,65 @@ Camera::Camera(CameraConfig config, ConfigProblems configProblems)
         return;
     }
     plan_ = std::move(*result.plan);
+    displayText_ = redactCredentials(plan_.pipelineText);
 }
 
-Camera::~Camera() { teardown(); }
+Camera::~Camera() {
+    retryTimer_.reset();
+    watchdog_.reset();
+    teardownPipeline();
+}
 
 bool Camera::start() {
     if (!configValid()) return false;
-    if (state_ == CameraState::Starting || state_ == CameraState::Live) return true;
-    teardown();
+    if (state_ != CameraState::Stopped) return true;  // already running or recovering
+    attempt_ = 0;
+    reconnects_ = 0;
+    lastError_.clear();
+    launch(CameraState::Starting);
+    return state_ != CameraState::Failed;
+}
 
+void Camera::stop() {
+    retryTimer_.reset();
+    watchdog_.reset();
+    teardownPipeline();
+    placeholder_.hide();
+    latest_.reset();
+    attempt_ = 0;
+    if (configValid()) setState(CameraState::Stopped);
+}
+
+void Camera::launch(CameraState launching) {
+    teardownPipeline();
     std::string error;
     GRef<GstElement> pipeline = parsePipeline(plan_.pipelineText, &error);
     if (!pipeline) {
         fail("pipeline does not parse: " + error);
-        return false;
+        return;
     }
     GRef<GstElement> sink = GRef<GstElement>::adopt(gst_bin_get_by_name(GST_BIN(pipeline.get()), kFrameSinkName));
     if (!sink) {
         fail("pipeline has no element named " + std::string(kFrameSinkName));
-        return false;
+        return;
     }
     pipeline_ = pipeline;
-    mailbox_ = std::make_shared<Mailbox>();
-    mailbox_->context = g_main_context_ref_thread_default();
-    g_main_context_unref(mailbox_->context);  // the loop's context outlives every camera
-    mailbox_->camera = this;
-    GstAppSinkCallbacks callbacks{};
-    callbacks.new_sample = &Mailbox::onNewSample;
-    gst_app_sink_set_callbacks(GST_APP_SINK(sink.get()), &callbacks, new std::shared_ptr<Mailbox>(mailbox_),
-                               [](gpointer p) noexcept { delete static_cast<std::shared_ptr<Mailbox>*>(p); });
-
+    receiver_ = std::make_unique<FrameReceiver>(sink.get(), [this](CapturedFrame f) { onCaptured(std::move(f)); });
     GRef<GstBus> bus = GRef<GstBus>::adopt(gst_element_get_bus(pipeline_.get()));
     busWatch_ = SourceHandle(gst_bus_add_watch(bus.get(), &Camera::busTrampoline, this));
-
+    if (!watchdog_) {
+        watchdog_ = SourceHandle(g_timeout_add(kWatchdogTickMs, [](gpointer self) noexcept -> gboolean {
+            try {
+                return static_cast<Camera*>(self)->watchdogTick();
+            } catch (...) {
+                return G_SOURCE_CONTINUE;
+            }
+        }, this));
+    }
     frames_ = 0;
     arrivalUs_.fill(0);
-    setState(CameraState::Starting);
+    setState(launching);
+    logInfo(id(), std::string(launching == CameraState::Starting ? "starting: " : "reconnecting: ") + displayText_);
 
     // Live sources (cameras) are shown as soon as a frame exists; anything
     // else (files, non-live test sources) is paced by the clock at the sink.
@@ -172,25 +130,48 @@ bool Camera::start() {
     if (ret == GST_STATE_CHANGE_FAILURE) {
         // The reason is on the bus as an ERROR; take it now rather than later.
         GRef<GstMessage> msg = GRef<GstMessage>::adopt(gst_bus_pop_filtered(bus.get(), GST_MESSAGE_ERROR));
-        fail(msg ? describeError(msg.get()) : "the pipeline refused to start");
-        return false;
+        sourceLost(msg ? describeError(msg.get()) : "the pipeline refused to start");
     }
-    logInfo(id(), "starting: " + plan_.pipelineText);
-    return true;
 }
 
-void Camera::stop() {
-    teardown();
-    if (configValid()) setState(CameraState::Stopped);
+// The source is gone (error, end of stream, watchdog): show the placeholder,
+// wait, rebuild. The camera's config is fine, so this never ends in failed.
+void Camera::sourceLost(const std::string& why) {
+    const std::string reason = redactCredentials(why);
+    logWarning(id(), reason);
+    teardownPipeline();
+    ++attempt_;
+    const int delay = reconnectDelaySec(attempt_, config_.reconnectDelay, config_.reconnectMaxDelay);
+    emitEvent("error", reason);
+    setState(CameraState::Stalled, reason);
+    emitEvent("reconnect", "reconnecting in " + seconds(delay) + " (attempt " + std::to_string(attempt_) + ")",
+              attempt_, delay);
+    retryAtUs_ = monotonicNowUs() + int64_t(delay) * 1000000;
+    retryTimer_ = SourceHandle(g_timeout_add_seconds_full(G_PRIORITY_DEFAULT, guint(delay), [](gpointer self) noexcept -> gboolean {
+        auto* camera = static_cast<Camera*>(self);
+        camera->retryTimer_.forget();
+        try {
+            camera->retry();
+        } catch (...) {
+        }
+        return G_SOURCE_REMOVE;
+    }, this, nullptr));
+    std::string text = config_.name + "\ncamera offline\n" + reason.substr(0, 70);
+    const int width = latest_ ? latest_->width() : config_.width;
+    const int height = latest_ ? latest_->height() : config_.height;
+    placeholder_.show(text, width, height);
 }
 
-void Camera::teardown() {
+void Camera::retry() {
+    ++reconnects_;
+    launch(CameraState::Reconnecting);
+}
+
+void Camera::teardownPipeline() {
     busWatch_.reset();
-    if (mailbox_) mailbox_->camera = nullptr;  // frames still in flight are ignored
+    receiver_.reset();  // frames still in flight are dropped
     if (pipeline_) gst_element_set_state(pipeline_.get(), GST_STATE_NULL);  // joins streaming threads
     pipeline_.reset();
-    mailbox_.reset();
-    latest_.reset();
 }
 
 void Camera::setState(CameraState state, std::string error) {
@@ -199,31 +180,60 @@ void Camera::setState(CameraState state, std::string error) {
     state_ = state;
     stateSinceUs_ = monotonicNowUs();
     if (state == CameraState::Live) liveSinceUs_ = stateSinceUs_;
+    const bool down = state == CameraState::Stalled || state == CameraState::Reconnecting || state == CameraState::Failed;
+    emitEvent("state", down ? lastError_ : std::string());
     stateSignal_.emit(state);
 }
 
-void Camera::fail(const std::string& error) {
-    logError(id(), error);
-    teardown();
-    setState(CameraState::Failed, error);
+void Camera::emitEvent(const char* type, std::string message, int attempt, double delaySec) {
+    eventSignal_.emit(CameraEvent{id(), type, toString(state_), std::move(message), attempt, delaySec});
 }
 
-void Camera::deliver() {
-    FramePtr frame;
-    {
-        std::lock_guard<std::mutex> lock(mailbox_->mutex);
-        frame = std::move(mailbox_->pending);
-        mailbox_->wakeScheduled = false;
-    }
-    if (!frame) return;
-    latest_ = frame;
+void Camera::fail(const std::string& error) {
+    const std::string reason = redactCredentials(error);
+    logError(id(), reason);
+    retryTimer_.reset();
+    watchdog_.reset();
+    teardownPipeline();
+    placeholder_.hide();
+    emitEvent("error", reason);
+    setState(CameraState::Failed, reason);
+}
+
+void Camera::onCaptured(CapturedFrame captured) {
+    lastFrameUs_ = monotonicNowUs();
     ++frames_;
-    arrivalUs_[frames_ % arrivalUs_.size()] = monotonicNowUs();
-    if (state_ == CameraState::Starting) {
-        logInfo(id(), "live " + std::to_string(frame->width()) + "x" + std::to_string(frame->height()));
+    arrivalUs_[frames_ % arrivalUs_.size()] = lastFrameUs_;
+    if (state_ != CameraState::Live) {
+        logInfo(id(), "live " + std::to_string(captured.width) + "x" + std::to_string(captured.height) +
+                          (attempt_ ? " after " + std::to_string(attempt_) + " reconnect attempt(s)" : ""));
+        attempt_ = 0;
+        placeholder_.hide();
         setState(CameraState::Live);
     }
+    publish(std::make_shared<const Frame>(std::move(captured.jpeg), ++frameNumber_, captured.captureUnixUs,
+                                          captured.width, captured.height));
+}
+
+void Camera::onPlaceholder(CapturedFrame captured) {
+    if (!recovering()) return;
+    publish(std::make_shared<const Frame>(std::move(captured.jpeg), ++frameNumber_, captured.captureUnixUs,
+                                          captured.width, captured.height, true));
+}
+
+void Camera::publish(FramePtr frame) {
+    latest_ = frame;
     frameSignal_.emit(frame);
+}
+
+gboolean Camera::watchdogTick() {
+    const int64_t now = monotonicNowUs();
+    if (state_ == CameraState::Live && now - lastFrameUs_ > int64_t(config_.watchdogTimeout) * 1000000)
+        sourceLost("watchdog: no new frame for " + seconds(config_.watchdogTimeout));
+    else if ((state_ == CameraState::Starting || state_ == CameraState::Reconnecting) &&
+             now - stateSinceUs_ > int64_t(config_.startTimeout) * 1000000)
+        sourceLost("watchdog: no first frame within " + seconds(config_.startTimeout));
+    return G_SOURCE_CONTINUE;
 }
 
 CameraStats Camera::stats() const {
@@ -231,7 +241,11 @@ CameraStats Camera::stats() const {
     const int64_t now = monotonicNowUs();
     s.frames = frames_;
     s.stateAgeSec = (now - stateSinceUs_) / 1e6;
-    if (latest_) {
+    s.reconnects = reconnects_;
+    s.attempt = attempt_;
+    if (lastFrameUs_ && state_ != CameraState::Stopped) s.lastFrameAgeSec = (now - lastFrameUs_) / 1e6;
+    if (state_ == CameraState::Stalled) s.nextRetrySec = std::max<int64_t>(0, retryAtUs_ - now) / 1e6;
+    if (latest_ && !latest_->isPlaceholder()) {
         s.width = latest_->width();
         s.height = latest_->height();
     }
@@ -262,21 +276,22 @@ gboolean Camera::busTrampoline(GstBus*, GstMessage* message, gpointer self) noex
 gboolean Camera::onBusMessage(GstMessage* message) {
     switch (GST_MESSAGE_TYPE(message)) {
     case GST_MESSAGE_ERROR:
-        busWatch_.forget();  // returning G_SOURCE_REMOVE ends this watch; fail() tears down the rest
-        fail(describeError(message));
+        busWatch_.forget();  // returning G_SOURCE_REMOVE ends this watch; sourceLost() tears down the rest
+        sourceLost(describeError(message));
         return G_SOURCE_REMOVE;
     case GST_MESSAGE_WARNING: {
         GError* raw = nullptr;
         gst_message_parse_warning(message, &raw, nullptr);
         GUniquePtr<GError> warning(raw);
-        logWarning(id(), std::string(GST_OBJECT_NAME(GST_MESSAGE_SRC(message))) + ": " + errorMessage(warning));
+        logWarning(id(), redactCredentials(std::string(GST_OBJECT_NAME(GST_MESSAGE_SRC(message))) + ": " +
+                                           errorMessage(warning)));
         break;
     }
     case GST_MESSAGE_EOS:
-        logInfo(id(), "end of stream");
+        // A camera that ends has gone away (an RTSP server closing the session,
+        // an HTTP camera hanging up): treated like any other loss.
         busWatch_.forget();
-        teardown();
-        setState(CameraState::Stopped, "end of stream");
+        sourceLost("end of stream");
         return G_SOURCE_REMOVE;
     case GST_MESSAGE_LATENCY:
         if (pipeline_) gst_bin_recalculate_latency(GST_BIN(pipeline_.get()));

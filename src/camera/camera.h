@@ -1,11 +1,22 @@
 #pragma once
 // One camera: its config, its GstPipeline, its state and its latest frame.
-//   stopped -> starting -> live ; any -> failed (with GStreamer's message) ; any -> stopped
-// Frames leave the streaming thread through a mailbox that keeps only the
-// newest frame and wakes the loop once, so capture never waits on viewers.
-// Thread affinity: loop thread only (the appsink callback is internal).
+//
+//   stopped ─start─► starting ─first frame─► live
+//   live ─error / end of stream / watchdog─► stalled ─backoff─► reconnecting ─first frame─► live
+//   reconnecting ─error / start timeout─► stalled (next delay doubled, capped)
+//   failed: the config is wrong (never retried); stop() from anywhere: stopped
+//
+// Recovery rebuilds only this camera's pipeline. While the source is down
+// (stalled, reconnecting) the camera emits "camera offline" placeholder frames
+// at 1 fps, so viewers stay connected and see why. Frames leave the streaming
+// thread through a FrameReceiver, so capture never waits on viewers.
+// Everything shown to users or logged is passed through redactCredentials.
+// Thread affinity: loop thread only.
+#include "camera/event_log.h"
 #include "camera/frame.h"
+#include "camera/frame_receiver.h"
 #include "camera/graph_builder.h"
+#include "camera/offline_placeholder.h"
 #include "config/camera_config.h"
 #include "core/gobject_ptr.h"
 #include "core/signal.h"
@@ -16,16 +27,20 @@
 
 namespace camrelay {
 
-enum class CameraState { Stopped, Starting, Live, Failed };
+enum class CameraState { Stopped, Starting, Live, Stalled, Reconnecting, Failed };
 const char* toString(CameraState state);
 
 struct CameraStats {
     double fps = 0;             // measured over the last two seconds
-    uint64_t frames = 0;        // frames in this run
+    uint64_t frames = 0;        // source frames in this run (placeholders not counted)
     int width = 0;
     int height = 0;
-    double uptimeSec = 0;       // time since the first frame of this run
+    double uptimeSec = 0;       // time since the camera last became live
     double stateAgeSec = 0;     // time in the current state
+    double lastFrameAgeSec = -1;  // since the last source frame; -1: none yet
+    uint64_t reconnects = 0;    // reconnect attempts since start()
+    int attempt = 0;            // attempts in a row since the camera was last live
+    double nextRetrySec = -1;   // stalled: time until the next attempt; else -1
 };
 
 class Camera {
@@ -39,50 +54,70 @@ public:
     const std::string& id() const { return config_.id; }
     const CameraConfig& config() const { return config_; }
     CameraState state() const { return state_; }
-    const std::string& lastError() const { return lastError_; }
-    // Effective pipeline text (empty while the config is invalid).
-    const std::string& pipelineText() const { return plan_.pipelineText; }
+    // Source down or coming back: stalled or reconnecting.
+    bool recovering() const { return state_ == CameraState::Stalled || state_ == CameraState::Reconnecting; }
+    const std::string& lastError() const { return lastError_; }  // redacted
+    // Effective pipeline text, credentials redacted (empty while the config is invalid).
+    const std::string& pipelineText() const { return displayText_; }
     SourceKind sourceKind() const { return plan_.sourceKind; }
     bool configValid() const { return configProblems_.empty(); }
 
-    // Builds and plays the pipeline. False (and state failed) when it cannot.
+    // Builds and plays the pipeline. False (and state failed) when the config
+    // cannot run; a source that cannot be reached is retried with backoff.
     bool start();
     void stop();
 
+    // The newest frame, which is a placeholder while recovering.
     FramePtr latestFrame() const { return latest_; }
     CameraStats stats() const;
 
-    // Called on the loop thread for every new frame.
+    // Called on the loop thread for every new frame (placeholders included).
     Connection onFrame(std::function<void(const FramePtr&)> fn) { return frameSignal_.connect(std::move(fn)); }
     Connection onStateChanged(std::function<void(CameraState)> fn) { return stateSignal_.connect(std::move(fn)); }
+    Connection onEvent(std::function<void(const CameraEvent&)> fn) { return eventSignal_.connect(std::move(fn)); }
 
 private:
-    struct Mailbox;
-
+    void launch(CameraState launching);
+    void sourceLost(const std::string& why);
+    void retry();
     void setState(CameraState state, std::string error = {});
     void fail(const std::string& error);
-    void teardown();
-    void deliver();
+    void teardownPipeline();
+    void emitEvent(const char* type, std::string message, int attempt = 0, double delaySec = 0);
+    void onCaptured(CapturedFrame captured);
+    void onPlaceholder(CapturedFrame captured);
+    void publish(FramePtr frame);
+    gboolean watchdogTick();
     gboolean onBusMessage(GstMessage* message);
     static gboolean busTrampoline(GstBus*, GstMessage* message, gpointer self) noexcept;
 
     CameraConfig config_;
     ConfigProblems configProblems_;
     GraphPlan plan_;
+    std::string displayText_;
     CameraState state_ = CameraState::Stopped;
     std::string lastError_;
     int64_t stateSinceUs_;
     int64_t liveSinceUs_ = 0;
+    int64_t lastFrameUs_ = 0;
 
     GRef<GstElement> pipeline_;
     SourceHandle busWatch_;
-    std::shared_ptr<Mailbox> mailbox_;
+    std::unique_ptr<FrameReceiver> receiver_;
+    SourceHandle watchdog_;
+    SourceHandle retryTimer_;
+    int64_t retryAtUs_ = 0;
+    int attempt_ = 0;
+    uint64_t reconnects_ = 0;
+    OfflinePlaceholder placeholder_;
 
     FramePtr latest_;
+    uint64_t frameNumber_ = 0;  // last number given, placeholders included
     uint64_t frames_ = 0;
     std::array<int64_t, 64> arrivalUs_{};  // ring of recent arrival times, for fps
     Signal<const FramePtr&> frameSignal_;
     Signal<CameraState> stateSignal_;
+    Signal<const CameraEvent&> eventSignal_;
 };
 
 }  // namespace camrelay

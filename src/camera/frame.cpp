@@ -2,8 +2,10 @@
 
 namespace camrelay {
 
-Frame::Frame(GRef<GstBuffer> jpeg, uint64_t number, int64_t captureUnixUs, int width, int height)
-    : buffer_(std::move(jpeg)), number_(number), captureUnixUs_(captureUnixUs), width_(width), height_(height) {
+Frame::Frame(GRef<GstBuffer> jpeg, uint64_t number, int64_t captureUnixUs, int width, int height,
+             bool placeholder)
+    : buffer_(std::move(jpeg)), number_(number), captureUnixUs_(captureUnixUs), width_(width), height_(height),
+      placeholder_(placeholder) {
     // Mapped once for the frame's life: every viewer reads the same bytes.
     mapped_ = buffer_ && gst_buffer_map(buffer_.get(), &map_, GST_MAP_READ);
     if (!mapped_) map_ = GstMapInfo{};

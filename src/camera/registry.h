@@ -2,6 +2,7 @@
 // Every camera, keyed by id (the file stem of pipelines/<id>.conf).
 // Thread affinity: loop thread only.
 #include "camera/camera.h"
+#include "camera/event_log.h"
 #include "config/camera_config.h"
 
 #include <map>
@@ -23,9 +24,13 @@ public:
     std::vector<Camera*> cameras() const;  // sorted by id
     void startEnabled();
     void stopAll();
+    // Every camera's state changes, errors and reconnect attempts.
+    EventLog& events() { return events_; }
 
 private:
+    EventLog events_;  // declared first: outlives the cameras' connections to it
     std::map<std::string, std::unique_ptr<Camera>> cameras_;
+    std::vector<Connection> eventConnections_;
 };
 
 }  // namespace camrelay

@@ -43,7 +43,8 @@ CameraConfigLoad parseCameraConfig(const std::string& id, const std::string& fil
     KeyFileReader reader(fileLabel, text, load.problems);
     if (!reader.ok()) return load;
     reader.rejectUnknown({kGroup}, kGroup,
-                         {"name", "source", "encoder", "width", "height", "framerate", "quality", "enabled", "jpeg-passthrough"});
+                         {"name", "source", "encoder", "width", "height", "framerate", "quality", "enabled", "jpeg-passthrough",
+                          "watchdog-timeout", "start-timeout", "reconnect-delay", "reconnect-max-delay"});
     if (!reader.has(kGroup, "source")) reader.problem(kGroup, "source", "missing: every camera needs a source= pipeline fragment");
 
     if (auto v = reader.string(kGroup, "name"); v && !v->empty()) c.name = *v;
@@ -61,6 +62,13 @@ CameraConfigLoad parseCameraConfig(const std::string& id, const std::string& fil
     if (auto v = reader.integer(kGroup, "quality", 1, 100)) c.quality = *v;
     if (auto v = reader.boolean(kGroup, "enabled")) c.enabled = *v;
     if (auto v = reader.boolean(kGroup, "jpeg-passthrough")) c.jpegPassthrough = *v;
+    if (auto v = reader.integer(kGroup, "watchdog-timeout", 1, 3600)) c.watchdogTimeout = *v;
+    if (auto v = reader.integer(kGroup, "start-timeout", 1, 3600)) c.startTimeout = *v;
+    if (auto v = reader.integer(kGroup, "reconnect-delay", 1, 3600)) c.reconnectDelay = *v;
+    if (auto v = reader.integer(kGroup, "reconnect-max-delay", 1, 3600)) c.reconnectMaxDelay = *v;
+    if (c.reconnectMaxDelay < c.reconnectDelay)
+        reader.problem(kGroup, "reconnect-max-delay",
+                       "must be at least reconnect-delay (" + std::to_string(c.reconnectDelay) + ")");
     if (reader.has(kGroup, "width") != reader.has(kGroup, "height"))
         reader.problem(kGroup, reader.has(kGroup, "width") ? "height" : "width",
                        "width and height go together: set both or neither");

@@ -25,6 +25,13 @@ struct CameraConfig {
     int quality = 80;       // 1..100, applied to encoders with a "quality" property
     bool enabled = true;    // start with the service
     bool jpegPassthrough = true;  // JPEG sources pass through untouched
+    // Recovery (seconds): a live camera with no new frame for watchdogTimeout,
+    // or a starting one with no first frame for startTimeout, is rebuilt after
+    // reconnectDelay, doubling per failed attempt up to reconnectMaxDelay.
+    int watchdogTimeout = 5;
+    int startTimeout = 10;
+    int reconnectDelay = 1;
+    int reconnectMaxDelay = 30;
 };
 
 struct CameraConfigLoad {

@@ -1,13 +1,17 @@
 #include "camera_json.h"
 
+#include "core/redact.h"
+
 namespace camrelay {
 
 namespace {
 
 JsonObjectValue configJson(const CameraConfig& c) {
     JsonObjectValue o;
-    o.set("file", c.file).set("source", c.source).set("encoder", c.encoder).set("quality", c.quality);
+    o.set("file", c.file).set("source", redactCredentials(c.source)).set("encoder", c.encoder).set("quality", c.quality);
     o.set("enabled", c.enabled).set("jpeg_passthrough", c.jpegPassthrough);
+    o.set("watchdog_timeout", c.watchdogTimeout).set("start_timeout", c.startTimeout);
+    o.set("reconnect_delay", c.reconnectDelay).set("reconnect_max_delay", c.reconnectMaxDelay);
     if (c.width) o.set("width", c.width).set("height", c.height);
     else o.setNull("width").setNull("height");
     if (c.framerate.isSet()) o.set("framerate", std::to_string(c.framerate.num) + "/" + std::to_string(c.framerate.den));
@@ -22,13 +26,21 @@ JsonObjectValue cameraJson(const Camera& camera, const MjpegStats& mjpeg) {
     const std::string base = "/api/cameras/" + camera.id();
     JsonObjectValue o;
     o.set("id", camera.id()).set("name", camera.config().name).set("state", toString(camera.state()));
-    o.set("error", camera.lastError().empty() ? nullptr : camera.lastError().c_str());
+    const bool down = camera.recovering() || camera.state() == CameraState::Failed;
+    const char* lastError = camera.lastError().empty() ? nullptr : camera.lastError().c_str();
+    o.set("error", down ? lastError : nullptr);  // what is wrong now
+    o.set("last_error", lastError);             // kept after the camera recovers
     o.set("enabled", camera.config().enabled);
     o.set("source_kind", camera.configValid() ? toString(camera.sourceKind()) : nullptr);
     o.set("pipeline", camera.pipelineText().empty() ? nullptr : camera.pipelineText().c_str());
     o.set("fps", double(int(s.fps * 100 + 0.5)) / 100).set("frames", s.frames);
     o.set("width", s.width).set("height", s.height);
     o.set("uptime", s.uptimeSec).set("state_age", s.stateAgeSec);
+    if (s.lastFrameAgeSec >= 0) o.set("last_frame_age", s.lastFrameAgeSec);
+    else o.setNull("last_frame_age");
+    o.set("reconnects", s.reconnects).set("reconnect_attempt", s.attempt);
+    if (s.nextRetrySec >= 0) o.set("next_retry_in", s.nextRetrySec);
+    else o.setNull("next_retry_in");
     o.set("viewers", uint64_t(mjpeg.viewers)).set("bytes_sent", mjpeg.bytesSent);
     o.set("frames_sent", mjpeg.framesSent).set("frames_dropped", mjpeg.framesDropped);
     o.set("viewers_timed_out", mjpeg.viewersTimedOut);

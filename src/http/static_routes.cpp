@@ -56,14 +56,16 @@ void addStaticRoutes(SoupServer* server, Registry& registry) {
         server, "/health",
         [](SoupServer*, SoupServerMessage* msg, const char*, GHashTable*, gpointer data) noexcept {
             auto* health = static_cast<Health*>(data);
-            int64_t live = 0, failed = 0;
+            int64_t live = 0, failed = 0, recovering = 0;
             for (Camera* c : health->registry.cameras()) {
                 live += c->state() == CameraState::Live;
                 failed += c->state() == CameraState::Failed;
+                recovering += c->recovering();
             }
             JsonObjectValue body;
             body.set("status", "ok").set("uptime", (monotonicNowUs() - health->startedUs) / 1e6);
             body.set("cameras", int64_t(health->registry.cameras().size())).set("live", live).set("failed", failed);
+            body.set("recovering", recovering);
             respondJson(msg, SOUP_STATUS_OK, body);
         },
         new Health{registry}, [](gpointer data) { delete static_cast<Health*>(data); });

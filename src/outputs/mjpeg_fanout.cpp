@@ -83,6 +83,8 @@ std::string MjpegFanout::buildPart(const Frame& frame) {
     part += formatUnixSeconds(frame.captureUnixUs());
     part += "\r\nX-Frame-Number: ";
     part += std::to_string(frame.number());
+    // Lets clients tell "camera offline" pictures from the camera's own.
+    if (frame.isPlaceholder()) part += "\r\nX-Camera-Offline: true";
     part += "\r\n\r\n";
     part.append(jpeg.data(), jpeg.size());
     part += "\r\n--";

@@ -4,11 +4,11 @@ namespace camrelay {
 
 void SnapshotRequests::request(Camera& camera, int timeoutMs, Reply reply) {
     const CameraState state = camera.state();
-    if (state == CameraState::Live && camera.latestFrame()) {
+    if (state == CameraState::Live && camera.latestFrame() && !camera.latestFrame()->isPlaceholder()) {
         reply(camera.latestFrame(), {});
         return;
     }
-    if (state != CameraState::Starting && state != CameraState::Live) {
+    if (state != CameraState::Starting && state != CameraState::Live && state != CameraState::Reconnecting) {
         std::string why = "camera " + camera.id() + " is " + toString(state);
         if (!camera.lastError().empty()) why += ": " + camera.lastError();
         reply(nullptr, why);
@@ -18,9 +18,11 @@ void SnapshotRequests::request(Camera& camera, int timeoutMs, Reply reply) {
     auto it = waiting_.begin();
     it->reply = std::move(reply);
     const std::string id = camera.id();
-    it->frames = camera.onFrame([this, it](const FramePtr& frame) { finish(it, frame, {}); });
+    it->frames = camera.onFrame([this, it](const FramePtr& frame) {
+        if (!frame->isPlaceholder()) finish(it, frame, {});
+    });
     it->states = camera.onStateChanged([this, it, id, &camera](CameraState s) {
-        if (s == CameraState::Stopped || s == CameraState::Failed)
+        if (s == CameraState::Stopped || s == CameraState::Failed || s == CameraState::Stalled)
             finish(it, nullptr, "camera " + id + " became " + toString(s) + ": " + camera.lastError());
     });
     struct TimerData { SnapshotRequests* self; std::list<Waiter>::iterator it; std::string id; int ms; };

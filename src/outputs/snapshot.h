@@ -1,6 +1,7 @@
 #pragma once
 // Snapshots from memory: the camera's latest JPEG at once, or, while a camera
-// is starting, the first frame it produces within a bound.
+// is starting or reconnecting, the first frame it produces within a bound.
+// Placeholder frames are never snapshots: a camera that is down says so (503).
 // Thread affinity: loop thread only.
 #include "camera/camera.h"
 
