@@ -180,8 +180,10 @@ void Camera::setState(CameraState state, std::string error) {
     state_ = state;
     stateSinceUs_ = monotonicNowUs();
     if (state == CameraState::Live) liveSinceUs_ = stateSinceUs_;
-    const bool down = state == CameraState::Stalled || state == CameraState::Reconnecting || state == CameraState::Failed;
-    emitEvent("state", down ? lastError_ : std::string());
+    std::string why;
+    if (state == CameraState::Stalled || state == CameraState::Failed) why = lastError_;
+    if (state == CameraState::Reconnecting) why = "attempt " + std::to_string(attempt_);
+    emitEvent("state", why);
     stateSignal_.emit(state);
 }
 

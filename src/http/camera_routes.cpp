@@ -3,6 +3,7 @@
 #include "core/log.h"
 #include "http/camera_json.h"
 #include "http/json.h"
+#include "http/request.h"
 #include "http/server.h"
 
 #include <cmath>
@@ -40,12 +41,6 @@ std::vector<std::string> splitPath(const char* path) {
         if (!part.empty()) parts.push_back(part);
     return parts;
 }
-
-bool methodIs(SoupServerMessage* msg, const char* method) {
-    return g_str_equal(soup_server_message_get_method(msg), method);
-}
-
-bool isRead(SoupServerMessage* msg) { return methodIs(msg, "GET") || methodIs(msg, "HEAD"); }
 
 void CameraRoutes::handle(SoupServerMessage* msg, const char* path, GHashTable* query) {
     const std::vector<std::string> parts = splitPath(path);  // "api", "cameras", id, action
@@ -97,7 +92,7 @@ void CameraRoutes::list(SoupServerMessage* msg) {
 
 void CameraRoutes::stream(SoupServerMessage* msg, Camera& camera, GHashTable* query) {
     MjpegViewerOptions options;
-    const char* fps = query ? static_cast<const char*>(g_hash_table_lookup(query, "fps")) : nullptr;
+    const char* fps = queryValue(query, "fps");
     if (fps) {
         char* end = nullptr;
         options.maxFps = g_ascii_strtod(fps, &end);

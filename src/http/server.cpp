@@ -8,8 +8,9 @@ HttpServer::HttpServer(const ServiceConfig& config, Registry& registry, Outputs&
     : config_(config), registry_(registry), outputs_(outputs) {
     server_ = GRef<SoupServer>::adopt(SOUP_SERVER(g_object_new(SOUP_TYPE_SERVER, "server-header", "camrelay", nullptr)));
     addCameraRoutes(server_.get(), registry_, outputs_, config_);  // "/api"
+    addEventRoutes(server_.get(), registry_);                      // "/api/events"
     addStaticRoutes(server_.get(), registry_);                     // "/", "/health"
-    addRequestLimits(server_.get(), {"/", "/api", "/health"});
+    addRequestLimits(server_.get(), {"/", "/api", "/api/events", "/health"});
 }
 
 HttpServer::~HttpServer() {
