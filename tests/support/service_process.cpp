@@ -2,23 +2,14 @@
 
 #include "http_client.h"
 
-#include <fcntl.h>
-#include <poll.h>
-#include <signal.h>
-#include <spawn.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <chrono>
 #include <cstdlib>
 #include <fstream>
-#include <regex>
 #include <sstream>
 #include <stdexcept>
 #include <thread>
-
-extern char** environ;
 
 namespace camrelay::testing {
 
@@ -62,61 +53,26 @@ bool waitUntil(const std::function<bool()>& pred, int timeoutMs) {
 }
 
 ServiceProcess::ServiceProcess(const std::map<std::string, std::string>& cameras, std::vector<std::string> extraArgs) {
-    TempDir& dir = dir_;
-    std::string pipelines = dir.path() + "/pipelines";
+    const std::string pipelines = dir_.path() + "/pipelines";
     mkdir(pipelines.c_str(), 0755);
-    for (const auto& [name, text] : cameras) dir.write("pipelines/" + name, text);
-    logPath_ = dir.path() + "/service.log";
-
-    int out[2];
-    if (pipe2(out, O_CLOEXEC) != 0) throw std::runtime_error("pipe failed");
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_adddup2(&actions, out[1], 1);
-    posix_spawn_file_actions_addopen(&actions, 2, logPath_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    std::string binary = camrelayBinary();
-    std::vector<std::string> args = {binary, "--listen", "127.0.0.1", "--port", "0", "--pipelines", pipelines};
+    for (const auto& [name, text] : cameras) dir_.write("pipelines/" + name, text);
+    logPath_ = dir_.path() + "/service.log";
+    std::vector<std::string> args = {camrelayBinary(), "--listen", "127.0.0.1", "--port", "0", "--pipelines", pipelines};
     args.insert(args.end(), extraArgs.begin(), extraArgs.end());
-    std::vector<char*> argv;
-    for (auto& a : args) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    int rc = posix_spawn(&pid_, binary.c_str(), &actions, nullptr, argv.data(), environ);
-    posix_spawn_file_actions_destroy(&actions);
-    close(out[1]);
-    if (rc != 0) {
-        close(out[0]);
-        throw std::runtime_error("cannot start " + binary);
-    }
+    process_ = ChildProcess(args, dir_.path() + "/service.out", logPath_);
     // The service prints "listening on http://127.0.0.1:PORT/" once it accepts connections.
-    std::string printed;
-    pollfd p{out[0], POLLIN, 0};
-    static const std::regex listening(R"(listening on http://[^:]+:(\d+)/)");
-    std::smatch m;
-    while (poll(&p, 1, 15000) > 0) {
-        char buffer[512];
-        ssize_t n = read(out[0], buffer, sizeof buffer);
-        if (n <= 0) break;
-        printed.append(buffer, size_t(n));
-        if (std::regex_search(printed, m, listening)) {
-            port_ = std::stoi(m[1].str());
-            break;
-        }
-    }
-    close(out[0]);
-    if (!port_) {
-        stop();
+    const std::string port = process_.waitForOutput(R"(listening on http://[^:]+:(\d+)/)", 15000);
+    if (port.empty()) {
+        const std::string printed = process_.output();
+        process_.stop();
         throw std::runtime_error("camrelay did not start; stdout: " + printed + "\nlog:\n" + log());
     }
+    port_ = std::stoi(port);
 }
 
 ServiceProcess::~ServiceProcess() { stop(); }
 
-std::string ServiceProcess::log() const {
-    std::ifstream in(logPath_);
-    std::stringstream s;
-    s << in.rdbuf();
-    return s.str();
-}
+std::string ServiceProcess::log() const { return readTextFile(logPath_); }
 
 bool ServiceProcess::waitForState(const std::string& id, const std::string& state, int timeoutMs) const {
     const std::string needle = "\"state\":\"" + state + "\"";
@@ -129,21 +85,6 @@ bool ServiceProcess::waitForState(const std::string& id, const std::string& stat
     }, timeoutMs);
 }
 
-int ServiceProcess::stop() {
-    if (pid_ <= 0) return -1;
-    kill(pid_, SIGTERM);
-    int status = 0;
-    for (int i = 0; i < 100; ++i) {
-        if (waitpid(pid_, &status, WNOHANG) == pid_) {
-            pid_ = -1;
-            return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-        }
-        std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    }
-    kill(pid_, SIGKILL);
-    waitpid(pid_, &status, 0);
-    pid_ = -1;
-    return -1;
-}
+int ServiceProcess::stop() { return process_.stop(); }
 
 }  // namespace camrelay::testing

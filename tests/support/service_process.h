@@ -1,6 +1,8 @@
 #pragma once
 // The real camrelay binary, started on a free loopback port with a temporary
 // pipelines directory, stopped with SIGTERM when the fixture goes.
+#include "child_process.h"
+
 #include <functional>
 #include <map>
 #include <string>
@@ -28,7 +30,7 @@ public:
     ServiceProcess& operator=(const ServiceProcess&) = delete;
 
     int port() const { return port_; }
-    int pid() const { return pid_; }
+    int pid() const { return process_.pid(); }
     const std::string& pipelinesDir() const { return dir_.path(); }
     // Everything the service printed to stderr so far.
     std::string log() const;
@@ -40,7 +42,7 @@ public:
 private:
     TempDir dir_;
     std::string logPath_;
-    int pid_ = -1;
+    ChildProcess process_;
     int port_ = 0;
 };
 

@@ -1,0 +1,43 @@
+#pragma once
+// A real WebSocket client (libsoup's) for tests, on its own GMainContext so
+// the test thread drives it explicitly: nothing happens outside waitFor().
+#include <libsoup/soup.h>
+
+#include <functional>
+#include <string>
+#include <vector>
+
+namespace camrelay::testing {
+
+struct WsMessage {
+    bool binary = false;
+    std::string data;
+};
+
+class WsClient {
+public:
+    // path may carry a query. Throws when the handshake fails within timeoutMs.
+    WsClient(int port, const std::string& path, int timeoutMs = 5000);
+    ~WsClient();
+    WsClient(const WsClient&) = delete;
+    WsClient& operator=(const WsClient&) = delete;
+
+    // Runs the client's loop until pred() or timeout.
+    bool waitFor(const std::function<bool()>& pred, int timeoutMs);
+    const std::vector<WsMessage>& messages() const { return messages_; }
+    void sendText(const std::string& text);
+    bool closed() const { return closed_; }
+    int closeCode() const { return closeCode_; }
+
+private:
+    GMainContext* context_;
+    SoupSession* session_ = nullptr;
+    SoupWebsocketConnection* connection_ = nullptr;
+    std::string error_;
+    bool done_ = false;
+    bool closed_ = false;
+    int closeCode_ = 0;
+    std::vector<WsMessage> messages_;
+};
+
+}  // namespace camrelay::testing
