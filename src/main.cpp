@@ -26,6 +26,7 @@ struct Options {
     gchar* pipelines = nullptr;
     gchar* listen = nullptr;
     gint port = -1;
+    gint rtspPort = -2;
     gboolean check = FALSE;
 };
 
@@ -67,6 +68,7 @@ int main(int argc, char** argv) {
         {"pipelines", 'p', 0, G_OPTION_ARG_FILENAME, &o.pipelines, "Directory of <id>.conf camera files", "DIR"},
         {"port", 0, 0, G_OPTION_ARG_INT, &o.port, "HTTP port (0: any free port)", "N"},
         {"listen", 0, 0, G_OPTION_ARG_STRING, &o.listen, "Listen address", "ADDR"},
+        {"rtsp-port", 0, 0, G_OPTION_ARG_INT, &o.rtspPort, "RTSP re-streaming port (0: any free port, -1: off)", "N"},
         {"check", 0, 0, G_OPTION_ARG_NONE, &o.check, "Validate the config and every camera file, then exit", nullptr},
         {nullptr, 0, 0, G_OPTION_ARG_NONE, nullptr, nullptr, nullptr}};
     GOptionContext* context = g_option_context_new("- camera streaming service");
@@ -94,6 +96,14 @@ int main(int argc, char** argv) {
         }
         config.port = o.port;
     }
+    if (o.rtspPort != -2) {
+        if (o.rtspPort < -1 || o.rtspPort > 65535) {
+            std::fprintf(stderr, "camrelay: --rtsp-port must be -1..65535 (got %d)\n", o.rtspPort);
+            return 2;
+        }
+        config.rtspEnabled = o.rtspPort >= 0;
+        if (o.rtspPort >= 0) config.rtspPort = o.rtspPort;
+    }
     std::vector<CameraConfigLoad> loads = loadCameras(config, service.problems);
     if (o.check) return check(config, service.problems, loads);
     if (!service.problems.empty()) {
@@ -118,15 +128,19 @@ int main(int argc, char** argv) {
             Camera& camera = registry.add(std::move(load));
             if (!camera.configValid() && !reported) logError(camera.id(), camera.lastError());
         }
-        Outputs outputs(registry, config.clientTimeoutSec);
+        Outputs outputs(registry, config);
         HttpServer server(config, registry, outputs);
         std::string error;
-        if (!server.listen(&error)) {
+        if (!server.listen(&error) || (outputs.rtsp() && !outputs.rtsp()->start(&error))) {
             logError("", error);
             return 3;
         }
-        const std::string url = "http://" + (config.listenAddress == "0.0.0.0" ? std::string("localhost") : config.listenAddress) + ":" + std::to_string(server.port()) + "/";
+        const std::string host = config.listenAddress == "0.0.0.0" ? std::string("localhost") : config.listenAddress;
+        const std::string url = "http://" + host + ":" + std::to_string(server.port()) + "/";
         std::printf("camrelay: listening on %s (%zu camera(s))\n", url.c_str(), registry.cameras().size());
+        if (outputs.rtsp())
+            std::printf("camrelay: RTSP re-streaming on rtsp://%s:%d/<camera id>\n", host.c_str(), outputs.rtsp()->port());
+        std::fflush(stdout);
         std::fflush(stdout);
         registry.startEnabled();
 

@@ -18,6 +18,8 @@ public:
     Frame& operator=(const Frame&) = delete;
 
     std::string_view jpeg() const { return {reinterpret_cast<const char*>(map_.data), map_.size}; }
+    // The JPEG as a GStreamer buffer, for outputs that feed pipelines (borrowed).
+    GstBuffer* buffer() const { return buffer_.get(); }
     uint64_t number() const { return number_; }          // 1, 2, 3 ... per camera, placeholders included
     int64_t captureUnixUs() const { return captureUnixUs_; }  // when the source captured it
     int width() const { return width_; }

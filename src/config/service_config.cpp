@@ -12,10 +12,11 @@ ServiceConfigLoad parseServiceConfig(const std::string& fileLabel, const std::st
     c.file = fileLabel;
     KeyFileReader reader(fileLabel, text, load.problems);
     if (!reader.ok()) return load;
-    reader.rejectUnknown({"server", "paths", "limits"}, "server", {"listen", "port", "backlog"});
-    reader.rejectUnknown({"server", "paths", "limits"}, "paths", {"pipelines", "data"});
-    reader.rejectUnknown({"server", "paths", "limits"}, "limits",
-                         {"client-timeout", "snapshot-timeout-ms", "max-viewers-per-camera"});
+    const std::initializer_list<const char*> groups = {"server", "paths", "limits", "rtsp"};
+    reader.rejectUnknown(groups, "server", {"listen", "port", "backlog"});
+    reader.rejectUnknown(groups, "paths", {"pipelines", "data"});
+    reader.rejectUnknown(groups, "limits", {"client-timeout", "snapshot-timeout-ms", "max-viewers-per-camera"});
+    reader.rejectUnknown(groups, "rtsp", {"enabled", "port"});
 
     if (auto v = reader.string("server", "listen")) {
         GInetAddress* parsed = g_inet_address_new_from_string(v->c_str());
@@ -33,6 +34,8 @@ ServiceConfigLoad parseServiceConfig(const std::string& fileLabel, const std::st
     if (auto v = reader.integer("limits", "client-timeout", 1, 3600)) c.clientTimeoutSec = *v;
     if (auto v = reader.integer("limits", "snapshot-timeout-ms", 0, 60000)) c.snapshotTimeoutMs = *v;
     if (auto v = reader.integer("limits", "max-viewers-per-camera", 1, 100000)) c.maxViewersPerCamera = *v;
+    if (auto v = reader.boolean("rtsp", "enabled")) c.rtspEnabled = *v;
+    if (auto v = reader.integer("rtsp", "port", 0, 65535)) c.rtspPort = *v;
     return load;
 }
 

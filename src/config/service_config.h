@@ -1,5 +1,5 @@
 #pragma once
-// The service config (INI): where to listen, where cameras live, limits.
+// The service config (INI): where to listen, where cameras live, limits, RTSP.
 #include "problem.h"
 
 #include <string>
@@ -16,6 +16,8 @@ struct ServiceConfig {
     int clientTimeoutSec = 10;          // a viewer that accepts no bytes for this long is dropped
     int snapshotTimeoutMs = 2000;       // how long a snapshot waits for a first frame
     int maxViewersPerCamera = 2000;     // beyond this, stream requests get 503
+    bool rtspEnabled = true;            // re-serve every camera at rtsp://host:rtspPort/<id>
+    int rtspPort = 8554;                // 0: any free port (printed at start)
 };
 
 struct ServiceConfigLoad {

@@ -21,7 +21,8 @@ JsonObjectValue configJson(const CameraConfig& c) {
 
 }  // namespace
 
-JsonObjectValue cameraJson(const Camera& camera, const MjpegStats& mjpeg) {
+JsonObjectValue cameraJson(const Camera& camera, const Outputs& outputs) {
+    const MjpegStats mjpeg = outputs.mjpegStats(camera.id());
     const CameraStats s = camera.stats();
     const std::string base = "/api/cameras/" + camera.id();
     JsonObjectValue o;
@@ -48,6 +49,14 @@ JsonObjectValue cameraJson(const Camera& camera, const MjpegStats& mjpeg) {
     JsonObjectValue urls;
     urls.set("stream", base + "/stream").set("snapshot", base + "/snapshot");
     o.set("urls", std::move(urls));
+    // rtsp://<the host you reached>:<port><path>
+    if (RtspRestream* rtsp = outputs.rtsp(); rtsp && camera.configValid()) {
+        JsonObjectValue r;
+        r.set("port", rtsp->port()).set("path", "/" + camera.id()).set("encoding", rtsp->encoding(camera.id()));
+        o.set("rtsp", std::move(r));
+    } else {
+        o.setNull("rtsp");
+    }
     return o;
 }
 

@@ -22,10 +22,6 @@ struct CameraRoutes {
     Outputs& outputs;
     const ServiceConfig& config;
 
-    MjpegStats mjpegStats(const Camera& camera) const {
-        MjpegFanout* f = outputs.mjpeg(camera.id());
-        return f ? f->stats() : MjpegStats{};
-    }
     void handle(SoupServerMessage* msg, const char* path, GHashTable* query);
     void list(SoupServerMessage* msg);
     void stream(SoupServerMessage* msg, Camera& camera, GHashTable* query);
@@ -65,7 +61,7 @@ void CameraRoutes::handle(SoupServerMessage* msg, const char* path, GHashTable* 
     }
     if (parts.size() == 3) {
         if (!isRead(msg)) return respondMethodNotAllowed(msg, "GET, HEAD");
-        return respondJson(msg, SOUP_STATUS_OK, cameraJson(*camera, mjpegStats(*camera)));
+        return respondJson(msg, SOUP_STATUS_OK, cameraJson(*camera, outputs));
     }
     const std::string& action = parts[3];
     if (action == "stream") {
@@ -86,7 +82,7 @@ void CameraRoutes::handle(SoupServerMessage* msg, const char* path, GHashTable* 
 void CameraRoutes::list(SoupServerMessage* msg) {
     JsonObjectValue body;
     body.setEmptyArray("cameras");
-    for (Camera* camera : registry.cameras()) body.append("cameras", cameraJson(*camera, mjpegStats(*camera)));
+    for (Camera* camera : registry.cameras()) body.append("cameras", cameraJson(*camera, outputs));
     respondJson(msg, SOUP_STATUS_OK, body);
 }
 
@@ -166,7 +162,7 @@ void CameraRoutes::control(SoupServerMessage* msg, Camera& camera, const std::st
         camera.stop();
     }
     logInfo(camera.id(), action + " requested over HTTP; now " + toString(camera.state()));
-    respondJson(msg, SOUP_STATUS_OK, cameraJson(camera, mjpegStats(camera)));
+    respondJson(msg, SOUP_STATUS_OK, cameraJson(camera, outputs));
 }
 
 }  // namespace

@@ -2,9 +2,15 @@
 
 namespace camrelay {
 
-Outputs::Outputs(Registry& registry, int clientTimeoutSec) {
+Outputs::Outputs(Registry& registry, const ServiceConfig& config) {
     for (Camera* camera : registry.cameras())
-        mjpeg_[camera->id()] = std::make_unique<MjpegFanout>(*camera, clientTimeoutSec);
+        mjpeg_[camera->id()] = std::make_unique<MjpegFanout>(*camera, config.clientTimeoutSec);
+    if (config.rtspEnabled) rtsp_ = std::make_unique<RtspRestream>(registry, config);
+}
+
+MjpegStats Outputs::mjpegStats(const std::string& cameraId) const {
+    MjpegFanout* fanout = mjpeg(cameraId);
+    return fanout ? fanout->stats() : MjpegStats{};
 }
 
 MjpegFanout* Outputs::mjpeg(const std::string& cameraId) const {

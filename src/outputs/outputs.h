@@ -1,9 +1,11 @@
 #pragma once
-// The outputs of every camera: MJPEG fan-out and snapshots. Cameras do not
-// know about outputs; outputs attach to cameras.
+// The outputs of every camera: MJPEG fan-out, snapshots, RTSP re-streaming.
+// Cameras do not know about outputs; outputs attach to cameras.
 // Thread affinity: loop thread only.
 #include "camera/registry.h"
+#include "config/service_config.h"
 #include "outputs/mjpeg_fanout.h"
+#include "outputs/rtsp_restream.h"
 #include "outputs/snapshot.h"
 
 #include <map>
@@ -14,13 +16,17 @@ namespace camrelay {
 
 class Outputs {
 public:
-    Outputs(Registry& registry, int clientTimeoutSec);
+    Outputs(Registry& registry, const ServiceConfig& config);
     MjpegFanout* mjpeg(const std::string& cameraId) const;
+    MjpegStats mjpegStats(const std::string& cameraId) const;
     SnapshotRequests& snapshots() { return snapshots_; }
+    // Null when RTSP is disabled in the config.
+    RtspRestream* rtsp() const { return rtsp_.get(); }
 
 private:
     std::map<std::string, std::unique_ptr<MjpegFanout>> mjpeg_;
     SnapshotRequests snapshots_;
+    std::unique_ptr<RtspRestream> rtsp_;
 };
 
 }  // namespace camrelay

@@ -7,24 +7,12 @@
 #include <catch2/catch.hpp>
 #include <gst/gst.h>
 
-#include <sys/wait.h>
-
-#include <array>
-#include <cstdio>
 
 using namespace camrelay::testing;
 
 namespace {
-// Runs the binary with args; returns {exit code, stdout}.
-std::pair<int, std::string> runBinary(const std::string& args) {
-    std::string command = camrelayBinary() + " " + args + " 2>&1";
-    FILE* out = popen(command.c_str(), "r");
-    std::string text;
-    std::array<char, 4096> buffer;
-    while (size_t n = fread(buffer.data(), 1, buffer.size(), out)) text.append(buffer.data(), n);
-    int status = pclose(out);
-    return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, text};
-}
+// Runs the service binary with args; returns {exit code, output}.
+std::pair<int, std::string> runBinary(const std::string& args) { return runCommand(camrelayBinary() + " " + args); }
 }  // namespace
 
 TEST_CASE("broken camera files fail alone, named by file and key; the demo keeps streaming", "[config-errors]") {

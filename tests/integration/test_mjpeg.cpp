@@ -182,12 +182,7 @@ TEST_CASE("the stream plays in GStreamer (souphttpsrc ! multipartdemux ! jpegdec
     CHECK(decodeStreamFrames(url, 20) == std::make_pair(320, 240));
 
     // ffprobe reads it with its mpjpeg demuxer, as ffplay does.
-    const std::string command = "ffprobe -v error -f mpjpeg -show_entries stream=codec_name,width,height -of csv=p=0 " + url;
-    FILE* out = popen(command.c_str(), "r");
-    REQUIRE(out);
-    char line[256] = {};
-    const bool read = fgets(line, sizeof line, out) != nullptr;
-    pclose(out);
-    CHECK(read);
-    CHECK(std::string(line) == "mjpeg,320,240\n");
+    auto [code, text] = runCommand("ffprobe -v error -f mpjpeg -show_entries stream=codec_name,width,height -of csv=p=0 " + url);
+    CHECK(code == 0);
+    CHECK(text == "mjpeg,320,240\n");
 }

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdio>
 #include <fstream>
 #include <regex>
 #include <sstream>
@@ -23,6 +24,16 @@ std::string readTextFile(const std::string& path) {
     std::stringstream s;
     s << in.rdbuf();
     return s.str();
+}
+
+std::pair<int, std::string> runCommand(const std::string& command) {
+    FILE* out = popen((command + " 2>&1").c_str(), "r");
+    if (!out) return {-1, "cannot run " + command};
+    std::string text;
+    char buffer[4096];
+    while (size_t n = fread(buffer, 1, sizeof buffer, out)) text.append(buffer, n);
+    const int status = pclose(out);
+    return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, text};
 }
 
 ChildProcess::ChildProcess(const std::vector<std::string>& args, const std::string& stdoutPath,

@@ -2,6 +2,7 @@
 // A helper program run by a test: stdout and stderr go to files (read at any
 // time), SIGTERM then SIGKILL when stopped or destroyed.
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace camrelay::testing {
@@ -35,5 +36,7 @@ private:
 };
 
 std::string readTextFile(const std::string& path);
+// Runs a shell command to the end; returns {exit code, stdout and stderr}.
+std::pair<int, std::string> runCommand(const std::string& command);
 
 }  // namespace camrelay::testing

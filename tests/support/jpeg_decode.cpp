@@ -33,24 +33,34 @@ std::pair<int, int> decodeJpegSize(const std::string& jpeg) {
     return {width, height};
 }
 
-std::pair<int, int> decodeStreamFrames(const std::string& url, int frames) {
-    const std::string text = "souphttpsrc location=" + url + " ! multipartdemux ! jpegdec ! appsink name=sink sync=false";
-    GRef<GstElement> pipeline = GRef<GstElement>::adopt(gst_parse_launch(text.c_str(), nullptr));
-    GRef<GstElement> sink = GRef<GstElement>::adopt(gst_bin_get_by_name(GST_BIN(pipeline.get()), "sink"));
-    gst_element_set_state(pipeline.get(), GST_STATE_PLAYING);
-    std::pair<int, int> size{0, 0};
-    for (int i = 0; i < frames; ++i) {
-        GRef<GstSample> sample = GRef<GstSample>::adopt(gst_app_sink_try_pull_sample(GST_APP_SINK(sink.get()), 5 * GST_SECOND));
-        if (!sample) {
-            size = {0, 0};
-            break;
-        }
+DecodingPlayer::DecodingPlayer(const std::string& decodingSource) {
+    const std::string text = decodingSource + " ! videoconvert ! appsink name=sink sync=false";
+    pipeline_ = GRef<GstElement>::adopt(gst_parse_launch(text.c_str(), nullptr));
+    if (!pipeline_) return;
+    sink_ = GRef<GstElement>::adopt(gst_bin_get_by_name(GST_BIN(pipeline_.get()), "sink"));
+    gst_element_set_state(pipeline_.get(), GST_STATE_PLAYING);
+}
+
+DecodingPlayer::~DecodingPlayer() {
+    if (pipeline_) gst_element_set_state(pipeline_.get(), GST_STATE_NULL);
+}
+
+int DecodingPlayer::pull(int frames, int timeoutMs) {
+    int got = 0;
+    for (; sink_ && got < frames; ++got) {
+        GRef<GstSample> sample =
+            GRef<GstSample>::adopt(gst_app_sink_try_pull_sample(GST_APP_SINK(sink_.get()), timeoutMs * GST_MSECOND));
+        if (!sample) break;
         const GstStructure* s = gst_caps_get_structure(gst_sample_get_caps(sample.get()), 0);
-        gst_structure_get_int(s, "width", &size.first);
-        gst_structure_get_int(s, "height", &size.second);
+        gst_structure_get_int(s, "width", &size_.first);
+        gst_structure_get_int(s, "height", &size_.second);
     }
-    gst_element_set_state(pipeline.get(), GST_STATE_NULL);
-    return size;
+    return got;
+}
+
+std::pair<int, int> decodeStreamFrames(const std::string& url, int frames) {
+    DecodingPlayer player("souphttpsrc location=" + url + " ! multipartdemux ! jpegdec");
+    return player.pull(frames, 5000) == frames ? player.size() : std::make_pair(0, 0);
 }
 
 std::string makeTestJpeg(int width, int height) {

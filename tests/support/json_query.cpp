@@ -44,6 +44,13 @@ double jsonNumber(const std::string& text, const std::string& path) {
     throw std::runtime_error(path + " is not a number in " + text.substr(0, 300));
 }
 
+bool jsonBool(const std::string& text, const std::string& path) {
+    auto node = query(text, path);
+    if (!JSON_NODE_HOLDS_VALUE(node.get()) || json_node_get_value_type(node.get()) != G_TYPE_BOOLEAN)
+        throw std::runtime_error(path + " is not a boolean in " + text.substr(0, 300));
+    return json_node_get_boolean(node.get());
+}
+
 bool jsonIsNull(const std::string& text, const std::string& path) { return JSON_NODE_HOLDS_NULL(query(text, path).get()); }
 
 size_t jsonArrayLength(const std::string& text, const std::string& path) {

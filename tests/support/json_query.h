@@ -7,6 +7,7 @@ namespace camrelay::testing {
 bool isJsonObject(const std::string& text);
 std::string jsonString(const std::string& text, const std::string& path);
 double jsonNumber(const std::string& text, const std::string& path);
+bool jsonBool(const std::string& text, const std::string& path);
 bool jsonIsNull(const std::string& text, const std::string& path);
 size_t jsonArrayLength(const std::string& text, const std::string& path);
 }  // namespace camrelay::testing

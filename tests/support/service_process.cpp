@@ -4,7 +4,9 @@
 
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <chrono>
+#include <regex>
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
@@ -58,6 +60,8 @@ ServiceProcess::ServiceProcess(const std::map<std::string, std::string>& cameras
     for (const auto& [name, text] : cameras) dir_.write("pipelines/" + name, text);
     logPath_ = dir_.path() + "/service.log";
     std::vector<std::string> args = {camrelayBinary(), "--listen", "127.0.0.1", "--port", "0", "--pipelines", pipelines};
+    if (std::find(extraArgs.begin(), extraArgs.end(), "--rtsp-port") == extraArgs.end())
+        args.insert(args.end(), {"--rtsp-port", "0"});
     args.insert(args.end(), extraArgs.begin(), extraArgs.end());
     process_ = ChildProcess(args, dir_.path() + "/service.out", logPath_);
     // The service prints "listening on http://127.0.0.1:PORT/" once it accepts connections.
@@ -68,6 +72,10 @@ ServiceProcess::ServiceProcess(const std::map<std::string, std::string>& cameras
         throw std::runtime_error("camrelay did not start; stdout: " + printed + "\nlog:\n" + log());
     }
     port_ = std::stoi(port);
+    std::smatch m;
+    const std::string printed = process_.output();
+    if (std::regex_search(printed, m, std::regex(R"(RTSP re-streaming on rtsp://[^:]+:(\d+)/)")))
+        rtspPort_ = std::stoi(m[1].str());
 }
 
 ServiceProcess::~ServiceProcess() { stop(); }

@@ -24,12 +24,14 @@ private:
 class ServiceProcess {
 public:
     // cameras: file name -> contents, written into a fresh pipelines dir.
+    // RTSP re-streaming runs on a free port unless extraArgs say otherwise.
     explicit ServiceProcess(const std::map<std::string, std::string>& cameras, std::vector<std::string> extraArgs = {});
     ~ServiceProcess();
     ServiceProcess(const ServiceProcess&) = delete;
     ServiceProcess& operator=(const ServiceProcess&) = delete;
 
     int port() const { return port_; }
+    int rtspPort() const { return rtspPort_; }  // 0: RTSP off
     int pid() const { return process_.pid(); }
     const std::string& pipelinesDir() const { return dir_.path(); }
     // Everything the service printed to stderr so far.
@@ -44,6 +46,7 @@ private:
     std::string logPath_;
     ChildProcess process_;
     int port_ = 0;
+    int rtspPort_ = 0;
 };
 
 // Path of the built binary (set by meson in CAMRELAY_BINARY).

@@ -1,0 +1,169 @@
+#include "rtsp_restream.h"
+
+#include "core/invoke.h"
+#include "core/log.h"
+
+#include <gst/app/gstappsrc.h>
+#include <gst/video/video-event.h>
+
+#define GST_CAT_DEFAULT camrelay_output_debug
+
+namespace camrelay {
+
+namespace {
+constexpr const char* kSourceName = "camrelay_src";
+constexpr const char* kEncoderName = "camrelay_h264enc";
+}  // namespace
+
+std::string rtspMediaLaunch() {
+    // appsrc never queues more than two frames: a slow encoder skips frames
+    // rather than growing memory. Constant quality (pass=qual), so the bitrate
+    // follows the picture whatever the camera's real frame rate. A key frame
+    // every 30 frames, and on request for each new client and placeholder;
+    // SPS/PPS every second (with -1, on every IDR, ffmpeg saw repeated DTS).
+    return std::string("( appsrc name=") + kSourceName +
+           " is-live=true format=time do-timestamp=true max-buffers=2 leaky-type=downstream block=false"
+           " caps=image/jpeg,framerate=30/1 ! jpegdec ! videoconvert ! video/x-raw,format=I420"
+           " ! x264enc name=" + kEncoderName +
+           " tune=zerolatency speed-preset=ultrafast pass=qual quantizer=23 key-int-max=30"
+           " ! video/x-h264,profile=constrained-baseline ! rtph264pay name=pay0 pt=96 config-interval=1 )";
+}
+
+// One camera's mount. Shared with callbacks queued for the loop, which check
+// `alive` so none runs after the re-streamer is gone.
+struct RtspRestream::Mount {
+    Camera* camera = nullptr;
+    GMainContext* loop = nullptr;
+    bool alive = true;
+    GRef<GstElement> source;   // the running media's appsrc, if any
+    GRef<GstElement> encoder;
+    Connection frames;
+
+    void attach(GRef<GstElement> src, GRef<GstElement> enc) {
+        source = std::move(src);
+        encoder = std::move(enc);
+        frames = camera->onFrame([this](const FramePtr& frame) { push(frame); });
+        logInfo(camera->id(), "RTSP clients connected: H.264 encoder started");
+        if (FramePtr latest = camera->latestFrame()) push(latest);  // a picture at once, not after the next capture
+    }
+    void detach(GstElement* src) {
+        if (source.get() != src) return;  // an older media, already replaced
+        frames.disconnect();
+        source.reset();
+        encoder.reset();
+        logInfo(camera->id(), "no RTSP clients: H.264 encoder stopped");
+    }
+    void requestKeyframe() {
+        if (!encoder) return;
+        GRef<GstPad> pad = GRef<GstPad>::adopt(gst_element_get_static_pad(encoder.get(), "src"));
+        if (pad) gst_pad_send_event(pad.get(), gst_video_event_new_upstream_force_key_unit(GST_CLOCK_TIME_NONE, TRUE, 0));
+    }
+    void push(const FramePtr& frame) {
+        if (!source) return;
+        // A placeholder comes once a second: make each one decodable on its own.
+        if (frame->isPlaceholder()) requestKeyframe();
+        GstBuffer* buffer = gst_buffer_copy(frame->buffer());  // shares the JPEG's memory
+        GST_BUFFER_PTS(buffer) = GST_BUFFER_DTS(buffer) = GST_BUFFER_DURATION(buffer) = GST_CLOCK_TIME_NONE;
+        gst_app_src_push_buffer(GST_APP_SRC(source.get()), buffer);
+    }
+};
+
+RtspRestream::RtspRestream(Registry& registry, const ServiceConfig& config) : config_(config) {
+    server_ = GRef<GstRTSPServer>::adopt(gst_rtsp_server_new());
+    gst_rtsp_server_set_address(server_.get(), config.listenAddress.c_str());
+    gst_rtsp_server_set_service(server_.get(), std::to_string(config.rtspPort).c_str());
+    GRef<GstRTSPMountPoints> points = GRef<GstRTSPMountPoints>::adopt(gst_rtsp_server_get_mount_points(server_.get()));
+    GMainContext* loop = g_main_context_ref_thread_default();
+    g_main_context_unref(loop);  // the loop's context outlives the service
+    for (Camera* camera : registry.cameras()) {
+        if (!camera->configValid()) continue;
+        auto mount = std::make_shared<Mount>();
+        mount->camera = camera;
+        mount->loop = loop;
+        GstRTSPMediaFactory* factory = gst_rtsp_media_factory_new();
+        gst_rtsp_media_factory_set_launch(factory, rtspMediaLaunch().c_str());
+        gst_rtsp_media_factory_set_shared(factory, TRUE);  // one encoder for every RTSP client
+        g_signal_connect_data(factory, "media-configure", G_CALLBACK(&RtspRestream::onMediaConfigure),
+                              new std::shared_ptr<Mount>(mount),
+                              [](gpointer p, GClosure*) { delete static_cast<std::shared_ptr<Mount>*>(p); },
+                              GConnectFlags(0));
+        gst_rtsp_mount_points_add_factory(points.get(), ("/" + camera->id()).c_str(), factory);  // takes factory
+        mounts_[camera->id()] = mount;
+    }
+    // A client joining a running shared media needs a key frame now, not at the next interval.
+    g_signal_connect(server_.get(), "client-connected", G_CALLBACK(+[](GstRTSPServer*, GstRTSPClient* client, gpointer self) noexcept {
+        g_signal_connect(client, "play-request", G_CALLBACK(+[](GstRTSPClient*, GstRTSPContext* ctx, gpointer self) noexcept {
+            if (!ctx || !ctx->uri || !ctx->uri->abspath) return;
+            auto* restream = static_cast<RtspRestream*>(self);
+            auto it = restream->mounts_.find(std::string(ctx->uri->abspath).substr(1));
+            if (it == restream->mounts_.end()) return;
+            std::shared_ptr<Mount> mount = it->second;
+            invokeOn(mount->loop, [mount] {
+                if (mount->alive) mount->requestKeyframe();
+            });
+        }), self);
+    }), this);
+}
+
+RtspRestream::~RtspRestream() {
+    for (auto& [id, mount] : mounts_) {
+        mount->alive = false;
+        mount->frames.disconnect();
+    }
+    serverSource_.reset();
+    // Media pipelines still running (clients connected at shutdown) go with the pools.
+    if (server_) {
+        GRef<GstRTSPSessionPool> pool = GRef<GstRTSPSessionPool>::adopt(gst_rtsp_server_get_session_pool(server_.get()));
+        gst_rtsp_server_client_filter(server_.get(), [](GstRTSPServer*, GstRTSPClient* client, gpointer) noexcept {
+            gst_rtsp_client_close(client);
+            return GST_RTSP_FILTER_REMOVE;
+        }, nullptr);
+        if (pool) gst_rtsp_session_pool_filter(pool.get(), [](GstRTSPSessionPool*, GstRTSPSession*, gpointer) noexcept {
+            return GST_RTSP_FILTER_REMOVE;
+        }, nullptr);
+    }
+}
+
+bool RtspRestream::start(std::string* error) {
+    GError* raw = nullptr;
+    GRef<GSource> source = GRef<GSource>::adopt(gst_rtsp_server_create_source(server_.get(), nullptr, &raw));
+    GUniquePtr<GError> failure(raw);
+    if (!source) {
+        *error = "cannot serve RTSP on " + config_.listenAddress + ":" + std::to_string(config_.rtspPort) + ": " +
+                 errorMessage(failure);
+        return false;
+    }
+    serverSource_ = SourceHandle(g_source_attach(source.get(), nullptr));
+    port_ = gst_rtsp_server_get_bound_port(server_.get());
+    return true;
+}
+
+bool RtspRestream::encoding(const std::string& cameraId) const {
+    auto it = mounts_.find(cameraId);
+    return it != mounts_.end() && it->second->source;
+}
+
+void RtspRestream::onMediaConfigure(GstRTSPMediaFactory*, GstRTSPMedia* media, gpointer data) noexcept {
+    std::shared_ptr<Mount> mount = *static_cast<std::shared_ptr<Mount>*>(data);
+    GRef<GstElement> bin = GRef<GstElement>::adopt(gst_rtsp_media_get_element(media));
+    GRef<GstElement> src = GRef<GstElement>::adopt(gst_bin_get_by_name(GST_BIN(bin.get()), kSourceName));
+    GRef<GstElement> enc = GRef<GstElement>::adopt(gst_bin_get_by_name(GST_BIN(bin.get()), kEncoderName));
+    if (!src || !enc) return;
+    invokeOn(mount->loop, [mount, src, enc] {
+        if (mount->alive) mount->attach(src, enc);
+    });
+    // The last client left: the media is unprepared and its pipeline goes.
+    using Kept = std::pair<std::shared_ptr<Mount>, GRef<GstElement>>;
+    auto onUnprepared = +[](GstRTSPMedia*, gpointer p) noexcept {
+        auto* kept = static_cast<Kept*>(p);
+        std::shared_ptr<Mount> m = kept->first;
+        GRef<GstElement> s = kept->second;
+        invokeOn(m->loop, [m, s] {
+            if (m->alive) m->detach(s.get());
+        });
+    };
+    g_signal_connect_data(media, "unprepared", G_CALLBACK(onUnprepared), new Kept(mount, src),
+                          [](gpointer p, GClosure*) { delete static_cast<Kept*>(p); }, GConnectFlags(0));
+}
+
+}  // namespace camrelay
