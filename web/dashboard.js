@@ -1,11 +1,14 @@
 // Dashboard: one tile per camera with its live MJPEG stream, name and state.
 // The camera list is polled; a tile's <img> streams only while its camera is
-// live, so stopped cameras hold no connection (browsers allow ~6 per host).
+// running (live, starting, or down and showing the service's "camera offline"
+// picture while it reconnects), so stopped cameras hold no connection
+// (browsers allow ~6 per host).
 'use strict';
 
 const grid = document.getElementById('cameras');
 const summary = document.getElementById('summary');
 const tiles = new Map();
+const running = new Set(['live', 'starting', 'stalled', 'reconnecting']);
 
 function element(tag, className, text) {
   const e = document.createElement(tag);
@@ -29,6 +32,12 @@ function makeTile(camera) {
   const stream = element('a', '', 'stream');
   stream.href = camera.urls.stream;
   actions.append(snapshot, stream);
+  if (camera.rtsp) {
+    const rtsp = element('a', 'rtsp', 'rtsp');
+    rtsp.href = `rtsp://${location.hostname}:${camera.rtsp.port}${camera.rtsp.path}`;
+    rtsp.title = 'Open in VLC, ffplay or an NVR';
+    actions.append(rtsp);
+  }
   tile.append(frame, meta, detail, actions);
   grid.append(tile);
   return { tile, frame, name, state, detail, img: null };
@@ -57,11 +66,13 @@ function update(camera) {
   t.state.textContent = camera.state;
   t.state.className = `state ${camera.state}`;
   t.tile.dataset.state = camera.state;
-  if (camera.state === 'live' || camera.state === 'starting') showStream(t, camera); else showOffline(t, camera);
+  if (running.has(camera.state)) showStream(t, camera); else showOffline(t, camera);
   const parts = [];
   if (camera.width) parts.push(`${camera.width}×${camera.height}`);
   if (camera.state === 'live') parts.push(`${camera.fps.toFixed(1)} fps`, `${camera.viewers} viewer(s)`);
-  if (camera.error && camera.state !== 'live') parts.push(camera.error);
+  if (camera.reconnects) parts.push(`${camera.reconnects} reconnect(s)`);
+  if (camera.state === 'stalled' && camera.next_retry_in !== null) parts.push(`retry in ${Math.ceil(camera.next_retry_in)} s`);
+  if (camera.error) parts.push(camera.error);
   t.detail.textContent = parts.join(' · ');
 }
 

@@ -11,7 +11,7 @@ export async function startService(cameras) {
   for (const [name, text] of Object.entries(cameras)) writeFileSync(join(pipelines, name), text);
   const binary = process.env.CAMRELAY_BINARY;
   if (!binary) throw new Error('CAMRELAY_BINARY is not set (run with meson test)');
-  const child = spawn(binary, ['--listen', '127.0.0.1', '--port', '0', '--pipelines', pipelines],
+  const child = spawn(binary, ['--listen', '127.0.0.1', '--port', '0', '--rtsp-port', '0', '--pipelines', pipelines],
                       { stdio: ['ignore', 'pipe', 'inherit'] });
   const port = await new Promise((resolve, reject) => {
     let out = '';
