@@ -14,7 +14,8 @@ std::string problems(const CameraConfigLoad& load) { return joinProblems(load.pr
 
 TEST_CASE("a complete camera file is read key by key", "[config]") {
     auto load = parse("[camera]\nname=Front door\nsource=videotestsrc is-live=true\nencoder=jpegenc idct-method=float\n"
-                      "width=1280\nheight=720\nframerate=30000/1001\nquality=65\nenabled=false\njpeg-passthrough=false\n");
+                      "width=1280\nheight=720\nframerate=30000/1001\nquality=65\nenabled=false\njpeg-passthrough=false\n"
+                      "watchdog-timeout=3\nstart-timeout=20\nreconnect-delay=2\nreconnect-max-delay=60\n");
     REQUIRE(load.problems.empty());
     const CameraConfig& c = load.config;
     CHECK(c.id == "cam");
@@ -28,6 +29,10 @@ TEST_CASE("a complete camera file is read key by key", "[config]") {
     CHECK(c.quality == 65);
     CHECK_FALSE(c.enabled);
     CHECK_FALSE(c.jpegPassthrough);
+    CHECK(c.watchdogTimeout == 3);
+    CHECK(c.startTimeout == 20);
+    CHECK(c.reconnectDelay == 2);
+    CHECK(c.reconnectMaxDelay == 60);
 }
 
 TEST_CASE("defaults apply to keys left out", "[config]") {
@@ -39,6 +44,10 @@ TEST_CASE("defaults apply to keys left out", "[config]") {
     CHECK(load.config.width == 0);
     CHECK_FALSE(load.config.framerate.isSet());
     CHECK(load.config.enabled);
+    CHECK(load.config.watchdogTimeout == 5);
+    CHECK(load.config.startTimeout == 10);
+    CHECK(load.config.reconnectDelay == 1);
+    CHECK(load.config.reconnectMaxDelay == 30);
 }
 
 TEST_CASE("every bad camera file names the file and the key", "[config]") {
@@ -59,6 +68,10 @@ TEST_CASE("every bad camera file names the file and the key", "[config]") {
         {"[camera]\nsource=videotestsrc\nframerate=30/0\n", "camera.framerate: must be frames per second"},
         {"[camera]\nsource=videotestsrc\nenabled=maybe\n", "camera.enabled: must be true or false (got \"maybe\")"},
         {"[camera]\nsource=videotestsrc\nencoder=\n", "camera.encoder: is empty"},
+        {"[camera]\nsource=videotestsrc\nwatchdog-timeout=0\n", "camera.watchdog-timeout: must be 1..3600 (got 0)"},
+        {"[camera]\nsource=videotestsrc\nstart-timeout=soon\n", "camera.start-timeout: not a whole number"},
+        {"[camera]\nsource=videotestsrc\nreconnect-delay=10\nreconnect-max-delay=5\n",
+         "camera.reconnect-max-delay: must be at least reconnect-delay (10)"},
     };
     for (const auto& c : cases) {
         INFO(c.text);
@@ -87,7 +100,8 @@ TEST_CASE("an unreadable camera file is a problem, not a crash", "[config]") {
 TEST_CASE("the service config is read and checked", "[config]") {
     auto good = parseServiceConfig("camrelay.ini",
                                    "[server]\nlisten=127.0.0.1\nport=9000\nbacklog=4096\n[paths]\npipelines=/etc/cams\ndata=/srv/cam\n"
-                                   "[limits]\nclient-timeout=5\nsnapshot-timeout-ms=500\nmax-viewers-per-camera=10\n");
+                                   "[limits]\nclient-timeout=5\nsnapshot-timeout-ms=500\nmax-viewers-per-camera=10\n"
+                                   "[rtsp]\nenabled=false\nport=9554\n");
     REQUIRE(good.problems.empty());
     CHECK(good.config.listenAddress == "127.0.0.1");
     CHECK(good.config.port == 9000);
@@ -97,12 +111,17 @@ TEST_CASE("the service config is read and checked", "[config]") {
     CHECK(good.config.clientTimeoutSec == 5);
     CHECK(good.config.snapshotTimeoutMs == 500);
     CHECK(good.config.maxViewersPerCamera == 10);
+    CHECK_FALSE(good.config.rtspEnabled);
+    CHECK(good.config.rtspPort == 9554);
+    CHECK(parseServiceConfig("x.ini", "").config.rtspPort == 8554);
 
-    auto bad = parseServiceConfig("camrelay.ini", "[server]\nlisten=somewhere\nport=70000\nbogus=1\n[paths]\npipeline=x\n");
+    auto bad = parseServiceConfig("camrelay.ini", "[server]\nlisten=somewhere\nport=70000\nbogus=1\n[paths]\npipeline=x\n"
+                                                   "[rtsp]\nport=-1\n");
     const std::string all = joinProblems(bad.problems);
     CHECK_THAT(all, Catch::Contains("camrelay.ini: server.listen: not an IP address: \"somewhere\""));
     CHECK_THAT(all, Catch::Contains("camrelay.ini: server.port: must be 0..65535 (got 70000)"));
     CHECK_THAT(all, Catch::Contains("camrelay.ini: server.bogus: unknown key"));
     CHECK_THAT(all, Catch::Contains("camrelay.ini: paths.pipeline: unknown key"));
-    CHECK(bad.problems.size() == 4);
+    CHECK_THAT(all, Catch::Contains("camrelay.ini: rtsp.port: must be 0..65535 (got -1)"));
+    CHECK(bad.problems.size() == 5);
 }
