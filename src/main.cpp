@@ -4,6 +4,7 @@
 #include "config/service_config.h"
 #include "core/gobject_ptr.h"
 #include "core/log.h"
+#include "core/redact.h"
 #include "core/systemd_notify.h"
 #include "http/server.h"
 #include "outputs/outputs.h"
@@ -49,9 +50,11 @@ int check(const ServiceConfig& config, const ConfigProblems& serviceProblems, st
         if (load.problems.empty()) {
             GraphPlanResult plan = planGraph(load.config);
             load.problems = std::move(plan.problems);
-            if (plan.plan) std::printf("%s: ok (%s source): %s\n", load.config.file.c_str(), toString(plan.plan->sourceKind), plan.plan->pipelineText.c_str());
+            if (plan.plan)
+                std::printf("%s: ok (%s source): %s\n", load.config.file.c_str(), toString(plan.plan->sourceKind),
+                            redactCredentials(plan.plan->pipelineText).c_str());
         }
-        for (const auto& p : load.problems) std::printf("%s\n", p.toString().c_str());
+        for (const auto& p : load.problems) std::printf("%s\n", redactCredentials(p.toString()).c_str());
         problems += load.problems.size();
     }
     std::printf("%zu camera(s), %zu problem(s)%s\n", loads.size(), problems,

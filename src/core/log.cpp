@@ -1,5 +1,7 @@
 #include "log.h"
 
+#include "redact.h"
+
 #include <cstdio>
 #include <mutex>
 
@@ -20,7 +22,9 @@ void initLogging() {
     });
 }
 
-void logLine(LogLevel level, const std::string& scope, const std::string& message) {
+void logLine(LogLevel level, const std::string& scope, const std::string& raw) {
+    // Every line, whatever its origin, loses camera passwords before it is written.
+    const std::string message = redactCredentials(raw);
     const char* tag = level == LogLevel::Error ? "error: " : level == LogLevel::Warning ? "warning: " : "";
     // One fprintf per line keeps lines whole when several threads log.
     if (scope.empty())

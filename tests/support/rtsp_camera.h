@@ -11,7 +11,7 @@ namespace camrelay::testing {
 
 class RtspCamera {
 public:
-    // codec: "h264" or "mjpeg". Starts at once; throws if it cannot.
+    // codec: "h264", "h265" or "mjpeg". Starts at once; throws if it cannot.
     explicit RtspCamera(std::string codec = "h264", int width = 320, int height = 240, int fps = 30);
 
     int port() const { return port_; }

@@ -1,9 +1,9 @@
 // A stand-in IP camera for tests and benchmarks: gst-rtsp-server serving a
-// moving test picture as H.264 or MJPEG over RTP. Stop it (SIGTERM, SIGKILL)
+// moving test picture as H.264, H.265 or MJPEG over RTP. Stop it (SIGTERM, SIGKILL)
 // and start it again on the same port to simulate a camera that drops off
 // and comes back; SIGSTOP it to simulate one that hangs without an error.
 //
-//   camrelay-test-rtsp-camera --port 8554 [--codec h264|mjpeg] [--width 640 --height 360 --fps 30]
+//   camrelay-test-rtsp-camera --port 8554 [--codec h264|h265|mjpeg] [--width 640 --height 360 --fps 30]
 //
 // stdout, one line each, flushed: "ready rtsp://127.0.0.1:<port>/cam",
 // "client-connected <open clients>", "client-closed <open clients>",
@@ -50,7 +50,7 @@ int main(int argc, char** argv) {
     gchar* codec = nullptr;
     const GOptionEntry entries[] = {
         {"port", 0, 0, G_OPTION_ARG_INT, &port, "RTSP port", "N"},
-        {"codec", 0, 0, G_OPTION_ARG_STRING, &codec, "h264 (default) or mjpeg", "NAME"},
+        {"codec", 0, 0, G_OPTION_ARG_STRING, &codec, "h264 (default), h265 or mjpeg", "NAME"},
         {"width", 0, 0, G_OPTION_ARG_INT, &width, "Width", "N"},
         {"height", 0, 0, G_OPTION_ARG_INT, &height, "Height", "N"},
         {"fps", 0, 0, G_OPTION_ARG_INT, &fps, "Frames per second", "N"},
@@ -62,13 +62,16 @@ int main(int argc, char** argv) {
     gst_init(nullptr, nullptr);
 
     const std::string name = codec ? codec : "h264";
-    const std::string raw = "videotestsrc is-live=true pattern=ball ! video/x-raw,width=" + std::to_string(width) +
+    const std::string raw = "videotestsrc is-live=true pattern=ball ! video/x-raw,format=I420,width=" + std::to_string(width) +
                             ",height=" + std::to_string(height) + ",framerate=" + std::to_string(fps) +
                             "/1 ! timeoverlay ! ";
     std::string launch;
     if (name == "h264")
         launch = raw + "x264enc tune=zerolatency speed-preset=ultrafast key-int-max=" + std::to_string(fps) +
                  " ! rtph264pay name=pay0 pt=96 config-interval=1";
+    else if (name == "h265")
+        launch = raw + "x265enc tune=zerolatency speed-preset=ultrafast key-int-max=" + std::to_string(fps) +
+                 " ! rtph265pay name=pay0 pt=96 config-interval=1";
     else if (name == "mjpeg")
         launch = raw + "jpegenc quality=80 ! rtpjpegpay name=pay0 pt=26";
     else {
