@@ -28,6 +28,24 @@ std::string describeError(GstMessage* message) {
     return std::string(GST_OBJECT_NAME(GST_MESSAGE_SRC(message))) + ": " + errorMessage(error);
 }
 
+// The H.264 branch's appsink feeds the tap on the streaming thread.
+void attachH264Tap(GstElement* pipeline, const std::shared_ptr<EncodedTap>& tap) {
+    GRef<GstElement> sink = GRef<GstElement>::adopt(gst_bin_get_by_name(GST_BIN(pipeline), kH264SinkName));
+    if (!sink) return;
+    GstAppSinkCallbacks callbacks{};
+    callbacks.new_sample = [](GstAppSink* appsink, gpointer data) noexcept -> GstFlowReturn {
+        GRef<GstSample> sample = GRef<GstSample>::adopt(gst_app_sink_pull_sample(appsink));
+        GstBuffer* buffer = sample ? gst_sample_get_buffer(sample.get()) : nullptr;
+        try {
+            if (buffer) (*static_cast<std::shared_ptr<EncodedTap>*>(data))->push(buffer);
+        } catch (...) {
+        }
+        return GST_FLOW_OK;
+    };
+    gst_app_sink_set_callbacks(GST_APP_SINK(sink.get()), &callbacks, new std::shared_ptr<EncodedTap>(tap),
+                               [](gpointer p) noexcept { delete static_cast<std::shared_ptr<EncodedTap>*>(p); });
+}
+
 std::string seconds(double s) {
     char text[32];
     g_snprintf(text, sizeof text, "%g s", s);
@@ -62,6 +80,7 @@ Camera::Camera(CameraConfig config, ConfigProblems configProblems)
         return;
     }
     plan_ = std::move(*result.plan);
+    if (plan_.h264Tap) h264Tap_ = std::make_shared<EncodedTap>();
     displayText_ = redactCredentials(plan_.pipelineText);
 }
 
@@ -104,6 +123,7 @@ void Camera::launch(CameraState launching) {
         fail("pipeline has no element named " + std::string(kFrameSinkName));
         return;
     }
+    if (h264Tap_) attachH264Tap(pipeline.get(), h264Tap_);
     pipeline_ = pipeline;
     receiver_ = std::make_unique<FrameReceiver>(sink.get(), [this](CapturedFrame f) { onCaptured(std::move(f)); });
     GRef<GstBus> bus = GRef<GstBus>::adopt(gst_element_get_bus(pipeline_.get()));

@@ -12,6 +12,7 @@
 // thread through a FrameReceiver, so capture never waits on viewers.
 // Everything shown to users or logged is passed through redactCredentials.
 // Thread affinity: loop thread only.
+#include "camera/encoded_tap.h"
 #include "camera/event_log.h"
 #include "camera/frame.h"
 #include "camera/frame_receiver.h"
@@ -67,6 +68,10 @@ public:
     bool start();
     void stop();
 
+    // The source's H.264 access units, when it delivers H.264 (else null).
+    // Shared with the streaming threads; lives as long as the camera.
+    const std::shared_ptr<EncodedTap>& h264Tap() const { return h264Tap_; }
+
     // The newest frame, which is a placeholder while recovering.
     FramePtr latestFrame() const { return latest_; }
     CameraStats stats() const;
@@ -110,6 +115,7 @@ private:
     int attempt_ = 0;
     uint64_t reconnects_ = 0;
     OfflinePlaceholder placeholder_;
+    std::shared_ptr<EncodedTap> h264Tap_;
 
     FramePtr latest_;
     uint64_t frameNumber_ = 0;  // last number given, placeholders included

@@ -31,15 +31,6 @@ SourceKind kindOfCaps(const GstCaps* caps) {
     return SourceKind::Dynamic;
 }
 
-// "... ! image/jpeg,width=640": the caps after the last link, if that is what the fragment ends in.
-SourceKind kindOfTrailingCaps(const std::string& fragment) {
-    const auto bang = fragment.rfind('!');
-    if (bang == std::string::npos) return SourceKind::Dynamic;
-    GRef<GstCaps> caps = GRef<GstCaps>::adopt(gst_caps_from_string(fragment.substr(bang + 1).c_str()));
-    if (!caps || gst_caps_is_any(caps.get()) || gst_caps_is_empty(caps.get())) return SourceKind::Dynamic;
-    return kindOfCaps(caps.get());
-}
-
 // First word of a fragment: "jpegenc quality=90" -> "jpegenc".
 std::string firstElementName(const std::string& fragment) {
     std::istringstream in(fragment);
@@ -112,22 +103,62 @@ GRef<GstElement> parseFragment(const std::string& fragment, std::string* error) 
     return bin;
 }
 
-std::optional<SourceKind> classifySource(const std::string& fragment, std::string* error) {
+namespace {
+
+// What the fragment's output can carry: its src pad's caps, or, for
+// sometimes-pads (rtspsrc, demuxers) that answer ANY until they run, the caps
+// written after them ("matroskademux ! image/jpeg"). ANY when unknown.
+GRef<GstCaps> sourceCaps(const std::string& fragment, std::string* error) {
     // A fragment may end in caps ("v4l2src ! image/jpeg,width=1280"), which
     // need an element after them to parse: the probe is that element.
     GRef<GstElement> bin = parseFragment(fragment + " ! identity name=camrelay_probe", error);
-    if (!bin) return std::nullopt;
+    if (!bin) return {};
     GRef<GstPad> src = GRef<GstPad>::adopt(gst_element_get_static_pad(bin.get(), "src"));
-    if (!src) return SourceKind::Dynamic;
-    GRef<GstCaps> caps = GRef<GstCaps>::adopt(gst_pad_query_caps(src.get(), nullptr));
-    if (!caps || gst_caps_is_empty(caps.get())) {
+    GRef<GstCaps> caps;
+    if (src) caps = GRef<GstCaps>::adopt(gst_pad_query_caps(src.get(), nullptr));
+    if (src && (!caps || gst_caps_is_empty(caps.get()))) {
         if (error) *error = "the source can produce no caps at all (check its caps filter)";
-        return std::nullopt;
+        return {};
     }
-    // Sometimes-pads (rtspsrc, demuxers) answer ANY until they run; caps
-    // written after them ("matroskademux ! image/jpeg") still say what comes.
-    if (gst_caps_is_any(caps.get())) return kindOfTrailingCaps(fragment);
-    return kindOfCaps(caps.get());
+    if (!caps || gst_caps_is_any(caps.get())) {
+        GRef<GstCaps> trailing;
+        const auto bang = fragment.rfind('!');
+        if (bang != std::string::npos)
+            trailing = GRef<GstCaps>::adopt(gst_caps_from_string(fragment.substr(bang + 1).c_str()));
+        if (trailing && !gst_caps_is_empty(trailing.get())) return trailing;
+        return GRef<GstCaps>::adopt(gst_caps_new_any());
+    }
+    return caps;
+}
+
+bool onlyH264(const GstCaps* caps) {
+    if (gst_caps_is_any(caps) || gst_caps_is_empty(caps)) return false;
+    for (guint i = 0; i < gst_caps_get_size(caps); ++i)
+        if (!g_str_equal(gst_structure_get_name(gst_caps_get_structure(caps, i)), "video/x-h264")) return false;
+    return true;
+}
+
+SourceKind kindOf(const GstCaps* caps) { return gst_caps_is_any(caps) ? SourceKind::Dynamic : kindOfCaps(caps); }
+
+// H.264 sources keep their access units for outputs that pass them through:
+//   source ! h264parse ! byte-stream/au ! tee ─┬─ queue ! decodebin ! ... JPEG
+//                                              └─ queue ! appsink (H.264 tap)
+std::string h264TapHead(const std::string& source) {
+    const bool parsed = g_str_has_suffix(source.c_str(), "h264parse");  // no second parser when the source has one
+    return std::string(parsed ? "" : "h264parse ! ") + "video/x-h264,stream-format=byte-stream,alignment=au ! tee name=" + kH264TeeName +
+           " ! queue max-size-buffers=3 max-size-bytes=0 max-size-time=0 ! ";
+}
+std::string h264TapBranch() {
+    return std::string(" ") + kH264TeeName + ". ! queue max-size-buffers=30 max-size-bytes=0 max-size-time=0 ! appsink name=" +
+           kH264SinkName + " max-buffers=30 drop=true sync=false emit-signals=false";
+}
+
+}  // namespace
+
+std::optional<SourceKind> classifySource(const std::string& fragment, std::string* error) {
+    GRef<GstCaps> caps = sourceCaps(fragment, error);
+    if (!caps) return std::nullopt;
+    return kindOf(caps.get());
 }
 
 GRef<GstElement> parsePipeline(const std::string& text, std::string* error) {
@@ -152,11 +183,13 @@ GraphPlanResult planGraph(const CameraConfig& c) {
         result.problems.push_back({c.file, key, std::move(message)});
     };
     std::string error;
-    std::optional<SourceKind> kind = classifySource(c.source, &error);
-    if (!kind) {
+    GRef<GstCaps> caps = sourceCaps(c.source, &error);
+    if (!caps) {
         problem("camera.source", error);
         return result;
     }
+    const std::optional<SourceKind> kind = kindOf(caps.get());
+    const bool h264Tap = onlyH264(caps.get());
     std::string encoderError;
     if (!parseFragment(c.encoder, &encoderError)) problem("camera.encoder", encoderError);
 
@@ -164,7 +197,7 @@ GraphPlanResult planGraph(const CameraConfig& c) {
     switch (*kind) {
     case SourceKind::Raw: middle = rawTail(c); break;
     case SourceKind::Encoded:
-    case SourceKind::Dynamic: middle = "decodebin ! " + rawTail(c); break;
+    case SourceKind::Dynamic: middle = (h264Tap ? h264TapHead(c.source) : std::string()) + "decodebin ! " + rawTail(c); break;
     case SourceKind::Jpeg:
         if (c.jpegPassthrough) {
             // Passing JPEG through cannot change its size or rate: say so instead of ignoring the keys.
@@ -180,7 +213,8 @@ GraphPlanResult planGraph(const CameraConfig& c) {
 
     GraphPlan plan;
     plan.sourceKind = *kind;
-    plan.pipelineText = c.source + " ! " + middle + " ! " + fanoutTail();
+    plan.h264Tap = h264Tap;
+    plan.pipelineText = c.source + " ! " + middle + " ! " + fanoutTail() + (h264Tap ? h264TapBranch() : std::string());
     // Parsing the whole text catches what the parts cannot: pads that do not link.
     if (!parsePipeline(plan.pipelineText, &error)) {
         problem("camera.source", "the effective pipeline does not parse: " + error + " (pipeline: " + plan.pipelineText + ")");

@@ -22,10 +22,15 @@ const char* toString(SourceKind kind);
 // Names of the elements the service looks up in every camera pipeline.
 inline constexpr const char* kFanoutTeeName = "camrelay_fanout";
 inline constexpr const char* kFrameSinkName = "camrelay_frames";
+inline constexpr const char* kH264TeeName = "camrelay_h264";
+inline constexpr const char* kH264SinkName = "camrelay_h264_au";
 
 struct GraphPlan {
     SourceKind sourceKind = SourceKind::Raw;
     std::string pipelineText;  // effective gst-launch text, shown in the API
+    // The source delivers H.264: its access units are also available, untouched,
+    // from the appsink kH264SinkName (RTSP passes them through).
+    bool h264Tap = false;
 };
 
 struct GraphPlanResult {

@@ -52,7 +52,9 @@ JsonObjectValue cameraJson(const Camera& camera, const Outputs& outputs) {
     // rtsp://<the host you reached>:<port><path>
     if (RtspRestream* rtsp = outputs.rtsp(); rtsp && camera.configValid()) {
         JsonObjectValue r;
-        r.set("port", rtsp->port()).set("path", "/" + camera.id()).set("encoding", rtsp->encoding(camera.id()));
+        r.set("port", rtsp->port()).set("path", "/" + camera.id());
+        r.set("mode", rtsp->passthrough(camera.id()) ? "passthrough" : "encode");
+        r.set("active", rtsp->active(camera.id()));  // clients are watching
         o.set("rtsp", std::move(r));
     } else {
         o.setNull("rtsp");

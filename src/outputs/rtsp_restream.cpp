@@ -6,6 +6,8 @@
 #include <gst/app/gstappsrc.h>
 #include <gst/video/video-event.h>
 
+#include <utility>
+
 #define GST_CAT_DEFAULT camrelay_output_debug
 
 namespace camrelay {
@@ -15,7 +17,14 @@ constexpr const char* kSourceName = "camrelay_src";
 constexpr const char* kEncoderName = "camrelay_h264enc";
 }  // namespace
 
-std::string rtspMediaLaunch() {
+std::string rtspMediaLaunch(bool h264Passthrough) {
+    if (h264Passthrough)
+        // The camera's own access units: parsed and payloaded, never decoded.
+        // appsrc holds at most a second of them, so a stuck client costs bounded memory.
+        return std::string("( appsrc name=") + kSourceName +
+               " is-live=true format=time do-timestamp=true max-buffers=30 leaky-type=downstream block=false"
+               " caps=video/x-h264,stream-format=byte-stream,alignment=au"
+               " ! h264parse ! rtph264pay name=pay0 pt=96 config-interval=1 )";
     // appsrc never queues more than two frames: a slow encoder skips frames
     // rather than growing memory. Constant quality (pass=qual), so the bitrate
     // follows the picture whatever the camera's real frame rate. A key frame
@@ -36,12 +45,25 @@ struct RtspRestream::Mount {
     GMainContext* loop = nullptr;
     bool alive = true;
     GRef<GstElement> source;   // the running media's appsrc, if any
-    GRef<GstElement> encoder;
-    Connection frames;
+    GRef<GstElement> encoder;  // its H.264 encoder (not in passthrough)
+    Connection frames;         // JPEG frames to encode
+    int tapListener = 0;       // or the camera's H.264, passed through
+
+    bool passthrough() const { return bool(camera->h264Tap()); }
 
     void attach(GRef<GstElement> src, GRef<GstElement> enc) {
         source = std::move(src);
         encoder = std::move(enc);
+        if (passthrough()) {
+            GRef<GstElement> appsrc = source;
+            tapListener = camera->h264Tap()->add([appsrc](GstBuffer* au) {
+                GstBuffer* copy = gst_buffer_copy(au);  // shares the memory; fresh timestamps from appsrc
+                GST_BUFFER_PTS(copy) = GST_BUFFER_DTS(copy) = GST_BUFFER_DURATION(copy) = GST_CLOCK_TIME_NONE;
+                gst_app_src_push_buffer(GST_APP_SRC(appsrc.get()), copy);
+            });
+            logInfo(camera->id(), "RTSP clients connected: passing the camera's H.264 through (no encoder)");
+            return;
+        }
         frames = camera->onFrame([this](const FramePtr& frame) { push(frame); });
         logInfo(camera->id(), "RTSP clients connected: H.264 encoder started");
         if (FramePtr latest = camera->latestFrame()) push(latest);  // a picture at once, not after the next capture
@@ -49,9 +71,10 @@ struct RtspRestream::Mount {
     void detach(GstElement* src) {
         if (source.get() != src) return;  // an older media, already replaced
         frames.disconnect();
+        if (tapListener) camera->h264Tap()->remove(std::exchange(tapListener, 0));
         source.reset();
         encoder.reset();
-        logInfo(camera->id(), "no RTSP clients: H.264 encoder stopped");
+        logInfo(camera->id(), "no RTSP clients: " + std::string(passthrough() ? "passthrough" : "H.264 encoder") + " stopped");
     }
     void requestKeyframe() {
         if (!encoder) return;
@@ -81,7 +104,7 @@ RtspRestream::RtspRestream(Registry& registry, const ServiceConfig& config) : co
         mount->camera = camera;
         mount->loop = loop;
         GstRTSPMediaFactory* factory = gst_rtsp_media_factory_new();
-        gst_rtsp_media_factory_set_launch(factory, rtspMediaLaunch().c_str());
+        gst_rtsp_media_factory_set_launch(factory, rtspMediaLaunch(mount->passthrough()).c_str());
         gst_rtsp_media_factory_set_shared(factory, TRUE);  // one encoder for every RTSP client
         g_signal_connect_data(factory, "media-configure", G_CALLBACK(&RtspRestream::onMediaConfigure),
                               new std::shared_ptr<Mount>(mount),
@@ -108,7 +131,7 @@ RtspRestream::RtspRestream(Registry& registry, const ServiceConfig& config) : co
 RtspRestream::~RtspRestream() {
     for (auto& [id, mount] : mounts_) {
         mount->alive = false;
-        mount->frames.disconnect();
+        mount->detach(mount->source.get());
     }
     serverSource_.reset();
     // Media pipelines still running (clients connected at shutdown) go with the pools.
@@ -138,9 +161,14 @@ bool RtspRestream::start(std::string* error) {
     return true;
 }
 
-bool RtspRestream::encoding(const std::string& cameraId) const {
+bool RtspRestream::active(const std::string& cameraId) const {
     auto it = mounts_.find(cameraId);
     return it != mounts_.end() && it->second->source;
+}
+
+bool RtspRestream::passthrough(const std::string& cameraId) const {
+    auto it = mounts_.find(cameraId);
+    return it != mounts_.end() && it->second->passthrough();
 }
 
 void RtspRestream::onMediaConfigure(GstRTSPMediaFactory*, GstRTSPMedia* media, gpointer data) noexcept {
@@ -148,7 +176,7 @@ void RtspRestream::onMediaConfigure(GstRTSPMediaFactory*, GstRTSPMedia* media, g
     GRef<GstElement> bin = GRef<GstElement>::adopt(gst_rtsp_media_get_element(media));
     GRef<GstElement> src = GRef<GstElement>::adopt(gst_bin_get_by_name(GST_BIN(bin.get()), kSourceName));
     GRef<GstElement> enc = GRef<GstElement>::adopt(gst_bin_get_by_name(GST_BIN(bin.get()), kEncoderName));
-    if (!src || !enc) return;
+    if (!src) return;
     invokeOn(mount->loop, [mount, src, enc] {
         if (mount->alive) mount->attach(src, enc);
     });

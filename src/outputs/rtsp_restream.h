@@ -1,12 +1,15 @@
 #pragma once
 // RTSP re-streaming with gst-rtsp-server: rtsp://host:<port>/<camera id>.
 //
-// Each camera's mount is a shared media fed with the camera's JPEG frames
-// (one source connection, whatever the number of viewers of all kinds). The
-// media, and so the H.264 encoder, exists only while RTSP clients are
-// connected: gst-rtsp-server creates it for the first client and unprepares
-// it after the last one leaves. Placeholder frames flow too, so RTSP clients
-// see "camera offline" during an outage instead of a frozen picture.
+// Each camera's mount is a shared media (one source connection, whatever the
+// number of viewers of all kinds), fed either
+//   - with the camera's own H.264 access units, untouched, when the source
+//     delivers H.264 (passthrough: no decoder, no encoder), or
+//   - with the camera's JPEG frames, encoded once to H.264 for all clients;
+//     placeholder frames flow too, so clients see "camera offline" during an
+//     outage instead of a frozen picture.
+// The media exists only while RTSP clients are connected: gst-rtsp-server
+// creates it for the first client and unprepares it after the last one leaves.
 // Thread affinity: loop thread only (gst-rtsp-server callbacks that may come
 // from its own threads are moved to the loop first).
 #include "camera/registry.h"
@@ -31,8 +34,10 @@ public:
     // Binds the port and starts serving; false with a message naming the port.
     bool start(std::string* error);
     int port() const { return port_; }
-    // True while an encoder runs for this camera (RTSP clients are watching).
-    bool encoding(const std::string& cameraId) const;
+    // True while RTSP clients are watching (an encoder runs, unless passthrough).
+    bool active(const std::string& cameraId) const;
+    // The camera's H.264 is passed through rather than encoded from JPEG.
+    bool passthrough(const std::string& cameraId) const;
 
 private:
     struct Mount;
@@ -45,7 +50,7 @@ private:
     int port_ = 0;
 };
 
-// The gst-launch text of a mount's media (JPEG in, H.264 RTP out).
-std::string rtspMediaLaunch();
+// The gst-launch text of a mount's media: JPEG or H.264 in, H.264 RTP out.
+std::string rtspMediaLaunch(bool h264Passthrough);
 
 }  // namespace camrelay

@@ -22,8 +22,9 @@ std::string h264Player(const std::string& url) {
     return "rtspsrc location=" + url + " protocols=tcp latency=0 ! rtph264depay ! h264parse ! avdec_h264";
 }
 
+// RTSP clients are watching: the shared media (and its encoder, if any) runs.
 bool encoding(const ServiceProcess& service, const std::string& id) {
-    return jsonBool(httpRequest(service.port(), "GET", "/api/cameras/" + id).body, "$.rtsp.encoding");
+    return jsonBool(httpRequest(service.port(), "GET", "/api/cameras/" + id).body, "$.rtsp.active");
 }
 
 size_t occurrences(const std::string& text, const std::string& needle) {
@@ -42,6 +43,7 @@ TEST_CASE("every camera is re-served over RTSP as H.264 that GStreamer and ffmpe
     const std::string detail = httpRequest(service.port(), "GET", "/api/cameras/demo").body;
     CHECK(jsonNumber(detail, "$.rtsp.port") == service.rtspPort());
     CHECK(jsonString(detail, "$.rtsp.path") == "/demo");
+    CHECK(jsonString(detail, "$.rtsp.mode") == "encode");
     CHECK_FALSE(encoding(service, "demo"));  // nobody watches: no encoder
 
     {
@@ -102,4 +104,33 @@ TEST_CASE("RTSP clients see the offline placeholder during an outage, then the c
     camera.start();
     REQUIRE(service.waitForState("yard", "live", 10000));
     CHECK(player.pull(30, 3000) == 30);
+}
+
+TEST_CASE("a camera that delivers H.264 is re-served untouched: no decoder, no encoder for RTSP", "[rtsp-out][passthrough]") {
+    RtspCamera camera("h264", 320, 240, 30);
+    ServiceProcess service({{"yard.conf", "[camera]\nsource=rtspsrc location=" + camera.url() +
+                                              " protocols=tcp latency=0 ! rtph264depay ! h264parse\n"}});
+    REQUIRE(service.waitForState("yard", "live", 15000));
+    const std::string detail = httpRequest(service.port(), "GET", "/api/cameras/yard").body;
+    CHECK(jsonString(detail, "$.rtsp.mode") == "passthrough");
+    CHECK_FALSE(jsonBool(detail, "$.rtsp.active"));
+    {
+        DecodingPlayer first(h264Player(restreamUrl(service, "yard")));
+        DecodingPlayer second(h264Player(restreamUrl(service, "yard")));
+        CHECK(first.pull(30, 5000) == 30);
+        CHECK(second.pull(30, 5000) == 30);
+        CHECK(first.size() == std::make_pair(320, 240));
+        CHECK(encoding(service, "yard"));
+        auto [code, probe] = runCommand("ffprobe -v error -rtsp_transport tcp -select_streams v:0 "
+                                        "-show_entries stream=codec_name,width,height -of csv=p=0 " +
+                                        restreamUrl(service, "yard"));
+        CHECK(code == 0);
+        CHECK(probe == "h264,320,240\n");
+    }
+    CHECK(waitUntil([&] { return !encoding(service, "yard"); }, 5000));
+    CHECK_THAT(service.log(), Catch::Contains("passing the camera's H.264 through (no encoder)"));
+    CHECK_THAT(service.log(), !Catch::Contains("H.264 encoder started"));
+    CHECK(camera.connections() == 1);
+    // MJPEG still works from the same connection.
+    CHECK(httpRequest(service.port(), "GET", "/api/cameras/yard/snapshot").status == 200);
 }

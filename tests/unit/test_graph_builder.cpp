@@ -75,13 +75,25 @@ TEST_CASE("a JPEG source cannot be resized while passing through", "[graph]") {
     CHECK_THAT(reencoded.plan->pipelineText, Catch::Contains("videotestsrc ! jpegenc ! jpegdec ! videoconvert ! videoscale"));
 }
 
-TEST_CASE("an H.264 source is decoded, then encoded once as JPEG", "[graph]") {
+TEST_CASE("an H.264 source is decoded, then encoded once as JPEG; its access units stay available", "[graph]") {
     auto result = planGraph(camera("videotestsrc ! x264enc tune=zerolatency ! h264parse"));
     REQUIRE(result.problems.empty());
     REQUIRE(result.plan);
     CHECK(result.plan->sourceKind == SourceKind::Encoded);
-    CHECK_THAT(result.plan->pipelineText, Catch::Contains("h264parse ! decodebin ! videoconvert"));
+    CHECK(result.plan->h264Tap);
+    CHECK_THAT(result.plan->pipelineText,
+               Catch::Contains("h264parse ! video/x-h264,stream-format=byte-stream,alignment=au ! tee name=camrelay_h264 ! "
+                               "queue max-size-buffers=3 max-size-bytes=0 max-size-time=0 ! decodebin ! videoconvert"));
+    CHECK_THAT(result.plan->pipelineText, Catch::EndsWith("appsink name=camrelay_h264_au max-buffers=30 drop=true sync=false emit-signals=false"));
+    CHECK(count(result.plan->pipelineText, "h264parse") == 1);  // the source's parser is reused
     CHECK(count(result.plan->pipelineText, "jpegenc") == 1);
+
+    // Other codecs are decoded with no tap.
+    auto h265 = planGraph(camera("videotestsrc ! x265enc ! h265parse"));
+    REQUIRE(h265.plan);
+    CHECK(h265.plan->sourceKind == SourceKind::Encoded);
+    CHECK_FALSE(h265.plan->h264Tap);
+    CHECK_THAT(h265.plan->pipelineText, Catch::Contains("h265parse ! decodebin"));
 }
 
 TEST_CASE("an RTSP camera's caps are known only at run time: decodebin", "[graph]") {
