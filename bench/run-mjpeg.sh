@@ -3,20 +3,15 @@
 #   bench/run-mjpeg.sh [N ...]        default: 1 100 1000 viewers, 3 runs each
 # Starts a fresh release-built service for every run (so peak RSS is that run's),
 # loads it with bench's viewers on loopback and prints one line per run.
-set -euo pipefail
-cd "$(dirname "$0")/.."
-tools/deps.sh build
-[ -f build-release/build.ninja ] || meson setup build-release --buildtype=release >/dev/null
-ninja -C build-release >/dev/null
+source "$(dirname "$0")/lib.sh"
 runs=${RUNS:-3}
 port=${PORT:-18090}
 counts=("$@"); [ ${#counts[@]} -gt 0 ] || counts=(1 100 1000)
 for n in "${counts[@]}"; do
   for r in $(seq "$runs"); do
-    build-release/src/camrelay --listen 127.0.0.1 --port "$port" >/dev/null 2>&1 &
+    build-release/src/camrelay --listen 127.0.0.1 --port "$port" --rtsp-port -1 >/dev/null 2>build-release/src/camrelay --listen 127.0.0.1 --port "$port" >/dev/null 2>&1 &1 &
     pid=$!
-    for _ in $(seq 50); do curl -sf "localhost:$port/api/cameras/demo" | grep -q '"state":"live"' && break; sleep 0.1; done
-    sleep 2
+    wait_live "$port" demo
     echo "== N=$n run $r"
     build-release/bench/camrelay-mjpeg-load --port "$port" --viewers "$n" --warmup 3 --duration "${DURATION:-10}" --pid "$pid" || true
     kill "$pid"; wait "$pid" || true

@@ -4,11 +4,7 @@
 # (the camera's JPEG re-encoded to H.264) and passthrough mode (the camera's
 # own H.264). Source: the RTSP test camera, H.264 1280x720 at 30 fps.
 #   bench/run-rtsp-out.sh            RUNS=3 CLIENTS=2 by default
-set -euo pipefail
-cd "$(dirname "$0")/.."
-tools/deps.sh build
-[ -f build-release/build.ninja ] || meson setup build-release --buildtype=release >/dev/null
-ninja -C build-release >/dev/null
+source "$(dirname "$0")/lib.sh"
 runs=${RUNS:-3}; clients=${CLIENTS:-2}
 port=${PORT:-18092}; rtsp_in=${RTSP_PORT:-18555}; rtsp_out=${RTSP_OUT_PORT:-18556}
 work=$(mktemp -d)
@@ -27,8 +23,7 @@ for mode in encode passthrough; do
   for r in $(seq "$runs"); do
     build-release/src/camrelay --listen 127.0.0.1 --port "$port" --rtsp-port "$rtsp_out" --pipelines "$work/$mode" >/dev/null 2>&1 &
     pid=$!
-    for _ in $(seq 100); do curl -sf "localhost:$port/api/cameras/cam" | grep -q '"state":"live"' && break; sleep 0.1; done
-    sleep 2
+    wait_live "$port" cam
     idle=$(cpu_percent "$pid" 10)
     pids=()
     for _ in $(seq "$clients"); do

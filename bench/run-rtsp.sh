@@ -4,11 +4,7 @@
 #   bench/run-rtsp.sh [N ...]        default: 1 100 viewers, 3 runs each
 # The camera helper runs for the whole script; a fresh release-built service
 # starts for every run. One line per run from camrelay-mjpeg-load.
-set -euo pipefail
-cd "$(dirname "$0")/.."
-tools/deps.sh build
-[ -f build-release/build.ninja ] || meson setup build-release --buildtype=release >/dev/null
-ninja -C build-release >/dev/null
+source "$(dirname "$0")/lib.sh"
 runs=${RUNS:-3}
 port=${PORT:-18091}
 rtsp_port=${RTSP_PORT:-18554}
@@ -28,8 +24,7 @@ for n in "${counts[@]}"; do
   for r in $(seq "$runs"); do
     build-release/src/camrelay --listen 127.0.0.1 --port "$port" --rtsp-port -1 --pipelines "$work/pipelines" >/dev/null 2>&1 &
     pid=$!
-    for _ in $(seq 100); do curl -sf "localhost:$port/api/cameras/ipcam" | grep -q '"state":"live"' && break; sleep 0.1; done
-    sleep 2
+    wait_live "$port" ipcam
     echo "== N=$n run $r"
     build-release/bench/camrelay-mjpeg-load --port "$port" --camera ipcam --viewers "$n" --warmup 3 --duration "${DURATION:-10}" --pid "$pid" || true
     kill "$pid"; wait "$pid" || true

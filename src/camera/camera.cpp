@@ -88,11 +88,17 @@ Camera::~Camera() {
     retryTimer_.reset();
     watchdog_.reset();
     teardownPipeline();
+    placeholder_.hide();  // its frames would reach this camera
 }
 
 bool Camera::start() {
     if (!configValid()) return false;
-    if (state_ != CameraState::Stopped) return true;  // already running or recovering
+    if (state_ == CameraState::Stalled) {  // asked to start while waiting out a backoff: try now
+        retryTimer_.reset();
+        retry();
+        return true;
+    }
+    if (state_ != CameraState::Stopped) return true;  // already running or reconnecting
     attempt_ = 0;
     reconnects_ = 0;
     lastError_.clear();

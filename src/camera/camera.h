@@ -65,6 +65,7 @@ public:
 
     // Builds and plays the pipeline. False (and state failed) when the config
     // cannot run; a source that cannot be reached is retried with backoff.
+    // While stalled, starts the next attempt at once.
     bool start();
     void stop();
 
