@@ -9,7 +9,7 @@ port=${PORT:-18090}
 counts=("$@"); [ ${#counts[@]} -gt 0 ] || counts=(1 100 1000)
 for n in "${counts[@]}"; do
   for r in $(seq "$runs"); do
-    build-release/src/camrelay --listen 127.0.0.1 --port "$port" --rtsp-port -1 >/dev/null 2>build-release/src/camrelay --listen 127.0.0.1 --port "$port" >/dev/null 2>&1 &1 &
+    build-release/src/camrelay --listen 127.0.0.1 --port "$port" --rtsp-port -1 >/dev/null 2>&1 &
     pid=$!
     wait_live "$port" demo
     echo "== N=$n run $r"
