@@ -179,6 +179,21 @@ TEST_CASE("a camera that never answers stays in backoff without affecting the se
     const std::string health = httpRequest(service.port(), "GET", "/health").body;
     CHECK(jsonNumber(health, "$.live") == 1);
     CHECK(jsonNumber(health, "$.recovering") == 1);
+
+    // A client that reconnects with its last event id gets what it missed, then live events.
+    const double lastId = jsonNumber(history, "$.last_id");
+    const double firstGone = jsonNumber(history, "$.events[0].id");
+    WsClient replay(service.port(), "/api/events?camera=gone&after=" + std::to_string(int(firstGone)));
+    REQUIRE(replay.waitFor([&] { return replay.messages().size() >= 3; }, 3000));
+    CHECK(jsonNumber(replay.messages()[0].data, "$.data.id") > firstGone);
+    for (const auto& m : replay.messages()) CHECK(jsonString(m.data, "$.data.camera") == "gone");
+    CHECK(replay.waitFor([&] { return jsonNumber(replay.messages().back().data, "$.data.id") > lastId; }, 6000));
+    // Bad queries are refused with the reason.
+    auto bad = httpRequest(service.port(), "GET", "/api/events?limit=9999");
+    CHECK(bad.status == 400);
+    CHECK_THAT(jsonString(bad.body, "$.message"), Catch::Contains("limit must be 1..500"));
+    CHECK(httpRequest(service.port(), "GET", "/api/events?after=-1").status == 400);
+    CHECK(httpRequest(service.port(), "POST", "/api/events").status == 405);
 }
 
 TEST_CASE("a source that hangs without an error is caught by the watchdog and rebuilt", "[recovery][watchdog]") {
