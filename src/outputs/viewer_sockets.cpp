@@ -1,0 +1,212 @@
+#include "viewer_sockets.h"
+
+#include "core/clock.h"
+#include "core/log.h"
+
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+
+#include <algorithm>
+#include <cerrno>
+
+#define GST_CAT_DEFAULT camrelay_output_debug
+
+namespace camrelay {
+
+namespace {
+
+// Kernel memory per viewer is bounded too: without this, Linux grows a
+// stalled viewer's send buffer to megabytes (tcp_wmem), times every viewer.
+// 512 KiB (the kernel doubles it) still carries 20 MB/s at 50 ms RTT.
+constexpr int kSocketSendBuffer = 512 * 1024;
+
+// Small tolerance so a 30 fps camera thinned to 10 fps sends every third
+// frame despite capture jitter.
+constexpr int64_t kFpsToleranceUs = 5000;
+
+constexpr GIOCondition kAlwaysWatched = GIOCondition(G_IO_IN | G_IO_HUP | G_IO_ERR);
+
+}  // namespace
+
+bool FpsThinner::due(int64_t captureUs) {
+    if (!intervalUs_) return true;
+    if (captureUs + kFpsToleranceUs < nextDueUs_) return false;
+    const bool behind = nextDueUs_ == 0 || captureUs - nextDueUs_ > intervalUs_;
+    nextDueUs_ = (behind ? captureUs : nextDueUs_) + intervalUs_;
+    return true;
+}
+
+ViewerSockets::ViewerSockets(int clientTimeoutSec, InputHandler onInput, DropHandler onDrop)
+    : clientTimeoutUs_(int64_t(clientTimeoutSec) * 1000000),
+      onInput_(std::move(onInput)),
+      onDrop_(std::move(onDrop)),
+      sockets_([this] { onReady(); }) {}
+
+ViewerSockets::~ViewerSockets() {
+    for (auto& c : clients_) {
+        if (!c->dropped) sockets_.remove(c->tag);
+        if (c->connection) g_io_stream_close(c->connection.get(), nullptr, nullptr);
+    }
+}
+
+ViewerSockets::Client& ViewerSockets::add(GRef<GIOStream> connection, GRef<GSocket> socket) {
+    auto client = std::make_unique<Client>();
+    client->connection = std::move(connection);
+    client->fd = g_socket_get_fd(socket.get());
+    g_socket_set_blocking(socket.get(), FALSE);
+    // Each message is written whole; Nagle would hold its tail back for an ACK.
+    int one = 1;
+    setsockopt(client->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    setsockopt(client->fd, SOL_SOCKET, SO_SNDBUF, &kSocketSendBuffer, sizeof kSocketSendBuffer);
+    client->lastProgressUs = monotonicNowUs();
+    client->tag = sockets_.add(client->fd, kAlwaysWatched);
+    clients_.push_back(std::move(client));
+    if (!timeoutTimer_)
+        timeoutTimer_ = SourceHandle(g_timeout_add_seconds(1, [](gpointer self) noexcept -> gboolean {
+            return static_cast<ViewerSockets*>(self)->checkTimeouts();
+        }, this));
+    return *clients_.back();
+}
+
+void ViewerSockets::sendControl(Client& c, Bytes bytes) {
+    if (c.dropped || c.closeWhenSent) return;
+    if (c.control.size() >= kMaxControl) {
+        drop(c, "too many unsent control messages");
+        return;
+    }
+    c.control.push_back(std::move(bytes));
+    flush(c);
+}
+
+void ViewerSockets::offerFrame(Client& c, int streamKey, const Bytes& frame) {
+    if (c.dropped || c.closeWhenSent) return;
+    auto slot = std::find_if(c.waiting.begin(), c.waiting.end(), [&](const auto& w) { return w.first == streamKey; });
+    if (slot != c.waiting.end()) {
+        ++totals_.framesDropped;  // newest wins
+        slot->second = frame;
+    } else {
+        c.waiting.emplace_back(streamKey, frame);
+    }
+    flush(c);
+}
+
+void ViewerSockets::closeAfterSending(Client& c) {
+    c.closeWhenSent = true;
+    c.waiting.clear();
+    flush(c);
+}
+
+bool ViewerSockets::nextToWrite(Client& c) {
+    if (!c.control.empty()) {
+        c.inflight = std::move(c.control.front());
+        c.control.pop_front();
+        c.inflightIsFrame = false;
+    } else if (!c.waiting.empty()) {
+        c.inflight = std::move(c.waiting.front().second);
+        c.waiting.erase(c.waiting.begin());
+        c.inflightIsFrame = true;
+    } else {
+        return false;
+    }
+    c.offset = 0;
+    return true;
+}
+
+void ViewerSockets::flush(Client& c) {
+    if (!c.inflight) {
+        if (!nextToWrite(c)) {
+            if (c.closeWhenSent) drop(c, "closed");
+            return;
+        }
+        c.lastProgressUs = monotonicNowUs();  // the stall clock starts with the work
+    }
+    while (c.inflight) {
+        const std::string& bytes = *c.inflight;
+        ssize_t n = ::send(c.fd, bytes.data() + c.offset, bytes.size() - c.offset, MSG_NOSIGNAL | MSG_DONTWAIT);
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            if (errno == EAGAIN || errno == EWOULDBLOCK) break;
+            drop(c, g_strerror(errno));
+            return;
+        }
+        c.offset += size_t(n);
+        totals_.bytesSent += uint64_t(n);
+        c.lastProgressUs = monotonicNowUs();
+        if (c.offset < bytes.size()) continue;
+        if (c.inflightIsFrame) ++totals_.framesSent;
+        c.inflight.reset();
+        if (!nextToWrite(c)) break;
+    }
+    if (!c.inflight && c.closeWhenSent) {
+        drop(c, "closed");
+        return;
+    }
+    const bool wantsWrite = bool(c.inflight);
+    if (wantsWrite != c.wantsWrite) {
+        c.wantsWrite = wantsWrite;
+        sockets_.modify(c.tag, GIOCondition(kAlwaysWatched | (wantsWrite ? G_IO_OUT : 0)));
+    }
+}
+
+void ViewerSockets::onReady() {
+    for (size_t i = 0; i < clients_.size(); ++i) {
+        Client& c = *clients_[i];
+        if (c.dropped) continue;
+        GIOCondition ready = sockets_.ready(c.tag);
+        if (ready & G_IO_IN) {
+            char buffer[16384];
+            ssize_t n = ::recv(c.fd, buffer, sizeof buffer, MSG_DONTWAIT);
+            if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)) {
+                drop(c, "hung up");
+                continue;
+            }
+            if (n > 0 && onInput_) onInput_(c, std::string_view(buffer, size_t(n)));
+            if (c.dropped) continue;
+        } else if (ready & (G_IO_ERR | G_IO_HUP)) {
+            drop(c, "hung up");
+            continue;
+        }
+        if (ready & G_IO_OUT) flush(c);
+    }
+    sweep();
+}
+
+gboolean ViewerSockets::checkTimeouts() {
+    const int64_t now = monotonicNowUs();
+    for (auto& c : clients_) {
+        if (!c->dropped && c->inflight && now - c->lastProgressUs > clientTimeoutUs_) {
+            ++totals_.viewersTimedOut;
+            drop(*c, "timed out: accepted no data");
+        }
+    }
+    sweep();
+    if (!clients_.empty()) return G_SOURCE_CONTINUE;
+    timeoutTimer_.forget();
+    return G_SOURCE_REMOVE;
+}
+
+void ViewerSockets::drop(Client& c, const char* why) {
+    if (c.dropped) return;
+    GST_DEBUG("dropping client fd %d: %s", c.fd, why);
+    sockets_.remove(c.tag);
+    c.dropped = true;
+    anyDropped_ = true;
+    if (onDrop_) onDrop_(c);
+}
+
+void ViewerSockets::sweep() {
+    if (!std::exchange(anyDropped_, false)) return;
+    auto gone = std::stable_partition(clients_.begin(), clients_.end(), [](const auto& c) { return !c->dropped; });
+    for (auto it = gone; it != clients_.end(); ++it)  // close now, not whenever the last reference goes
+        if ((*it)->connection) g_io_stream_close((*it)->connection.get(), nullptr, nullptr);
+    clients_.erase(gone, clients_.end());
+}
+
+ViewerSocketStats ViewerSockets::stats() const {
+    ViewerSocketStats s = totals_;
+    s.viewers = clients_.size();
+    return s;
+}
+
+}  // namespace camrelay

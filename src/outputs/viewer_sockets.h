@@ -1,0 +1,113 @@
+#pragma once
+// The accepted client connections of a fan-out, written without ever blocking.
+//
+// Per client, memory is bounded whatever the client does:
+//   - control messages (response heads, pongs, errors, events) go out in
+//     order and are never dropped, but at most kMaxControl may wait: a client
+//     that provokes more without reading is dropped;
+//   - frames: the one being written plus, per stream key (a camera), one
+//     waiting frame; a newer frame replaces the waiting one (newest wins,
+//     counted as a drop). Frames are shared byte strings built once for all.
+// Sockets are non-blocking and watched by one GSource (FdWatchSet), which
+// also reports input (handed to onInput) and hang-ups at once, frames or not.
+// A client whose pending bytes make no progress for clientTimeout is dropped.
+// Thread affinity: loop thread only.
+#include "core/fd_watch_set.h"
+#include "core/gobject_ptr.h"
+
+#include <deque>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace camrelay {
+
+struct ViewerSocketStats {
+    size_t viewers = 0;
+    uint64_t bytesSent = 0;       // all viewers, this set's life
+    uint64_t framesSent = 0;
+    uint64_t framesDropped = 0;   // replaced before a slow viewer could take them
+    uint64_t viewersTimedOut = 0;
+};
+
+class ViewerSockets {
+public:
+    using Bytes = std::shared_ptr<const std::string>;
+    static constexpr size_t kMaxControl = 64;
+
+    struct Client {
+        int fd = -1;
+        std::shared_ptr<void> state;  // the protocol's own per-client state
+    private:
+        friend class ViewerSockets;
+        GRef<GIOStream> connection;
+        FdWatchSet::Tag tag = nullptr;
+        Bytes inflight;
+        size_t offset = 0;
+        bool inflightIsFrame = false;
+        std::deque<Bytes> control;
+        std::vector<std::pair<int, Bytes>> waiting;  // per stream key, oldest offer first
+        int64_t lastProgressUs = 0;
+        bool wantsWrite = false;
+        bool closeWhenSent = false;
+        bool dropped = false;
+    };
+    // Input bytes as they arrive; the handler may send, close or drop.
+    using InputHandler = std::function<void(Client&, std::string_view)>;
+    using DropHandler = std::function<void(Client&)>;
+
+    ViewerSockets(int clientTimeoutSec, InputHandler onInput, DropHandler onDrop = {});
+    ~ViewerSockets();
+    ViewerSockets(const ViewerSockets&) = delete;
+    ViewerSockets& operator=(const ViewerSockets&) = delete;
+
+    // Takes over an accepted connection (socket: the connection's socket).
+    Client& add(GRef<GIOStream> connection, GRef<GSocket> socket);
+    void sendControl(Client& c, Bytes bytes);
+    void offerFrame(Client& c, int streamKey, const Bytes& frame);
+    // Sends what is queued (control first), then closes: for WebSocket close frames.
+    void closeAfterSending(Client& c);
+    void drop(Client& c, const char* why);
+    // Frees dropped clients; call after a pass over clients.
+    void sweep();
+
+    template <typename F> void forEach(F&& f) {
+        for (auto& c : clients_)
+            if (!c->dropped) f(*c);
+        sweep();
+    }
+    size_t size() const { return clients_.size(); }
+    ViewerSocketStats stats() const;
+
+private:
+    void flush(Client& c);
+    bool nextToWrite(Client& c);
+    void onReady();
+    gboolean checkTimeouts();
+
+    const int64_t clientTimeoutUs_;
+    InputHandler onInput_;
+    DropHandler onDrop_;
+    FdWatchSet sockets_;
+    std::vector<std::unique_ptr<Client>> clients_;
+    bool anyDropped_ = false;
+    SourceHandle timeoutTimer_;
+    ViewerSocketStats totals_;
+};
+
+// Per-viewer frame-rate thinning (?fps=, "set fps"): keeps frames on a grid
+// of capture times, with a little tolerance for capture jitter.
+class FpsThinner {
+public:
+    void setMaxFps(double fps) { intervalUs_ = fps > 0 ? int64_t(1e6 / fps) : 0; nextDueUs_ = 0; }
+    bool due(int64_t captureUs);
+
+private:
+    int64_t intervalUs_ = 0;
+    int64_t nextDueUs_ = 0;
+};
+
+}  // namespace camrelay
