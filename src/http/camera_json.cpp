@@ -42,12 +42,14 @@ JsonObjectValue cameraJson(const Camera& camera, const Outputs& outputs) {
     o.set("reconnects", s.reconnects).set("reconnect_attempt", s.attempt);
     if (s.nextRetrySec >= 0) o.set("next_retry_in", s.nextRetrySec);
     else o.setNull("next_retry_in");
-    o.set("viewers", uint64_t(mjpeg.viewers)).set("bytes_sent", mjpeg.bytesSent);
+    o.set("viewers", uint64_t(outputs.viewers(camera.id())));  // MJPEG + WebSocket
+    o.set("mjpeg_viewers", uint64_t(mjpeg.viewers)).set("ws_viewers", uint64_t(outputs.websockets().viewers(camera.id())));
+    o.set("bytes_sent", mjpeg.bytesSent);
     o.set("frames_sent", mjpeg.framesSent).set("frames_dropped", mjpeg.framesDropped);
     o.set("viewers_timed_out", mjpeg.viewersTimedOut);
     o.set("config", configJson(camera.config()));
     JsonObjectValue urls;
-    urls.set("stream", base + "/stream").set("snapshot", base + "/snapshot");
+    urls.set("stream", base + "/stream").set("snapshot", base + "/snapshot").set("websocket", base + "/ws");
     o.set("urls", std::move(urls));
     // rtsp://<the host you reached>:<port><path>
     if (RtspRestream* rtsp = outputs.rtsp(); rtsp && camera.configValid()) {

@@ -1,9 +1,10 @@
-// /api/cameras[/{id}[/start|stop|stream|snapshot]]
+// /api/cameras[/{id}[/start|stop|stream|snapshot|ws]], /api/ws
 #include "core/clock.h"
 #include "core/log.h"
 #include "http/camera_json.h"
 #include "http/json.h"
 #include "http/request.h"
+#include "http/upgrade.h"
 #include "http/server.h"
 
 #include <cmath>
@@ -25,6 +26,9 @@ struct CameraRoutes {
     void handle(SoupServerMessage* msg, const char* path, GHashTable* query);
     void list(SoupServerMessage* msg);
     void stream(SoupServerMessage* msg, Camera& camera, GHashTable* query);
+    void websocket(SoupServerMessage* msg, Camera& camera, GHashTable* query);
+    void multiWebsocket(SoupServerMessage* msg);
+    bool viewerAllowed(SoupServerMessage* msg, const Camera& camera);
     void snapshot(SoupServerMessage* msg, Camera& camera);
     void control(SoupServerMessage* msg, Camera& camera, const std::string& action);
 };
@@ -40,6 +44,10 @@ std::vector<std::string> splitPath(const char* path) {
 
 void CameraRoutes::handle(SoupServerMessage* msg, const char* path, GHashTable* query) {
     const std::vector<std::string> parts = splitPath(path);  // "api", "cameras", id, action
+    if (parts.size() == 2 && parts[0] == "api" && parts[1] == "ws") {
+        if (!methodIs(msg, "GET")) return respondMethodNotAllowed(msg, "GET");
+        return multiWebsocket(msg);
+    }
     if (parts.size() < 2 || parts[0] != "api" || parts[1] != "cameras" || parts.size() > 4) {
         respondError(msg, SOUP_STATUS_NOT_FOUND, "not_found", std::string("no API route ") + path);
         return;
@@ -68,6 +76,10 @@ void CameraRoutes::handle(SoupServerMessage* msg, const char* path, GHashTable* 
         if (!methodIs(msg, "GET")) return respondMethodNotAllowed(msg, "GET");
         return stream(msg, *camera, query);
     }
+    if (action == "ws") {
+        if (!methodIs(msg, "GET")) return respondMethodNotAllowed(msg, "GET");
+        return websocket(msg, *camera, query);
+    }
     if (action == "snapshot") {
         if (!isRead(msg)) return respondMethodNotAllowed(msg, "GET, HEAD");
         return snapshot(msg, *camera);
@@ -86,34 +98,63 @@ void CameraRoutes::list(SoupServerMessage* msg) {
     respondJson(msg, SOUP_STATUS_OK, body);
 }
 
-void CameraRoutes::stream(SoupServerMessage* msg, Camera& camera, GHashTable* query) {
-    MjpegViewerOptions options;
+// ?fps=N: 0 < N <= 240; answers 400 and returns nullopt when malformed.
+std::optional<double> parseFps(SoupServerMessage* msg, GHashTable* query) {
     const char* fps = queryValue(query, "fps");
-    if (fps) {
-        char* end = nullptr;
-        options.maxFps = g_ascii_strtod(fps, &end);
-        if (!*fps || *end || !std::isfinite(options.maxFps) || options.maxFps <= 0 || options.maxFps > 240) {
-            respondError(msg, SOUP_STATUS_BAD_REQUEST, "bad_fps",
-                         std::string("fps must be a number of frames per second, more than 0 and at most 240 (got \"") + fps + "\")");
-            return;
-        }
+    if (!fps) return 0.0;
+    char* end = nullptr;
+    const double value = g_ascii_strtod(fps, &end);
+    if (!*fps || *end || !std::isfinite(value) || value <= 0 || value > 240) {
+        respondError(msg, SOUP_STATUS_BAD_REQUEST, "bad_fps",
+                     std::string("fps must be a number of frames per second, more than 0 and at most 240 (got \"") + fps + "\")");
+        return std::nullopt;
     }
+    return value;
+}
+
+bool CameraRoutes::viewerAllowed(SoupServerMessage* msg, const Camera& camera) {
     if (!camera.configValid()) {
         respondError(msg, SOUP_STATUS_SERVICE_UNAVAILABLE, "camera_failed",
                      "camera " + camera.id() + " cannot run: " + camera.lastError());
-        return;
+        return false;
     }
-    MjpegFanout* fanout = outputs.mjpeg(camera.id());
-    if (fanout->stats().viewers >= size_t(config.maxViewersPerCamera)) {
+    if (outputs.viewers(camera.id()) >= size_t(config.maxViewersPerCamera)) {
         respondError(msg, SOUP_STATUS_SERVICE_UNAVAILABLE, "too_many_viewers",
                      "camera " + camera.id() + " already has " + std::to_string(config.maxViewersPerCamera) +
                          " viewers (limits.max-viewers-per-camera)");
-        return;
+        return false;
     }
-    // From here the socket belongs to the fan-out; libsoup sends nothing more.
-    GRef<GSocket> socket = GRef<GSocket>::ref(soup_server_message_get_socket(msg));
-    GRef<GIOStream> connection = GRef<GIOStream>::adopt(soup_server_message_steal_connection(msg));
-    if (connection && socket) fanout->addViewer(std::move(connection), std::move(socket), options);
+    return true;
+}
+
+void CameraRoutes::stream(SoupServerMessage* msg, Camera& camera, GHashTable* query) {
+    const std::optional<double> fps = parseFps(msg, query);
+    if (!fps || !viewerAllowed(msg, camera)) return;
+    if (StolenConnection c = stealConnection(msg))
+        outputs.mjpeg(camera.id())->addViewer(std::move(c.stream), std::move(c.socket), MjpegViewerOptions{*fps});
+}
+
+void CameraRoutes::websocket(SoupServerMessage* msg, Camera& camera, GHashTable* query) {
+    WsViewerOptions options;
+    const char* format = queryValue(query, "format");
+    if (format && !g_str_equal(format, "json") && !g_str_equal(format, "binary"))
+        return respondError(msg, SOUP_STATUS_BAD_REQUEST, "bad_format",
+                            std::string("format must be json or binary (got \"") + format + "\")");
+    if (format && g_str_equal(format, "binary")) options.format = WsFrameFormat::Binary;
+    const std::optional<double> fps = parseFps(msg, query);
+    if (!fps || !viewerAllowed(msg, camera)) return;
+    options.maxFps = *fps;
+    const std::optional<std::string> handshake = checkWebSocketUpgrade(msg);
+    if (!handshake) return;
+    if (StolenConnection c = stealConnection(msg))
+        outputs.websockets().addCameraViewer(std::move(c.stream), std::move(c.socket), *handshake, camera, options);
+}
+
+void CameraRoutes::multiWebsocket(SoupServerMessage* msg) {
+    const std::optional<std::string> handshake = checkWebSocketUpgrade(msg);
+    if (!handshake) return;
+    if (StolenConnection c = stealConnection(msg))
+        outputs.websockets().addMultiViewer(std::move(c.stream), std::move(c.socket), *handshake);
 }
 
 void CameraRoutes::snapshot(SoupServerMessage* msg, Camera& camera) {

@@ -2,10 +2,15 @@
 
 namespace camrelay {
 
-Outputs::Outputs(Registry& registry, const ServiceConfig& config) {
+Outputs::Outputs(Registry& registry, const ServiceConfig& config)
+    : websockets_(registry, config.clientTimeoutSec) {
     for (Camera* camera : registry.cameras())
         mjpeg_[camera->id()] = std::make_unique<MjpegFanout>(*camera, config.clientTimeoutSec);
     if (config.rtspEnabled) rtsp_ = std::make_unique<RtspRestream>(registry, config);
+}
+
+size_t Outputs::viewers(const std::string& cameraId) const {
+    return mjpegStats(cameraId).viewers + websockets_.viewers(cameraId);
 }
 
 MjpegStats Outputs::mjpegStats(const std::string& cameraId) const {

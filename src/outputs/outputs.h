@@ -1,5 +1,6 @@
 #pragma once
-// The outputs of every camera: MJPEG fan-out, snapshots, RTSP re-streaming.
+// The outputs of every camera: MJPEG fan-out, WebSocket viewers, snapshots,
+// RTSP re-streaming.
 // Cameras do not know about outputs; outputs attach to cameras.
 // Thread affinity: loop thread only.
 #include "camera/registry.h"
@@ -7,6 +8,7 @@
 #include "outputs/mjpeg_fanout.h"
 #include "outputs/rtsp_restream.h"
 #include "outputs/snapshot.h"
+#include "outputs/websocket_hub.h"
 
 #include <map>
 #include <memory>
@@ -20,12 +22,17 @@ public:
     MjpegFanout* mjpeg(const std::string& cameraId) const;
     MjpegStats mjpegStats(const std::string& cameraId) const;
     SnapshotRequests& snapshots() { return snapshots_; }
+    WebSocketHub& websockets() { return websockets_; }
+    const WebSocketHub& websockets() const { return websockets_; }
+    // MJPEG and WebSocket viewers of a camera now.
+    size_t viewers(const std::string& cameraId) const;
     // Null when RTSP is disabled in the config.
     RtspRestream* rtsp() const { return rtsp_.get(); }
 
 private:
     std::map<std::string, std::unique_ptr<MjpegFanout>> mjpeg_;
     SnapshotRequests snapshots_;
+    WebSocketHub websockets_;
     std::unique_ptr<RtspRestream> rtsp_;
 };
 

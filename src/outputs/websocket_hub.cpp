@@ -1,0 +1,342 @@
+#include "websocket_hub.h"
+
+#include "core/log.h"
+#include "outputs/websocket_protocol.h"
+
+#include <json-glib/json-glib.h>
+
+#include <cmath>
+
+#define GST_CAT_DEFAULT camrelay_output_debug
+
+namespace camrelay {
+
+namespace {
+
+constexpr size_t kMaxClientMessage = 64 * 1024;  // viewers send small JSON commands only
+constexpr double kMaxFps = 240;
+
+using Bytes = ViewerSockets::Bytes;
+
+Bytes shared(std::string bytes) { return std::make_shared<const std::string>(std::move(bytes)); }
+
+// {"type": type, "data": {...}} built with json-glib (names and messages need escaping).
+class Message {
+public:
+    explicit Message(const char* type) : builder_(json_builder_new()) {
+        json_builder_begin_object(builder_);
+        json_builder_set_member_name(builder_, "type");
+        json_builder_add_string_value(builder_, type);
+        json_builder_set_member_name(builder_, "data");
+        json_builder_begin_object(builder_);
+    }
+    ~Message() { g_object_unref(builder_); }
+    Message& add(const char* key, const std::string& value) {
+        json_builder_set_member_name(builder_, key);
+        json_builder_add_string_value(builder_, value.c_str());
+        return *this;
+    }
+    Message& add(const char* key, double value) {
+        json_builder_set_member_name(builder_, key);
+        json_builder_add_double_value(builder_, value);
+        return *this;
+    }
+    Message& add(const char* key, int64_t value) {
+        json_builder_set_member_name(builder_, key);
+        json_builder_add_int_value(builder_, value);
+        return *this;
+    }
+    Message& addNull(const char* key) {
+        json_builder_set_member_name(builder_, key);
+        json_builder_add_null_value(builder_);
+        return *this;
+    }
+    std::string text() {
+        json_builder_end_object(builder_);
+        json_builder_end_object(builder_);
+        JsonNode* root = json_builder_get_root(builder_);
+        gchar* out = json_to_string(root, FALSE);
+        std::string text = out;
+        g_free(out);
+        json_node_unref(root);
+        return text;
+    }
+
+private:
+    JsonBuilder* builder_;
+};
+
+void putBigEndian(std::string& out, uint64_t value) {
+    for (int shift = 56; shift >= 0; shift -= 8) out.push_back(char((value >> shift) & 0xff));
+}
+
+}  // namespace
+
+// One camera as the hub sees it: its latest frame's messages, built on demand.
+struct WebSocketHub::Feed {
+    Camera* camera = nullptr;
+    int key = 0;           // its stream key in ViewerSockets (newest wins per camera)
+    FramePtr frame;        // the frame the cached messages belong to
+    Bytes json, binary;    // WebSocket-framed, shared by every viewer
+    Connection frames, states;
+    size_t viewers = 0;
+
+    const Bytes& message(WsFrameFormat format) {
+        Bytes& slot = format == WsFrameFormat::Json ? json : binary;
+        if (!slot)
+            slot = shared(format == WsFrameFormat::Json
+                              ? websocketFrame(WsOpcode::Text, buildJsonFrame(*frame, camera->id(), camera->config().quality))
+                              : websocketFrame(WsOpcode::Binary, buildBinaryFrame(*frame, camera->id())));
+        return slot;
+    }
+};
+
+struct WebSocketHub::ClientState {
+    bool multi = false;                       // /api/ws
+    WsFrameFormat format = WsFrameFormat::Json;
+    WsReader reader{kMaxClientMessage};
+    std::map<std::string, FpsThinner> subscriptions;
+};
+
+std::string WebSocketHub::buildBinaryFrame(const Frame& frame, const std::string& cameraId) {
+    std::string out;
+    const std::string_view jpeg = frame.jpeg();
+    out.reserve(24 + cameraId.size() + jpeg.size());
+    out += "CRF1";
+    out.push_back(char(24 + cameraId.size()));        // header length
+    out.push_back(char(frame.isPlaceholder() ? 1 : 0));  // flags
+    out.push_back(char(cameraId.size()));
+    out.push_back('\0');
+    putBigEndian(out, frame.number());
+    putBigEndian(out, uint64_t(frame.captureUnixUs()));
+    out += cameraId;
+    out.append(jpeg.data(), jpeg.size());
+    return out;
+}
+
+std::string WebSocketHub::buildJsonFrame(const Frame& frame, const std::string& cameraId, int quality) {
+    const std::string_view jpeg = frame.jpeg();
+    gchar* base64 = g_base64_encode(reinterpret_cast<const guchar*>(jpeg.data()), jpeg.size());
+    // Camera ids are [A-Za-z0-9_-]: no escaping needed, and base64 never needs it.
+    std::string out;
+    out.reserve(strlen(base64) + 160);
+    out += "{\"type\":\"frame\",\"data\":{\"stream_id\":\"" + cameraId + "\",\"timestamp\":" +
+           std::to_string(frame.captureUnixUs() / 1000) + ",\"frame\":\"";
+    out += base64;
+    out += "\",\"frame_number\":" + std::to_string(frame.number()) + ",\"quality\":" + std::to_string(quality);
+    if (frame.isPlaceholder()) out += ",\"offline\":true";
+    out += "}}";
+    g_free(base64);
+    return out;
+}
+
+WebSocketHub::WebSocketHub(Registry& registry, int clientTimeoutSec)
+    : sockets_(clientTimeoutSec, [this](Client& c, std::string_view data) { onInput(c, data); },
+               [this](Client& c) {
+                   auto* state = static_cast<ClientState*>(c.state.get());
+                   for (auto& [id, thinner] : state->subscriptions) --feeds_[id]->viewers;
+                   state->subscriptions.clear();
+               }) {
+    for (Camera* camera : registry.cameras()) {
+        auto feed = std::make_unique<Feed>();
+        feed->camera = camera;
+        feed->key = int(feeds_.size());
+        Feed* f = feed.get();
+        feed->frames = camera->onFrame([this, f](const FramePtr& frame) { onFrame(*f, frame); });
+        feed->states = camera->onStateChanged([this, f](CameraState) { onState(*f); });
+        feeds_[camera->id()] = std::move(feed);
+    }
+}
+
+WebSocketHub::~WebSocketHub() = default;
+
+size_t WebSocketHub::viewers(const std::string& cameraId) const {
+    auto it = feeds_.find(cameraId);
+    return it == feeds_.end() ? 0 : it->second->viewers;
+}
+
+void WebSocketHub::addCameraViewer(GRef<GIOStream> connection, GRef<GSocket> socket, const std::string& handshake,
+                                   Camera& camera, WsViewerOptions options) {
+    Client& client = sockets_.add(std::move(connection), std::move(socket));
+    auto state = std::make_shared<ClientState>();
+    state->format = options.format;
+    client.state = state;
+    sockets_.sendControl(client, shared(handshake));
+    sendJson(client, streamInfo(camera));
+    subscribe(client, *state, camera.id(), options.maxFps);
+    sockets_.sweep();
+}
+
+void WebSocketHub::addMultiViewer(GRef<GIOStream> connection, GRef<GSocket> socket, const std::string& handshake) {
+    Client& client = sockets_.add(std::move(connection), std::move(socket));
+    auto state = std::make_shared<ClientState>();
+    state->multi = true;
+    state->format = WsFrameFormat::Binary;  // frames tagged with the camera id
+    client.state = state;
+    sockets_.sendControl(client, shared(handshake));
+    Message hello("hello");
+    hello.add("format", std::string("binary"));
+    sendJson(client, hello.text());
+    sockets_.sweep();
+}
+
+void WebSocketHub::subscribe(Client& client, ClientState& state, const std::string& cameraId, double fps) {
+    Feed& feed = *feeds_.at(cameraId);
+    auto [it, added] = state.subscriptions.try_emplace(cameraId);
+    it->second.setMaxFps(fps);
+    if (added) ++feed.viewers;
+    if (state.multi) {
+        sendJson(client, Message("subscribed").add("camera", cameraId).add("fps", fps).text());
+        sendJson(client, stateMessage(*feed.camera));
+    }
+    // A new viewer sees the latest frame at once, not after the next capture.
+    if (FramePtr latest = feed.camera->latestFrame(); latest && added) {
+        if (feed.frame != latest) {
+            feed.frame = latest;
+            feed.json.reset();
+            feed.binary.reset();
+        }
+        it->second.due(latest->captureUnixUs());
+        sockets_.offerFrame(client, feed.key, feed.message(state.format));
+    }
+}
+
+void WebSocketHub::onFrame(Feed& feed, const FramePtr& frame) {
+    feed.frame = frame;
+    feed.json.reset();
+    feed.binary.reset();
+    if (!feed.viewers) return;
+    const std::string& id = feed.camera->id();
+    sockets_.forEach([&](Client& client) {
+        auto& state = *static_cast<ClientState*>(client.state.get());
+        auto sub = state.subscriptions.find(id);
+        if (sub == state.subscriptions.end() || !sub->second.due(frame->captureUnixUs())) return;
+        sockets_.offerFrame(client, feed.key, feed.message(state.format));
+    });
+}
+
+void WebSocketHub::onState(Feed& feed) {
+    if (!feed.viewers) return;
+    const std::string text = stateMessage(*feed.camera);
+    sockets_.forEach([&](Client& client) {
+        auto& state = *static_cast<ClientState*>(client.state.get());
+        if (state.subscriptions.count(feed.camera->id())) sendJson(client, text);
+    });
+}
+
+void WebSocketHub::onInput(Client& client, std::string_view data) {
+    auto& state = *static_cast<ClientState*>(client.state.get());
+    std::vector<WsMessage> messages;
+    const bool ok = state.reader.feed(data, messages);
+    for (auto& m : messages) {
+        switch (m.opcode) {
+        case WsOpcode::Text: onMessage(client, state, m.payload); break;
+        case WsOpcode::Binary:
+            sendError(client, "unsupported", "viewers send JSON text messages only");
+            break;
+        case WsOpcode::Ping: sockets_.sendControl(client, shared(websocketFrame(WsOpcode::Pong, m.payload))); break;
+        case WsOpcode::Pong: break;
+        case WsOpcode::Close: close(client, kWsNormalClosure, "bye"); return;
+        default: break;
+        }
+    }
+    if (!ok) {
+        logWarning("", "closing a WebSocket viewer: " + state.reader.error());
+        close(client, state.reader.closeCode(), state.reader.error());
+    }
+}
+
+void WebSocketHub::onMessage(Client& client, ClientState& state, const std::string& text) {
+    GError* raw = nullptr;
+    JsonParser* parser = json_parser_new();
+    const bool parsed = json_parser_load_from_data(parser, text.c_str(), gssize(text.size()), &raw);
+    GUniquePtr<GError> error(raw);
+    JsonNode* root = parsed ? json_parser_get_root(parser) : nullptr;
+    if (!root || !JSON_NODE_HOLDS_OBJECT(root)) {
+        g_object_unref(parser);
+        return sendError(client, "bad_json", "messages are JSON objects like {\"type\":\"set\",\"data\":{\"fps\":5}}" +
+                                                 (error ? std::string(" (") + error->message + ")" : std::string()));
+    }
+    JsonObject* object = json_node_get_object(root);
+    const char* type = json_object_has_member(object, "type") ? json_object_get_string_member_with_default(object, "type", "") : "";
+    JsonObject* data = json_object_has_member(object, "data") && JSON_NODE_HOLDS_OBJECT(json_object_get_member(object, "data"))
+                           ? json_object_get_object_member(object, "data") : nullptr;
+    const std::string kind = type ? type : "";
+    auto number = [&](const char* key, double fallback) {
+        if (!data || !json_object_has_member(data, key)) return fallback;
+        JsonNode* n = json_object_get_member(data, key);
+        if (!JSON_NODE_HOLDS_VALUE(n)) return std::nan("");
+        GType t = json_node_get_value_type(n);
+        if (t == G_TYPE_INT64) return double(json_node_get_int(n));
+        if (t == G_TYPE_DOUBLE) return json_node_get_double(n);
+        return std::nan("");
+    };
+    auto string = [&](const char* key) {
+        return data && json_object_has_member(data, key) ? std::string(json_object_get_string_member_with_default(data, key, "")) : std::string();
+    };
+    const double fps = number("fps", 0);
+    const bool fpsOk = std::isfinite(fps) && fps >= 0 && fps <= kMaxFps;
+    std::string camera = string("camera");
+    if (!state.multi && camera.empty() && !state.subscriptions.empty()) camera = state.subscriptions.begin()->first;
+
+    if (kind == "ping") {
+        sendJson(client, Message("pong").text());
+    } else if (kind == "set" || kind == "subscribe") {
+        if (!fpsOk) sendError(client, "bad_fps", "fps must be a number from 0 (every frame) to 240");
+        else if (!feeds_.count(camera)) sendError(client, "unknown_camera", "no camera \"" + camera + "\"");
+        else if (!state.multi && kind == "subscribe") sendError(client, "unknown_type", "this socket shows one camera; use /api/ws for several");
+        else if (kind == "set" && !state.subscriptions.count(camera)) sendError(client, "not_subscribed", "subscribe to \"" + camera + "\" first");
+        else if (kind == "set") {
+            state.subscriptions[camera].setMaxFps(fps);
+            sendJson(client, Message("ok").add("camera", camera).add("fps", fps).text());
+        } else {
+            subscribe(client, state, camera, fps);
+        }
+    } else if (kind == "unsubscribe" && state.multi) {
+        if (state.subscriptions.erase(camera)) {
+            --feeds_[camera]->viewers;
+            sendJson(client, Message("unsubscribed").add("camera", camera).text());
+        } else {
+            sendError(client, "not_subscribed", "not subscribed to \"" + camera + "\"");
+        }
+    } else {
+        sendError(client, "unknown_type", "unknown message type \"" + kind + "\" (expected " +
+                                              (state.multi ? "subscribe, unsubscribe, set or ping)" : "set or ping)"));
+    }
+    g_object_unref(parser);
+}
+
+void WebSocketHub::sendJson(Client& client, const std::string& text) {
+    sockets_.sendControl(client, shared(websocketFrame(WsOpcode::Text, text)));
+}
+
+void WebSocketHub::sendError(Client& client, const std::string& code, const std::string& message) {
+    sendJson(client, Message("error").add("code", code).add("message", message).text());
+}
+
+void WebSocketHub::close(Client& client, uint16_t code, const std::string& reason) {
+    sockets_.sendControl(client, shared(websocketCloseFrame(code, reason)));
+    sockets_.closeAfterSending(client);
+}
+
+std::string WebSocketHub::streamInfo(const Camera& camera) const {
+    const CameraStats s = camera.stats();
+    Message info("stream_info");
+    info.add("stream_id", camera.id()).add("name", camera.config().name);
+    info.add("width", int64_t(s.width ? s.width : camera.config().width));
+    info.add("height", int64_t(s.height ? s.height : camera.config().height));
+    info.add("fps", std::round(s.fps > 0 ? s.fps : camera.config().framerate.value()));
+    info.add("quality", int64_t(camera.config().quality)).add("state", std::string(toString(camera.state())));
+    return info.text();
+}
+
+std::string WebSocketHub::stateMessage(const Camera& camera) const {
+    Message m("state");
+    m.add("camera", camera.id()).add("state", std::string(toString(camera.state())));
+    const bool down = camera.recovering() || camera.state() == CameraState::Failed;
+    if (down && !camera.lastError().empty()) m.add("error", camera.lastError());
+    else m.addNull("error");
+    return m.text();
+}
+
+}  // namespace camrelay

@@ -1,0 +1,70 @@
+#pragma once
+// WebSocket viewers of every camera, on camrelay's own WebSocket framing over
+// ViewerSockets (so flow control is bounded: see viewer_sockets.h).
+//
+//   /api/cameras/{id}/ws?format=json|binary   one camera
+//   /api/ws                                   any cameras: subscribe/unsubscribe
+//
+// Every frame message (JSON with base64, or binary with a small header) is
+// built once per frame and format, when the first viewer needs it, and the
+// same bytes go to every viewer. Wire formats: docs/api.md.
+// Thread affinity: loop thread only.
+#include "camera/registry.h"
+#include "outputs/viewer_sockets.h"
+
+#include <map>
+#include <memory>
+#include <string>
+
+namespace camrelay {
+
+enum class WsFrameFormat { Json, Binary };
+
+struct WsViewerOptions {
+    WsFrameFormat format = WsFrameFormat::Json;
+    double maxFps = 0;
+};
+
+class WebSocketHub {
+public:
+    WebSocketHub(Registry& registry, int clientTimeoutSec);
+    ~WebSocketHub();
+    WebSocketHub(const WebSocketHub&) = delete;
+    WebSocketHub& operator=(const WebSocketHub&) = delete;
+
+    // Take over a connection whose upgrade request has been checked; the
+    // handshake response is written first.
+    void addCameraViewer(GRef<GIOStream> connection, GRef<GSocket> socket, const std::string& handshake,
+                         Camera& camera, WsViewerOptions options);
+    void addMultiViewer(GRef<GIOStream> connection, GRef<GSocket> socket, const std::string& handshake);
+
+    // Viewers watching this camera now (either endpoint).
+    size_t viewers(const std::string& cameraId) const;
+    ViewerSocketStats stats() const { return sockets_.stats(); }
+
+    // The binary frame message (header + JPEG), as sent.
+    static std::string buildBinaryFrame(const Frame& frame, const std::string& cameraId);
+    // The JSON frame message text (before WebSocket framing).
+    static std::string buildJsonFrame(const Frame& frame, const std::string& cameraId, int quality);
+
+private:
+    struct Feed;
+    struct ClientState;
+    using Client = ViewerSockets::Client;
+
+    void onFrame(Feed& feed, const FramePtr& frame);
+    void onState(Feed& feed);
+    void onInput(Client& client, std::string_view data);
+    void onMessage(Client& client, ClientState& state, const std::string& text);
+    void subscribe(Client& client, ClientState& state, const std::string& cameraId, double fps);
+    void sendJson(Client& client, const std::string& text);
+    void sendError(Client& client, const std::string& code, const std::string& message);
+    void close(Client& client, uint16_t code, const std::string& reason);
+    std::string streamInfo(const Camera& camera) const;
+    std::string stateMessage(const Camera& camera) const;
+
+    std::map<std::string, std::unique_ptr<Feed>> feeds_;
+    ViewerSockets sockets_;
+};
+
+}  // namespace camrelay
