@@ -325,7 +325,8 @@ std::string WebSocketHub::streamInfo(const Camera& camera) const {
     info.add("stream_id", camera.id()).add("name", camera.config().name);
     info.add("width", int64_t(s.width ? s.width : camera.config().width));
     info.add("height", int64_t(s.height ? s.height : camera.config().height));
-    info.add("fps", std::round(s.fps > 0 ? s.fps : camera.config().framerate.value()));
+    // The configured rate when there is one (the measured one jitters), else the measured one.
+    info.add("fps", camera.config().framerate.isSet() ? camera.config().framerate.value() : std::round(s.fps));
     info.add("quality", int64_t(camera.config().quality)).add("state", std::string(toString(camera.state())));
     return info.text();
 }
