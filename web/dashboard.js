@@ -31,7 +31,9 @@ function makeTile(camera) {
   snapshot.href = camera.urls.snapshot;
   const stream = element('a', '', 'stream');
   stream.href = camera.urls.stream;
-  actions.append(snapshot, stream);
+  const viewer = element('a', 'viewer', 'viewer');
+  viewer.href = `/viewer.html?camera=${encodeURIComponent(camera.id)}`;
+  actions.append(snapshot, stream, viewer);
   if (camera.rtsp) {
     const rtsp = element('a', 'rtsp', 'rtsp');
     rtsp.href = `rtsp://${location.hostname}:${camera.rtsp.port}${camera.rtsp.path}`;

@@ -4,16 +4,17 @@ import { mkdtempSync, mkdirSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-export async function startService(cameras) {
+// port: 0 for any free port, or a fixed one (to restart a service where a page expects it).
+export async function startService(cameras, port = 0) {
   const dir = mkdtempSync(join(tmpdir(), 'camrelay-browser-'));
   const pipelines = join(dir, 'pipelines');
   mkdirSync(pipelines);
   for (const [name, text] of Object.entries(cameras)) writeFileSync(join(pipelines, name), text);
   const binary = process.env.CAMRELAY_BINARY;
   if (!binary) throw new Error('CAMRELAY_BINARY is not set (run with meson test)');
-  const child = spawn(binary, ['--listen', '127.0.0.1', '--port', '0', '--rtsp-port', '0', '--pipelines', pipelines],
+  const child = spawn(binary, ['--listen', '127.0.0.1', '--port', String(port), '--rtsp-port', '0', '--pipelines', pipelines],
                       { stdio: ['ignore', 'pipe', 'inherit'] });
-  const port = await new Promise((resolve, reject) => {
+  const bound = await new Promise((resolve, reject) => {
     let out = '';
     const timer = setTimeout(() => reject(new Error(`camrelay did not start: ${out}`)), 15000);
     child.stdout.on('data', chunk => {
@@ -24,7 +25,8 @@ export async function startService(cameras) {
     child.on('exit', code => reject(new Error(`camrelay exited with ${code}: ${out}`)));
   });
   return {
-    url: `http://127.0.0.1:${port}`,
+    url: `http://127.0.0.1:${bound}`,
+    port: bound,
     async stop() {
       child.kill('SIGTERM');
       await new Promise(resolve => child.once('exit', resolve));
