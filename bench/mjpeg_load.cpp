@@ -1,8 +1,11 @@
-// camrelay-mjpeg-load: N real MJPEG viewers against a running camrelay.
-//   camrelay-mjpeg-load --port 8080 --camera demo --viewers 100 --warmup 3 --duration 10 [--pid PID]
+// camrelay-mjpeg-load: N real viewers against a running camrelay, MJPEG by
+// default or WebSocket (--ws json|binary: /api/cameras/{camera}/ws?format=...).
+//   camrelay-mjpeg-load --port 8080 --camera demo --viewers 100 --warmup 3 --duration 10 [--pid PID] [--ws binary]
 // Reports per-viewer fps (min, median), time to first frame p50/p99, delivery
 // latency (arrival minus X-Timestamp, i.e. capture to viewer) p50/p99, and,
 // with --pid, the service's CPU% over the measured window and its peak RSS.
+#include "http_client.h"
+#include "json_query.h"
 #include "viewer_pool.h"
 
 #include <sys/resource.h>
@@ -28,6 +31,8 @@ struct Args {
     double duration = 10;
     int pid = 0;
     std::string query;
+    std::string ws;  // empty: MJPEG; json or binary: WebSocket
+    int stalled = 0;  // extra viewers that never read (4 KiB receive window)
 };
 
 double cpuSeconds(int pid) {
@@ -64,6 +69,8 @@ Args parse(int argc, char** argv) {
         else if (k == "--duration") a.duration = std::stod(v);
         else if (k == "--pid") a.pid = std::stoi(v);
         else if (k == "--query") a.query = v;
+        else if (k == "--ws") a.ws = v;
+        else if (k == "--stalled") a.stalled = std::stoi(v);
         else {
             std::fprintf(stderr, "unknown option %s\n", k.c_str());
             std::exit(2);
@@ -81,9 +88,21 @@ int main(int argc, char** argv) {
     files.rlim_cur = files.rlim_max;
     setrlimit(RLIMIT_NOFILE, &files);
 
-    ViewerPool pool(a.port, "/api/cameras/" + a.camera + "/stream" + a.query);
+    const std::string base = "/api/cameras/" + a.camera;
+    ViewerPool pool = a.ws.empty() ? ViewerPool(a.port, base + "/stream" + a.query)
+                                   : ViewerPool(a.port, base + "/ws?format=" + a.ws + a.query, false, 0, StreamKind::WebSocket);
     pool.open(size_t(a.viewers));
     pool.run(int(a.warmup * 1000));
+
+    // Stalled viewers join after the warm-up and never read: what they cost
+    // the service is the RSS growth over the window (--pid).
+    const long rssBeforeStalled = a.pid ? statusKiB(a.pid, "VmRSS:") : 0;
+    const StreamKind kind = a.ws.empty() ? StreamKind::Mjpeg : StreamKind::WebSocket;
+    ViewerPool stalled(a.port, a.ws.empty() ? base + "/stream" : base + "/ws?format=" + a.ws, false, 4096, kind);
+    if (a.stalled) {
+        stalled.open(size_t(a.stalled));
+        for (size_t i = 0; i < stalled.size(); ++i) stalled.pause(i, true);
+    }
 
     std::vector<uint64_t> framesAtStart;
     std::vector<size_t> latencyAtStart;
@@ -93,7 +112,12 @@ int main(int argc, char** argv) {
     }
     const double cpu0 = a.pid ? cpuSeconds(a.pid) : 0;
     const int64_t t0 = monotonicUs();
-    pool.run(int(a.duration * 1000));
+    pool.run(int(a.duration * 500));
+    // Mid-window (before limits.client-timeout closes stalled viewers): what
+    // the service holds for its slowest WebSocket viewer.
+    double heldBytes = -1;
+    if (a.stalled && !a.ws.empty()) heldBytes = jsonNumber(httpRequest(a.port, "GET", "/health").body, "$.websocket.max_viewer_pending_bytes");
+    pool.run(int(a.duration * 500));
     const double wall = double(monotonicUs() - t0) / 1e6;
     const double cpu1 = a.pid ? cpuSeconds(a.pid) : 0;
 
@@ -106,7 +130,10 @@ int main(int argc, char** argv) {
         if (s.firstFrameUs >= 0) firstFrameMs.push_back(double(s.firstFrameUs - s.startUs) / 1000);
         for (size_t k = latencyAtStart[i]; k < s.latencyUs.size(); ++k) latencyMs.push_back(double(s.latencyUs[k]) / 1000);
     }
-    std::printf("viewers=%d window=%.1fs failed=%zu\n", a.viewers, wall, failed);
+    uint64_t bytes = 0, frames = 0;
+    for (size_t i = 0; i < pool.size(); ++i) bytes += pool.stats(i).bytes, frames += pool.stats(i).frames;
+    std::printf("viewers=%d window=%.1fs failed=%zu mean_message_kib=%.1f\n", a.viewers, wall, failed,
+                frames ? double(bytes) / double(frames) / 1024 : 0.0);
     std::printf("fps_min=%.2f fps_median=%.2f\n", percentile(fps, 0), percentile(fps, 0.5));
     std::printf("first_frame_ms_p50=%.1f first_frame_ms_p99=%.1f (of %zu)\n", percentile(firstFrameMs, 0.5),
                 percentile(firstFrameMs, 0.99), firstFrameMs.size());
@@ -114,6 +141,12 @@ int main(int argc, char** argv) {
     if (a.pid) {
         std::printf("service_cpu_percent=%.1f service_peak_rss_mib=%.1f service_rss_mib=%.1f\n",
                     100.0 * (cpu1 - cpu0) / wall, statusKiB(a.pid, "VmHWM:") / 1024.0, statusKiB(a.pid, "VmRSS:") / 1024.0);
+        if (a.stalled)
+            std::printf("stalled_viewers=%d service_rss_growth_kib=%ld\n", a.stalled, statusKiB(a.pid, "VmRSS:") - rssBeforeStalled);
+    }
+    if (heldBytes >= 0 && frames) {
+        const double meanMessage = double(bytes) / double(frames);
+        std::printf("stalled_viewer_held_kib=%.1f stalled_viewer_held_frames=%.2f\n", heldBytes / 1024, heldBytes / meanMessage);
     }
     return failed ? 1 : 0;
 }

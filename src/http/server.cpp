@@ -9,7 +9,7 @@ HttpServer::HttpServer(const ServiceConfig& config, Registry& registry, Outputs&
     server_ = GRef<SoupServer>::adopt(SOUP_SERVER(g_object_new(SOUP_TYPE_SERVER, "server-header", "camrelay", nullptr)));
     addCameraRoutes(server_.get(), registry_, outputs_, config_);  // "/api"
     addEventRoutes(server_.get(), registry_);                      // "/api/events"
-    addStaticRoutes(server_.get(), registry_);                     // "/", "/health"
+    addStaticRoutes(server_.get(), registry_, outputs_);                     // "/", "/health"
     addRequestLimits(server_.get(), {"/", "/api", "/api/events", "/health"});
 }
 

@@ -34,7 +34,7 @@ private:
 
 // Route groups, each in its own file.
 void addCameraRoutes(SoupServer* server, Registry& registry, Outputs& outputs, const ServiceConfig& config);
-void addStaticRoutes(SoupServer* server, Registry& registry);
+void addStaticRoutes(SoupServer* server, Registry& registry, Outputs& outputs);
 void addEventRoutes(SoupServer* server, Registry& registry);
 // Rejects request bodies the API never needs before libsoup reads them.
 void addRequestLimits(SoupServer* server, std::initializer_list<const char*> paths);

@@ -40,12 +40,13 @@ void serveWebFile(SoupServerMessage* msg, const char* path) {
 
 struct Health {
     Registry& registry;
+    Outputs& outputs;
     int64_t startedUs = monotonicNowUs();
 };
 
 }  // namespace
 
-void addStaticRoutes(SoupServer* server, Registry& registry) {
+void addStaticRoutes(SoupServer* server, Registry& registry, Outputs& outputs) {
     soup_server_add_handler(
         server, "/",
         [](SoupServer*, SoupServerMessage* msg, const char* path, GHashTable*, gpointer) noexcept {
@@ -66,9 +67,16 @@ void addStaticRoutes(SoupServer* server, Registry& registry) {
             body.set("status", "ok").set("uptime", (monotonicNowUs() - health->startedUs) / 1e6);
             body.set("cameras", int64_t(health->registry.cameras().size())).set("live", live).set("failed", failed);
             body.set("recovering", recovering);
+            // Every WebSocket viewer (one set for all cameras): flow-control figures.
+            const ViewerSocketStats ws = health->outputs.websockets().stats();
+            JsonObjectValue websocket;
+            websocket.set("viewers", uint64_t(ws.viewers)).set("frames_sent", ws.framesSent);
+            websocket.set("frames_dropped", ws.framesDropped).set("viewers_timed_out", ws.viewersTimedOut);
+            websocket.set("pending_bytes", ws.pendingBytes).set("max_viewer_pending_bytes", ws.maxClientPendingBytes);
+            body.set("websocket", std::move(websocket));
             respondJson(msg, SOUP_STATUS_OK, body);
         },
-        new Health{registry}, [](gpointer data) { delete static_cast<Health*>(data); });
+        new Health{registry, outputs}, [](gpointer data) { delete static_cast<Health*>(data); });
 }
 
 void addRequestLimits(SoupServer* server, std::initializer_list<const char*> paths) {

@@ -206,6 +206,13 @@ void ViewerSockets::sweep() {
 ViewerSocketStats ViewerSockets::stats() const {
     ViewerSocketStats s = totals_;
     s.viewers = clients_.size();
+    for (const auto& c : clients_) {
+        uint64_t pending = c->inflight ? c->inflight->size() - c->offset : 0;
+        for (const auto& b : c->control) pending += b->size();
+        for (const auto& w : c->waiting) pending += w.second->size();
+        s.pendingBytes += pending;
+        s.maxClientPendingBytes = std::max(s.maxClientPendingBytes, pending);
+    }
     return s;
 }
 

@@ -31,6 +31,11 @@ struct ViewerSocketStats {
     uint64_t framesSent = 0;
     uint64_t framesDropped = 0;   // replaced before a slow viewer could take them
     uint64_t viewersTimedOut = 0;
+    // Unsent bytes held for clients now (frames are shared, so this is an
+    // upper bound on the memory slow clients keep alive): all, and the most
+    // any one client holds.
+    uint64_t pendingBytes = 0;
+    uint64_t maxClientPendingBytes = 0;
 };
 
 class ViewerSockets {

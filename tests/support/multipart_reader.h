@@ -17,17 +17,25 @@ struct Part {
     std::string body;             // only when bodies are kept
 };
 
-class MultipartReader {
+// What a load viewer reads: a stream of frames over one connection.
+class StreamReader {
+public:
+    virtual ~StreamReader() = default;
+    // Feeds received bytes; false once the stream is malformed (see error()).
+    virtual bool feed(const char* data, size_t size) = 0;
+    virtual const std::string& error() const = 0;
+};
+
+class MultipartReader : public StreamReader {
 public:
     // keepBodies=false only counts body bytes (the load tool needs no copies).
     explicit MultipartReader(std::function<void(const Part&)> onPart, bool keepBodies = true);
 
-    // Feeds received bytes; false once the stream is malformed (see error()).
-    bool feed(const char* data, size_t size);
+    bool feed(const char* data, size_t size) override;
 
     int status() const { return status_; }
     const std::string& contentType() const { return contentType_; }
-    const std::string& error() const { return error_; }
+    const std::string& error() const override { return error_; }
     bool headDone() const { return state_ != State::Head; }
 
 private:

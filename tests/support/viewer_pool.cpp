@@ -1,6 +1,7 @@
 #include "viewer_pool.h"
 
 #include "http_client.h"
+#include "ws_stream_reader.h"
 
 #include <fcntl.h>
 #include <sys/epoll.h>
@@ -33,11 +34,11 @@ struct ViewerPool::Viewer {
     int fd = -1;
     bool paused = false;
     ViewerStats stats;
-    std::unique_ptr<MultipartReader> reader;
+    std::unique_ptr<StreamReader> reader;
 };
 
-ViewerPool::ViewerPool(int port, std::string target, bool keepBodies, int receiveBuffer)
-    : port_(port), target_(std::move(target)), keepBodies_(keepBodies), receiveBuffer_(receiveBuffer),
+ViewerPool::ViewerPool(int port, std::string target, bool keepBodies, int receiveBuffer, StreamKind kind)
+    : port_(port), target_(std::move(target)), keepBodies_(keepBodies), receiveBuffer_(receiveBuffer), kind_(kind),
       epoll_(epoll_create1(EPOLL_CLOEXEC)) {}
 
 ViewerPool::~ViewerPool() {
@@ -47,13 +48,14 @@ ViewerPool::~ViewerPool() {
 
 size_t ViewerPool::open(size_t n) {
     const size_t first = viewers_.size();
-    const std::string request = "GET " + target_ + " HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
+    const std::string request = kind_ == StreamKind::WebSocket ? webSocketRequest(target_)
+                                                               : "GET " + target_ + " HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
     for (size_t i = 0; i < n; ++i) {
         auto v = std::make_unique<Viewer>();
         const size_t index = viewers_.size();
         v->stats.startUs = monotonicUs();
         Viewer* raw = v.get();
-        v->reader = std::make_unique<MultipartReader>([this, raw, index](const Part& part) {
+        auto onFrame = [this, raw, index](const Part& part) {
             const int64_t now = monotonicUs();
             ViewerStats& s = raw->stats;
             if (s.firstFrameUs < 0) s.firstFrameUs = now;
@@ -63,7 +65,9 @@ size_t ViewerPool::open(size_t n) {
             if (part.frameNumber && part.frameNumber <= s.lastFrameNumber) s.framesInOrder = false;
             s.lastFrameNumber = part.frameNumber;
             if (onPart) onPart(index, part);
-        }, keepBodies_);
+        };
+        if (kind_ == StreamKind::WebSocket) v->reader = std::make_unique<WsStreamReader>(onFrame, keepBodies_);
+        else v->reader = std::make_unique<MultipartReader>(onFrame, keepBodies_);
         v->fd = connectLoopback(port_, receiveBuffer_);
         if (v->fd < 0 || send(v->fd, request.data(), request.size(), MSG_NOSIGNAL) != ssize_t(request.size())) {
             v->stats.error = "connect or send failed";

@@ -1,6 +1,7 @@
 #pragma once
-// Many real MJPEG viewers on one epoll loop: each is a TCP connection that
-// sends a GET and reads multipart parts as a browser would. Records, per
+// Many real viewers on one epoll loop: each is a TCP connection that sends a
+// GET and reads multipart parts as a browser would (MJPEG), or upgrades to a
+// WebSocket and reads frame messages (camrelay's /ws endpoints). Records, per
 // viewer, frames, bytes, time to first frame and delivery latency
 // (arrival minus X-Timestamp). Used by integration tests and bench/.
 #include "multipart_reader.h"
@@ -26,10 +27,13 @@ struct ViewerStats {
     std::string error;               // malformed stream, refused connection...
 };
 
+enum class StreamKind { Mjpeg, WebSocket };
+
 class ViewerPool {
 public:
     // receiveBuffer > 0 sets SO_RCVBUF before connecting (a small window, like a slow phone's).
-    ViewerPool(int port, std::string target, bool keepBodies = false, int receiveBuffer = 0);
+    ViewerPool(int port, std::string target, bool keepBodies = false, int receiveBuffer = 0,
+               StreamKind kind = StreamKind::Mjpeg);
     ~ViewerPool();
 
     // Connects n more viewers and sends their requests; returns the first new index.
@@ -51,6 +55,7 @@ private:
     std::string target_;
     bool keepBodies_;
     int receiveBuffer_;
+    StreamKind kind_;
     int epoll_;
     std::vector<std::unique_ptr<Viewer>> viewers_;
 };
