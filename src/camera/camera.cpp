@@ -6,6 +6,7 @@
 #include "core/redact.h"
 
 #include <gst/app/gstappsink.h>
+#include <gst/app/gstappsrc.h>
 
 #include <algorithm>
 
@@ -57,6 +58,7 @@ std::string seconds(double s) {
 const char* toString(CameraState state) {
     switch (state) {
     case CameraState::Stopped: return "stopped";
+    case CameraState::Idle: return "idle";
     case CameraState::Starting: return "starting";
     case CameraState::Live: return "live";
     case CameraState::Stalled: return "stalled";
@@ -85,6 +87,7 @@ Camera::Camera(CameraConfig config, ConfigProblems configProblems)
 }
 
 Camera::~Camera() {
+    lingerTimer_.reset();
     retryTimer_.reset();
     watchdog_.reset();
     teardownPipeline();
@@ -98,15 +101,78 @@ bool Camera::start() {
         retry();
         return true;
     }
-    if (state_ != CameraState::Stopped) return true;  // already running or reconnecting
+    if (isPush() && !publisher_) return true;  // starts when a publisher arrives
+    if (state_ == CameraState::Idle && consumers_ == 0) return true;  // waits for a consumer
+    if (state_ != CameraState::Stopped && state_ != CameraState::Idle) return true;  // already running or reconnecting
+    if (state_ == CameraState::Stopped) {
+        reconnects_ = 0;
+        lastError_.clear();
+    }
     attempt_ = 0;
-    reconnects_ = 0;
-    lastError_.clear();
+    if (config_.onDemand && consumers_ == 0) {
+        setState(CameraState::Idle);
+        return true;
+    }
     launch(CameraState::Starting);
     return state_ != CameraState::Failed;
 }
 
+void Camera::setPublisher(bool present) {
+    publisher_ = present;
+    if (present) {
+        logInfo(id(), "publisher connected");
+        start();
+    } else {
+        logInfo(id(), "publisher left: stopped until the next one");
+        stop();
+    }
+}
+
+bool Camera::pushJpeg(GRef<GstBuffer> jpeg) {
+    if (!pushSource_) return false;
+    return gst_app_src_push_buffer(GST_APP_SRC(pushSource_.get()), GRef<GstBuffer>(jpeg).release()) == GST_FLOW_OK;
+}
+
+Camera::Demand Camera::demand() {
+    ++consumers_;
+    lingerTimer_.reset();
+    if (state_ == CameraState::Idle) {
+        logInfo(id(), "first consumer: starting on demand");
+        launch(CameraState::Starting);
+    }
+    // The deleter runs when the last copy goes; cameras outlive their consumers.
+    return Demand(this, [](Camera* camera) { camera->release(); });
+}
+
+void Camera::release() {
+    if (consumers_ == 0 || --consumers_ > 0 || !config_.onDemand) return;
+    if (state_ == CameraState::Stopped || state_ == CameraState::Idle || state_ == CameraState::Failed) return;
+    lingerTimer_ = SourceHandle(g_timeout_add_seconds_full(G_PRIORITY_DEFAULT, guint(config_.linger), [](gpointer self) noexcept -> gboolean {
+        auto* camera = static_cast<Camera*>(self);
+        camera->lingerTimer_.forget();
+        try {
+            camera->goIdle();
+        } catch (...) {
+        }
+        return G_SOURCE_REMOVE;
+    }, this, nullptr));
+}
+
+// No consumer for `linger` seconds: stop the pipeline (no CPU) until the next one.
+void Camera::goIdle() {
+    if (consumers_ > 0) return;
+    logInfo(id(), "no consumers for " + std::to_string(config_.linger) + " s: idle");
+    retryTimer_.reset();
+    watchdog_.reset();
+    teardownPipeline();
+    placeholder_.hide();
+    latest_.reset();
+    attempt_ = 0;
+    setState(CameraState::Idle);
+}
+
 void Camera::stop() {
+    lingerTimer_.reset();
     retryTimer_.reset();
     watchdog_.reset();
     teardownPipeline();
@@ -130,6 +196,7 @@ void Camera::launch(CameraState launching) {
         return;
     }
     if (h264Tap_) attachH264Tap(pipeline.get(), h264Tap_);
+    if (plan_.push) pushSource_ = GRef<GstElement>::adopt(gst_bin_get_by_name(GST_BIN(pipeline.get()), kPushSourceName));
     pipeline_ = pipeline;
     receiver_ = std::make_unique<FrameReceiver>(sink.get(), [this](CapturedFrame f) { onCaptured(std::move(f)); });
     GRef<GstBus> bus = GRef<GstBus>::adopt(gst_element_get_bus(pipeline_.get()));
@@ -166,6 +233,11 @@ void Camera::sourceLost(const std::string& why) {
     const std::string reason = redactCredentials(why);
     logWarning(id(), reason);
     teardownPipeline();
+    if (plan_.push) {  // nothing to reconnect to: the publisher decides
+        emitEvent("error", reason);
+        setState(CameraState::Stopped, reason);
+        return;
+    }
     ++attempt_;
     const int delay = reconnectDelaySec(attempt_, config_.reconnectDelay, config_.reconnectMaxDelay);
     emitEvent("error", reason);
@@ -194,6 +266,7 @@ void Camera::retry() {
 }
 
 void Camera::teardownPipeline() {
+    pushSource_.reset();
     busWatch_.reset();
     receiver_.reset();  // frames still in flight are dropped
     if (pipeline_) gst_element_set_state(pipeline_.get(), GST_STATE_NULL);  // joins streaming threads
@@ -255,6 +328,7 @@ void Camera::publish(FramePtr frame) {
 }
 
 gboolean Camera::watchdogTick() {
+    if (plan_.push) return G_SOURCE_CONTINUE;  // a publisher may send as slowly as it likes
     const int64_t now = monotonicNowUs();
     if (state_ == CameraState::Live && now - lastFrameUs_ > int64_t(config_.watchdogTimeout) * 1000000)
         sourceLost("watchdog: no new frame for " + seconds(config_.watchdogTimeout));

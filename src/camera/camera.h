@@ -5,6 +5,7 @@
 //   live ─error / end of stream / watchdog─► stalled ─backoff─► reconnecting ─first frame─► live
 //   reconnecting ─error / start timeout─► stalled (next delay doubled, capped)
 //   failed: the config is wrong (never retried); stop() from anywhere: stopped
+//   on-demand cameras: idle ─first consumer─► starting ... ─linger after the last─► idle
 //
 // Recovery rebuilds only this camera's pipeline. While the source is down
 // (stalled, reconnecting) the camera emits "camera offline" placeholder frames
@@ -28,7 +29,7 @@
 
 namespace camrelay {
 
-enum class CameraState { Stopped, Starting, Live, Stalled, Reconnecting, Failed };
+enum class CameraState { Stopped, Idle, Starting, Live, Stalled, Reconnecting, Failed };
 const char* toString(CameraState state);
 
 struct CameraStats {
@@ -73,6 +74,21 @@ public:
     // Shared with the streaming threads; lives as long as the camera.
     const std::shared_ptr<EncodedTap>& h264Tap() const { return h264Tap_; }
 
+    // source=push: frames come from one publisher at a time, which starts the
+    // pipeline when it arrives and stops the camera when it leaves (viewers stay).
+    bool isPush() const { return plan_.push; }
+    bool hasPublisher() const { return publisher_; }
+    void setPublisher(bool present);
+    // A publisher's JPEG (checked by the caller); false when the camera is not running.
+    bool pushJpeg(GRef<GstBuffer> jpeg);
+
+    // A consumer of the camera (viewer, snapshot, RTSP media) holds one while
+    // it consumes: an on-demand camera runs while any exists and goes idle
+    // `linger` seconds after the last is released. Copies share one claim.
+    using Demand = std::shared_ptr<const void>;
+    Demand demand();
+    size_t consumers() const { return consumers_; }
+
     // The newest frame, which is a placeholder while recovering.
     FramePtr latestFrame() const { return latest_; }
     CameraStats stats() const;
@@ -94,6 +110,8 @@ private:
     void onPlaceholder(CapturedFrame captured);
     void publish(FramePtr frame);
     gboolean watchdogTick();
+    void release();
+    void goIdle();
     gboolean onBusMessage(GstMessage* message);
     static gboolean busTrampoline(GstBus*, GstMessage* message, gpointer self) noexcept;
 
@@ -115,6 +133,10 @@ private:
     int64_t retryAtUs_ = 0;
     int attempt_ = 0;
     uint64_t reconnects_ = 0;
+    size_t consumers_ = 0;
+    bool publisher_ = false;
+    GRef<GstElement> pushSource_;
+    SourceHandle lingerTimer_;
     OfflinePlaceholder placeholder_;
     std::shared_ptr<EncodedTap> h264Tap_;
 

@@ -182,8 +182,14 @@ GraphPlanResult planGraph(const CameraConfig& c) {
     auto problem = [&](const char* key, std::string message) {
         result.problems.push_back({c.file, key, std::move(message)});
     };
+    // Pushed JPEG frames enter through an appsrc that never queues more than a few.
+    const bool push = c.source == kPushSource;
+    const std::string source = push ? std::string("appsrc name=") + kPushSourceName +
+                                          " is-live=true format=time do-timestamp=true max-buffers=4"
+                                          " leaky-type=downstream block=false caps=image/jpeg"
+                                    : c.source;
     std::string error;
-    GRef<GstCaps> caps = sourceCaps(c.source, &error);
+    GRef<GstCaps> caps = sourceCaps(source, &error);
     if (!caps) {
         problem("camera.source", error);
         return result;
@@ -197,7 +203,7 @@ GraphPlanResult planGraph(const CameraConfig& c) {
     switch (*kind) {
     case SourceKind::Raw: middle = rawTail(c); break;
     case SourceKind::Encoded:
-    case SourceKind::Dynamic: middle = (h264Tap ? h264TapHead(c.source) : std::string()) + "decodebin ! " + rawTail(c); break;
+    case SourceKind::Dynamic: middle = (h264Tap ? h264TapHead(source) : std::string()) + "decodebin ! " + rawTail(c); break;
     case SourceKind::Jpeg:
         if (c.jpegPassthrough) {
             // Passing JPEG through cannot change its size or rate: say so instead of ignoring the keys.
@@ -214,7 +220,8 @@ GraphPlanResult planGraph(const CameraConfig& c) {
     GraphPlan plan;
     plan.sourceKind = *kind;
     plan.h264Tap = h264Tap;
-    plan.pipelineText = c.source + " ! " + middle + " ! " + fanoutTail() + (h264Tap ? h264TapBranch() : std::string());
+    plan.push = push;
+    plan.pipelineText = source + " ! " + middle + " ! " + fanoutTail() + (h264Tap ? h264TapBranch() : std::string());
     // Parsing the whole text catches what the parts cannot: pads that do not link.
     if (!parsePipeline(plan.pipelineText, &error)) {
         problem("camera.source", "the effective pipeline does not parse: " + error + " (pipeline: " + plan.pipelineText + ")");

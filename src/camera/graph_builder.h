@@ -24,6 +24,9 @@ inline constexpr const char* kFanoutTeeName = "camrelay_fanout";
 inline constexpr const char* kFrameSinkName = "camrelay_frames";
 inline constexpr const char* kH264TeeName = "camrelay_h264";
 inline constexpr const char* kH264SinkName = "camrelay_h264_au";
+inline constexpr const char* kPushSourceName = "camrelay_push";
+// source=push: frames come from a publisher over /api/cameras/{id}/publish.
+inline constexpr const char* kPushSource = "push";
 
 struct GraphPlan {
     SourceKind sourceKind = SourceKind::Raw;
@@ -31,6 +34,8 @@ struct GraphPlan {
     // The source delivers H.264: its access units are also available, untouched,
     // from the appsink kH264SinkName (RTSP passes them through).
     bool h264Tap = false;
+    // source=push: the pipeline starts at the appsrc kPushSourceName.
+    bool push = false;
 };
 
 struct GraphPlanResult {

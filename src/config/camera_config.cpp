@@ -44,7 +44,8 @@ CameraConfigLoad parseCameraConfig(const std::string& id, const std::string& fil
     if (!reader.ok()) return load;
     reader.rejectUnknown({kGroup}, kGroup,
                          {"name", "source", "encoder", "width", "height", "framerate", "quality", "enabled", "jpeg-passthrough",
-                          "watchdog-timeout", "start-timeout", "reconnect-delay", "reconnect-max-delay"});
+                          "watchdog-timeout", "start-timeout", "reconnect-delay", "reconnect-max-delay",
+                          "on-demand", "linger"});
     if (!reader.has(kGroup, "source")) reader.problem(kGroup, "source", "missing: every camera needs a source= pipeline fragment");
 
     if (auto v = reader.string(kGroup, "name"); v && !v->empty()) c.name = *v;
@@ -62,6 +63,8 @@ CameraConfigLoad parseCameraConfig(const std::string& id, const std::string& fil
     if (auto v = reader.integer(kGroup, "quality", 1, 100)) c.quality = *v;
     if (auto v = reader.boolean(kGroup, "enabled")) c.enabled = *v;
     if (auto v = reader.boolean(kGroup, "jpeg-passthrough")) c.jpegPassthrough = *v;
+    if (auto v = reader.boolean(kGroup, "on-demand")) c.onDemand = *v;
+    if (auto v = reader.integer(kGroup, "linger", 0, 86400)) c.linger = *v;
     if (auto v = reader.integer(kGroup, "watchdog-timeout", 1, 3600)) c.watchdogTimeout = *v;
     if (auto v = reader.integer(kGroup, "start-timeout", 1, 3600)) c.startTimeout = *v;
     if (auto v = reader.integer(kGroup, "reconnect-delay", 1, 3600)) c.reconnectDelay = *v;

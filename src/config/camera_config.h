@@ -32,6 +32,11 @@ struct CameraConfig {
     int startTimeout = 10;
     int reconnectDelay = 1;
     int reconnectMaxDelay = 30;
+    // On demand: the pipeline runs only while something consumes the camera
+    // (a viewer, a snapshot, an RTSP client), and stops `linger` seconds
+    // after the last one leaves.
+    bool onDemand = false;
+    int linger = 10;
 };
 
 struct CameraConfigLoad {

@@ -10,6 +10,7 @@ JsonObjectValue configJson(const CameraConfig& c) {
     JsonObjectValue o;
     o.set("file", c.file).set("source", redactCredentials(c.source)).set("encoder", c.encoder).set("quality", c.quality);
     o.set("enabled", c.enabled).set("jpeg_passthrough", c.jpegPassthrough);
+    o.set("on_demand", c.onDemand).set("linger", c.linger);
     o.set("watchdog_timeout", c.watchdogTimeout).set("start_timeout", c.startTimeout);
     o.set("reconnect_delay", c.reconnectDelay).set("reconnect_max_delay", c.reconnectMaxDelay);
     if (c.width) o.set("width", c.width).set("height", c.height);
@@ -43,6 +44,7 @@ JsonObjectValue cameraJson(const Camera& camera, const Outputs& outputs) {
     if (s.nextRetrySec >= 0) o.set("next_retry_in", s.nextRetrySec);
     else o.setNull("next_retry_in");
     o.set("viewers", uint64_t(outputs.viewers(camera.id())));  // MJPEG + WebSocket
+    o.set("consumers", uint64_t(camera.consumers()));          // viewers, snapshots, RTSP media holding it
     o.set("mjpeg_viewers", uint64_t(mjpeg.viewers)).set("ws_viewers", uint64_t(outputs.websockets().viewers(camera.id())));
     o.set("bytes_sent", mjpeg.bytesSent);
     o.set("frames_sent", mjpeg.framesSent).set("frames_dropped", mjpeg.framesDropped);

@@ -30,7 +30,9 @@ const std::string& responseHead() {
 MjpegFanout::MjpegFanout(Camera& camera, int clientTimeoutSec)
     // Viewers have nothing to say after the request: input is discarded
     // (reading it is how a hang-up is noticed).
-    : camera_(camera), viewers_(clientTimeoutSec, [](ViewerSockets::Client&, std::string_view) {}) {
+    : camera_(camera),
+      viewers_(clientTimeoutSec, [](ViewerSockets::Client&, std::string_view) {},
+               [](ViewerSockets::Client& gone) { gone.state.reset(); }) {  // releases its demand at once
     frameConnection_ = camera_.onFrame([this](const FramePtr& frame) { onFrame(frame); });
 }
 
@@ -64,11 +66,19 @@ MjpegFanout::Part MjpegFanout::partFor(const FramePtr& frame) {
     return latestPart_;
 }
 
+// What the fan-out keeps per viewer.
+struct MjpegFanout::ViewerState {
+    FpsThinner thinner;
+    Camera::Demand demand;  // an on-demand camera runs while viewers watch
+};
+
 void MjpegFanout::addViewer(GRef<GIOStream> connection, GRef<GSocket> socket, MjpegViewerOptions options) {
     ViewerSockets::Client& viewer = viewers_.add(std::move(connection), std::move(socket));
-    auto thinner = std::make_shared<FpsThinner>();
-    thinner->setMaxFps(options.maxFps);
-    viewer.state = thinner;
+    auto state = std::make_shared<ViewerState>();
+    state->thinner.setMaxFps(options.maxFps);
+    state->demand = camera_.demand();
+    FpsThinner* thinner = &state->thinner;
+    viewer.state = state;
     viewers_.sendControl(viewer, Part(&responseHead(), [](const std::string*) {}));
     // A new viewer sees the latest frame at once, not after the next capture.
     if (FramePtr latest = camera_.latestFrame()) {
@@ -82,7 +92,8 @@ void MjpegFanout::onFrame(const FramePtr& frame) {
     if (!viewers_.size()) return;
     Part part = partFor(frame);
     viewers_.forEach([&](ViewerSockets::Client& viewer) {
-        if (static_cast<FpsThinner*>(viewer.state.get())->due(frame->captureUnixUs())) viewers_.offerFrame(viewer, 0, part);
+        if (static_cast<ViewerState*>(viewer.state.get())->thinner.due(frame->captureUnixUs()))
+            viewers_.offerFrame(viewer, 0, part);
     });
 }
 

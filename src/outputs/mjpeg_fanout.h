@@ -38,6 +38,7 @@ public:
 
 private:
     using Part = ViewerSockets::Bytes;
+    struct ViewerState;
     void onFrame(const FramePtr& frame);
     Part partFor(const FramePtr& frame);
 

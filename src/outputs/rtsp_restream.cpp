@@ -48,12 +48,14 @@ struct RtspRestream::Mount {
     GRef<GstElement> encoder;  // its H.264 encoder (not in passthrough)
     Connection frames;         // JPEG frames to encode
     int tapListener = 0;       // or the camera's H.264, passed through
+    Camera::Demand demand;     // an on-demand camera runs while RTSP clients watch
 
     bool passthrough() const { return bool(camera->h264Tap()); }
 
     void attach(GRef<GstElement> src, GRef<GstElement> enc) {
         source = std::move(src);
         encoder = std::move(enc);
+        demand = camera->demand();
         if (passthrough()) {
             GRef<GstElement> appsrc = source;
             tapListener = camera->h264Tap()->add([appsrc](GstBuffer* au) {
@@ -74,6 +76,7 @@ struct RtspRestream::Mount {
         if (tapListener) camera->h264Tap()->remove(std::exchange(tapListener, 0));
         source.reset();
         encoder.reset();
+        demand.reset();
         logInfo(camera->id(), "no RTSP clients: " + std::string(passthrough() ? "passthrough" : "H.264 encoder") + " stopped");
     }
     void requestKeyframe() {

@@ -3,6 +3,8 @@
 namespace camrelay {
 
 void SnapshotRequests::request(Camera& camera, int timeoutMs, Reply reply) {
+    // An idle on-demand camera starts now; the claim is held while waiting.
+    Camera::Demand demand = camera.state() == CameraState::Idle ? camera.demand() : nullptr;
     const CameraState state = camera.state();
     if (state == CameraState::Live && camera.latestFrame() && !camera.latestFrame()->isPlaceholder()) {
         reply(camera.latestFrame(), {});
@@ -17,6 +19,7 @@ void SnapshotRequests::request(Camera& camera, int timeoutMs, Reply reply) {
     waiting_.emplace_front();
     auto it = waiting_.begin();
     it->reply = std::move(reply);
+    it->demand = std::move(demand);
     const std::string id = camera.id();
     it->frames = camera.onFrame([this, it](const FramePtr& frame) {
         if (!frame->isPlaceholder()) finish(it, frame, {});

@@ -1,6 +1,7 @@
 #pragma once
 // Snapshots from memory: the camera's latest JPEG at once, or, while a camera
-// is starting or reconnecting, the first frame it produces within a bound.
+// is starting or reconnecting, the first frame it produces within a bound; an
+// idle on-demand camera is started and waited for the same way.
 // Placeholder frames are never snapshots: a camera that is down says so (503).
 // Thread affinity: loop thread only.
 #include "camera/camera.h"
@@ -23,6 +24,7 @@ public:
 private:
     struct Waiter {
         Reply reply;
+        Camera::Demand demand;  // starts an idle on-demand camera, keeps it up while waiting
         Connection frames;
         Connection states;
         SourceHandle timer;

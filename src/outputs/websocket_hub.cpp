@@ -92,10 +92,14 @@ struct WebSocketHub::Feed {
 };
 
 struct WebSocketHub::ClientState {
+    struct Subscription {
+        FpsThinner thinner;
+        Camera::Demand demand;  // an on-demand camera runs while subscribed
+    };
     bool multi = false;                       // /api/ws
     WsFrameFormat format = WsFrameFormat::Json;
     WsReader reader{kMaxClientMessage};
-    std::map<std::string, FpsThinner> subscriptions;
+    std::map<std::string, Subscription> subscriptions;
 };
 
 std::string WebSocketHub::buildBinaryFrame(const Frame& frame, const std::string& cameraId) {
@@ -134,7 +138,7 @@ WebSocketHub::WebSocketHub(Registry& registry, int clientTimeoutSec)
     : sockets_(clientTimeoutSec, [this](Client& c, std::string_view data) { onInput(c, data); },
                [this](Client& c) {
                    auto* state = static_cast<ClientState*>(c.state.get());
-                   for (auto& [id, thinner] : state->subscriptions) --feeds_[id]->viewers;
+                   for (auto& [id, subscription] : state->subscriptions) --feeds_[id]->viewers;
                    state->subscriptions.clear();
                }) {
     for (Camera* camera : registry.cameras()) {
@@ -183,8 +187,11 @@ void WebSocketHub::addMultiViewer(GRef<GIOStream> connection, GRef<GSocket> sock
 void WebSocketHub::subscribe(Client& client, ClientState& state, const std::string& cameraId, double fps) {
     Feed& feed = *feeds_.at(cameraId);
     auto [it, added] = state.subscriptions.try_emplace(cameraId);
-    it->second.setMaxFps(fps);
-    if (added) ++feed.viewers;
+    it->second.thinner.setMaxFps(fps);
+    if (added) {
+        ++feed.viewers;
+        it->second.demand = feed.camera->demand();
+    }
     if (state.multi) {
         sendJson(client, Message("subscribed").add("camera", cameraId).add("fps", fps).text());
         sendJson(client, stateMessage(*feed.camera));
@@ -196,7 +203,7 @@ void WebSocketHub::subscribe(Client& client, ClientState& state, const std::stri
             feed.json.reset();
             feed.binary.reset();
         }
-        it->second.due(latest->captureUnixUs());
+        it->second.thinner.due(latest->captureUnixUs());
         sockets_.offerFrame(client, feed.key, feed.message(state.format));
     }
 }
@@ -210,7 +217,7 @@ void WebSocketHub::onFrame(Feed& feed, const FramePtr& frame) {
     sockets_.forEach([&](Client& client) {
         auto& state = *static_cast<ClientState*>(client.state.get());
         auto sub = state.subscriptions.find(id);
-        if (sub == state.subscriptions.end() || !sub->second.due(frame->captureUnixUs())) return;
+        if (sub == state.subscriptions.end() || !sub->second.thinner.due(frame->captureUnixUs())) return;
         sockets_.offerFrame(client, feed.key, feed.message(state.format));
     });
 }
@@ -287,7 +294,7 @@ void WebSocketHub::onMessage(Client& client, ClientState& state, const std::stri
         else if (!state.multi && kind == "subscribe") sendError(client, "unknown_type", "this socket shows one camera; use /api/ws for several");
         else if (kind == "set" && !state.subscriptions.count(camera)) sendError(client, "not_subscribed", "subscribe to \"" + camera + "\" first");
         else if (kind == "set") {
-            state.subscriptions[camera].setMaxFps(fps);
+            state.subscriptions[camera].thinner.setMaxFps(fps);
             sendJson(client, Message("ok").add("camera", camera).add("fps", fps).text());
         } else {
             subscribe(client, state, camera, fps);

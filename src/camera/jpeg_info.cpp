@@ -1,0 +1,45 @@
+#include "jpeg_info.h"
+
+#include <cstdint>
+
+namespace camrelay {
+
+std::optional<JpegInfo> inspectJpeg(std::string_view bytes, std::string* why) {
+    auto fail = [&](const char* reason) -> std::optional<JpegInfo> {
+        if (why) *why = reason;
+        return std::nullopt;
+    };
+    const auto* p = reinterpret_cast<const uint8_t*>(bytes.data());
+    const size_t n = bytes.size();
+    if (n < 4 || p[0] != 0xff || p[1] != 0xd8) return fail("not a JPEG image (no start-of-image marker)");
+    // Trailing padding after EOI is common; look at the last few bytes.
+    size_t end = n;
+    while (end > 2 && p[end - 1] != 0xd9) --end;
+    if (end < 4 || p[end - 2] != 0xff || n - end > 16) return fail("truncated JPEG image (no end-of-image marker)");
+    // Walk the marker segments up to the frame header (SOF).
+    size_t at = 2;
+    while (at + 4 <= n) {
+        if (p[at] != 0xff) return fail("corrupt JPEG image (bad marker)");
+        const uint8_t marker = p[at + 1];
+        if (marker == 0xff) { ++at; continue; }  // fill byte
+        if (marker == 0xd8 || (marker >= 0xd0 && marker <= 0xd7) || marker == 0x01) { at += 2; continue; }
+        if (marker == 0xd9 || marker == 0xda) break;  // end or scan before any frame header
+        const size_t length = (size_t(p[at + 2]) << 8) | p[at + 3];
+        if (length < 2 || at + 2 + length > n) return fail("corrupt JPEG image (segment runs past the end)");
+        const bool sof = marker >= 0xc0 && marker <= 0xcf && marker != 0xc4 && marker != 0xc8 && marker != 0xcc;
+        if (sof) {
+            if (length < 8) return fail("corrupt JPEG image (short frame header)");
+            JpegInfo info;
+            info.height = (p[at + 5] << 8) | p[at + 6];
+            info.width = (p[at + 7] << 8) | p[at + 8];
+            if (!info.width || !info.height) return fail("JPEG image without a size");
+            if (marker != 0xc0 && marker != 0xc1 && marker != 0xc2)
+                return fail("unsupported JPEG (only baseline and progressive Huffman images)");
+            return info;
+        }
+        at += 2 + length;
+    }
+    return fail("corrupt JPEG image (no frame header)");
+}
+
+}  // namespace camrelay
