@@ -132,7 +132,8 @@ int main(int argc, char** argv) {
             if (!camera.configValid() && !reported) logError(camera.id(), camera.lastError());
         }
         Outputs outputs(registry, config);
-        HttpServer server(config, registry, outputs);
+        PushIngest ingest(config.clientTimeoutSec);
+        HttpServer server(config, registry, outputs, ingest);
         std::string error;
         if (!server.listen(&error) || (outputs.rtsp() && !outputs.rtsp()->start(&error))) {
             logError("", error);

@@ -186,7 +186,7 @@ GraphPlanResult planGraph(const CameraConfig& c) {
     const bool push = c.source == kPushSource;
     const std::string source = push ? std::string("appsrc name=") + kPushSourceName +
                                           " is-live=true format=time do-timestamp=true max-buffers=4"
-                                          " leaky-type=downstream block=false caps=image/jpeg"
+                                          " leaky-type=downstream block=false ! image/jpeg"
                                     : c.source;
     std::string error;
     GRef<GstCaps> caps = sourceCaps(source, &error);

@@ -45,6 +45,8 @@ JsonObjectValue cameraJson(const Camera& camera, const Outputs& outputs) {
     else o.setNull("next_retry_in");
     o.set("viewers", uint64_t(outputs.viewers(camera.id())));  // MJPEG + WebSocket
     o.set("consumers", uint64_t(camera.consumers()));          // viewers, snapshots, RTSP media holding it
+    if (camera.isPush()) o.set("publisher", camera.hasPublisher());
+    else o.setNull("publisher");
     o.set("mjpeg_viewers", uint64_t(mjpeg.viewers)).set("ws_viewers", uint64_t(outputs.websockets().viewers(camera.id())));
     o.set("bytes_sent", mjpeg.bytesSent);
     o.set("frames_sent", mjpeg.framesSent).set("frames_dropped", mjpeg.framesDropped);
@@ -52,6 +54,7 @@ JsonObjectValue cameraJson(const Camera& camera, const Outputs& outputs) {
     o.set("config", configJson(camera.config()));
     JsonObjectValue urls;
     urls.set("stream", base + "/stream").set("snapshot", base + "/snapshot").set("websocket", base + "/ws");
+    if (camera.isPush()) urls.set("publish", base + "/publish");
     o.set("urls", std::move(urls));
     // rtsp://<the host you reached>:<port><path>
     if (RtspRestream* rtsp = outputs.rtsp(); rtsp && camera.configValid()) {

@@ -1,4 +1,4 @@
-// /api/cameras[/{id}[/start|stop|stream|snapshot|ws]], /api/ws
+// /api/cameras[/{id}[/start|stop|stream|snapshot|ws|publish]], /api/ws
 #include "core/clock.h"
 #include "core/log.h"
 #include "http/camera_json.h"
@@ -21,6 +21,7 @@ namespace {
 struct CameraRoutes {
     Registry& registry;
     Outputs& outputs;
+    PushIngest& ingest;
     const ServiceConfig& config;
 
     void handle(SoupServerMessage* msg, const char* path, GHashTable* query);
@@ -28,6 +29,7 @@ struct CameraRoutes {
     void stream(SoupServerMessage* msg, Camera& camera, GHashTable* query);
     void websocket(SoupServerMessage* msg, Camera& camera, GHashTable* query);
     void multiWebsocket(SoupServerMessage* msg);
+    void publish(SoupServerMessage* msg, Camera& camera);
     bool viewerAllowed(SoupServerMessage* msg, const Camera& camera);
     void snapshot(SoupServerMessage* msg, Camera& camera);
     void control(SoupServerMessage* msg, Camera& camera, const std::string& action);
@@ -79,6 +81,10 @@ void CameraRoutes::handle(SoupServerMessage* msg, const char* path, GHashTable* 
     if (action == "ws") {
         if (!methodIs(msg, "GET")) return respondMethodNotAllowed(msg, "GET");
         return websocket(msg, *camera, query);
+    }
+    if (action == "publish") {
+        if (!methodIs(msg, "GET")) return respondMethodNotAllowed(msg, "GET");
+        return publish(msg, *camera);
     }
     if (action == "snapshot") {
         if (!isRead(msg)) return respondMethodNotAllowed(msg, "GET, HEAD");
@@ -157,6 +163,16 @@ void CameraRoutes::multiWebsocket(SoupServerMessage* msg) {
         outputs.websockets().addMultiViewer(std::move(c.stream), std::move(c.socket), *handshake);
 }
 
+void CameraRoutes::publish(SoupServerMessage* msg, Camera& camera) {
+    if (!camera.isPush())
+        return respondError(msg, SOUP_STATUS_CONFLICT, "not_push",
+                            "camera " + camera.id() + " has its own source; only source=push cameras take frames");
+    const std::optional<std::string> handshake = checkWebSocketUpgrade(msg);
+    if (!handshake) return;
+    if (StolenConnection c = stealConnection(msg))
+        ingest.addPublisher(std::move(c.stream), std::move(c.socket), *handshake, camera);
+}
+
 void CameraRoutes::snapshot(SoupServerMessage* msg, Camera& camera) {
     // The reply may come at once or later; pause only in the second case.
     struct Progress { bool answered = false; bool paused = false; };
@@ -208,8 +224,9 @@ void CameraRoutes::control(SoupServerMessage* msg, Camera& camera, const std::st
 
 }  // namespace
 
-void addCameraRoutes(SoupServer* server, Registry& registry, Outputs& outputs, const ServiceConfig& config) {
-    auto* routes = new CameraRoutes{registry, outputs, config};
+void addCameraRoutes(SoupServer* server, Registry& registry, Outputs& outputs, PushIngest& ingest,
+                     const ServiceConfig& config) {
+    auto* routes = new CameraRoutes{registry, outputs, ingest, config};
     soup_server_add_handler(
         server, "/api",
         [](SoupServer*, SoupServerMessage* msg, const char* path, GHashTable* query, gpointer data) noexcept {

@@ -4,10 +4,10 @@
 
 namespace camrelay {
 
-HttpServer::HttpServer(const ServiceConfig& config, Registry& registry, Outputs& outputs)
-    : config_(config), registry_(registry), outputs_(outputs) {
+HttpServer::HttpServer(const ServiceConfig& config, Registry& registry, Outputs& outputs, PushIngest& ingest)
+    : config_(config), registry_(registry), outputs_(outputs), ingest_(ingest) {
     server_ = GRef<SoupServer>::adopt(SOUP_SERVER(g_object_new(SOUP_TYPE_SERVER, "server-header", "camrelay", nullptr)));
-    addCameraRoutes(server_.get(), registry_, outputs_, config_);  // "/api"
+    addCameraRoutes(server_.get(), registry_, outputs_, ingest_, config_);  // "/api"
     addEventRoutes(server_.get(), registry_);                      // "/api/events"
     addStaticRoutes(server_.get(), registry_, outputs_);                     // "/", "/health"
     addRequestLimits(server_.get(), {"/", "/api", "/api/events", "/health"});

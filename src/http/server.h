@@ -6,6 +6,7 @@
 #include "camera/registry.h"
 #include "config/service_config.h"
 #include "core/gobject_ptr.h"
+#include "ingest/push_ingest.h"
 #include "outputs/outputs.h"
 
 #include <libsoup/soup.h>
@@ -17,7 +18,7 @@ namespace camrelay {
 
 class HttpServer {
 public:
-    HttpServer(const ServiceConfig& config, Registry& registry, Outputs& outputs);
+    HttpServer(const ServiceConfig& config, Registry& registry, Outputs& outputs, PushIngest& ingest);
     ~HttpServer();
 
     // Binds and listens; false with a message naming the address on failure.
@@ -28,12 +29,14 @@ private:
     const ServiceConfig& config_;
     Registry& registry_;
     Outputs& outputs_;
+    PushIngest& ingest_;
     GRef<SoupServer> server_;
     int port_ = 0;
 };
 
 // Route groups, each in its own file.
-void addCameraRoutes(SoupServer* server, Registry& registry, Outputs& outputs, const ServiceConfig& config);
+void addCameraRoutes(SoupServer* server, Registry& registry, Outputs& outputs, PushIngest& ingest,
+                     const ServiceConfig& config);
 void addStaticRoutes(SoupServer* server, Registry& registry, Outputs& outputs);
 void addEventRoutes(SoupServer* server, Registry& registry);
 // Rejects request bodies the API never needs before libsoup reads them.

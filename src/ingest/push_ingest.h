@@ -1,0 +1,48 @@
+#pragma once
+// Publishers of source=push cameras: GET /api/cameras/{id}/publish (WebSocket).
+// A publisher sends JPEG frames as binary messages, or as text messages in
+// the JSON frame shape ({"type":"frame","data":{"frame":"<base64 JPEG>"}}).
+// Each frame is checked (whole JPEG, baseline or progressive, with a size)
+// before it reaches the camera's pipeline; a bad one gets a JSON error
+// message and the connection stays up. One publisher per camera: a second is
+// refused with close code 1008 and the reason. When the publisher leaves the
+// camera stops; its viewers stay connected and resume with the next one.
+// Thread affinity: loop thread only.
+#include "camera/registry.h"
+#include "outputs/viewer_sockets.h"
+
+#include <string>
+
+namespace camrelay {
+
+struct PushStats {
+    uint64_t framesAccepted = 0;
+    uint64_t framesRejected = 0;
+};
+
+class PushIngest {
+public:
+    PushIngest(int clientTimeoutSec);
+    PushIngest(const PushIngest&) = delete;
+    PushIngest& operator=(const PushIngest&) = delete;
+
+    // camera.isPush(); the upgrade request has been checked.
+    void addPublisher(GRef<GIOStream> connection, GRef<GSocket> socket, const std::string& handshake, Camera& camera);
+    PushStats stats() const { return stats_; }
+
+    static constexpr size_t kMaxFrame = 16 * 1024 * 1024;
+
+private:
+    struct Publisher;
+    using Client = ViewerSockets::Client;
+    void onInput(Client& client, std::string_view data);
+    void accept(Client& client, Publisher& publisher, std::string jpeg);
+    void sendJson(Client& client, const std::string& text);
+    void sendError(Client& client, const std::string& code, const std::string& message);
+    void close(Client& client, uint16_t code, const std::string& reason);
+
+    ViewerSockets sockets_;
+    PushStats stats_;
+};
+
+}  // namespace camrelay
