@@ -41,6 +41,8 @@ WsClient::WsClient(int port, const std::string& path, int timeoutMs) : context_(
         auto* self = static_cast<WsClient*>(data);
         self->closed_ = true;
         self->closeCode_ = soup_websocket_connection_get_close_code(c);
+        const char* reason = soup_websocket_connection_get_close_data(c);
+        self->closeReason_ = reason ? reason : "";
     }), this);
 }
 
@@ -73,6 +75,16 @@ bool WsClient::waitFor(const std::function<bool()>& pred, int timeoutMs) {
     }
     g_main_context_pop_thread_default(context_);
     return ok;
+}
+
+void WsClient::close() {
+    if (soup_websocket_connection_get_state(connection_) == SOUP_WEBSOCKET_STATE_OPEN)
+        soup_websocket_connection_close(connection_, SOUP_WEBSOCKET_CLOSE_NORMAL, nullptr);
+    waitFor([this] { return closed_; }, 2000);
+}
+
+void WsClient::sendBinary(const std::string& bytes) {
+    soup_websocket_connection_send_binary(connection_, bytes.data(), bytes.size());
 }
 
 void WsClient::sendText(const std::string& text) {

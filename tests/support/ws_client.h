@@ -26,6 +26,10 @@ public:
     bool waitFor(const std::function<bool()>& pred, int timeoutMs);
     const std::vector<WsMessage>& messages() const { return messages_; }
     void sendText(const std::string& text);
+    void sendBinary(const std::string& bytes);
+    // Sends a normal close and waits (briefly) for the server's answer.
+    void close();
+    std::string closeReason() const { return closeReason_; }
     bool closed() const { return closed_; }
     int closeCode() const { return closeCode_; }
 
@@ -37,6 +41,7 @@ private:
     bool done_ = false;
     bool closed_ = false;
     int closeCode_ = 0;
+    std::string closeReason_;
     std::vector<WsMessage> messages_;
 };
 
