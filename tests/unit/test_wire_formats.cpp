@@ -1,0 +1,108 @@
+// WebSocket framing (RFC 6455) and the JPEG gate for pushed frames.
+#include "camera/jpeg_info.h"
+#include "outputs/websocket_protocol.h"
+
+#include <catch2/catch.hpp>
+#include <gst/gst.h>
+
+using namespace camrelay;
+
+namespace {
+std::string clientFrame(uint8_t firstByte, const std::string& payload) {
+    std::string f;
+    f.push_back(char(firstByte));
+    if (payload.size() < 126) f.push_back(char(0x80 | payload.size()));
+    else {
+        f.push_back(char(0x80 | 126));
+        f.push_back(char(payload.size() >> 8));
+        f.push_back(char(payload.size() & 0xff));
+    }
+    const char mask[4] = {1, 2, 3, 4};
+    f.append(mask, 4);
+    for (size_t i = 0; i < payload.size(); ++i) f.push_back(char(payload[i] ^ mask[i % 4]));
+    return f;
+}
+
+std::string testJpeg(int width, int height) {
+    const std::string text = "videotestsrc num-buffers=1 ! video/x-raw,width=" + std::to_string(width) +
+                             ",height=" + std::to_string(height) + " ! jpegenc ! appsink name=sink";
+    GstElement* pipeline = gst_parse_launch(text.c_str(), nullptr);
+    GstElement* sink = gst_bin_get_by_name(GST_BIN(pipeline), "sink");
+    gst_element_set_state(pipeline, GST_STATE_PLAYING);
+    GstSample* sample = nullptr;
+    g_signal_emit_by_name(sink, "pull-sample", &sample);
+    GstMapInfo map;
+    GstBuffer* buffer = gst_sample_get_buffer(sample);
+    gst_buffer_map(buffer, &map, GST_MAP_READ);
+    std::string bytes(reinterpret_cast<const char*>(map.data), map.size);
+    gst_buffer_unmap(buffer, &map);
+    gst_sample_unref(sample);
+    gst_element_set_state(pipeline, GST_STATE_NULL);
+    gst_object_unref(sink);
+    gst_object_unref(pipeline);
+    return bytes;
+}
+}  // namespace
+
+TEST_CASE("the handshake answer and server frames follow RFC 6455", "[websocket]") {
+    CHECK(websocketAccept("dGhlIHNhbXBsZSBub25jZQ==") == "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=");
+    CHECK(websocketFrame(WsOpcode::Text, "hi") == std::string("\x81\x02hi", 4));
+    const std::string medium = websocketFrame(WsOpcode::Binary, std::string(300, 'x'));
+    CHECK(medium.substr(0, 4) == std::string("\x82\x7e\x01\x2c", 4));
+    const std::string large = websocketFrame(WsOpcode::Binary, std::string(70000, 'x'));
+    CHECK(large.substr(0, 10) == std::string("\x82\x7f\x00\x00\x00\x00\x00\x01\x11\x70", 10));
+    CHECK(websocketCloseFrame(1009, "too big") == std::string("\x88\x09\x03\xf1too big", 11));
+}
+
+TEST_CASE("the reader joins fragments, unmasks, and refuses what RFC 6455 forbids", "[websocket]") {
+    WsReader reader(1000);
+    std::vector<WsMessage> out;
+    // A text message in two fragments with a ping between them, fed byte by byte.
+    const std::string bytes = clientFrame(0x01, "hel") + clientFrame(0x89, "p") + clientFrame(0x80, "lo");
+    for (char c : bytes) REQUIRE(reader.feed(std::string_view(&c, 1), out));
+    REQUIRE(out.size() == 2);
+    CHECK(out[0].opcode == WsOpcode::Ping);
+    CHECK(out[1].opcode == WsOpcode::Text);
+    CHECK(out[1].payload == "hello");
+
+    struct Bad { std::string bytes; uint16_t code; const char* why; };
+    const Bad bad[] = {
+        {std::string("\x81\x02hi", 4), kWsProtocolError, "masked"},
+        {clientFrame(0x81, std::string(1001, 'x')), kWsMessageTooBig, "over 1000 bytes"},
+        {clientFrame(0x83, "x"), kWsProtocolError, "unknown opcode"},
+        {clientFrame(0xc1, "x"), kWsProtocolError, "reserved bits"},
+        {clientFrame(0x80, "x"), kWsProtocolError, "continuation frame without a message"},
+        {clientFrame(0x09, "x"), kWsProtocolError, "control frames"},
+        {clientFrame(0x81, "\xc3\x28"), kWsInvalidPayload, "not UTF-8"},
+    };
+    for (const auto& b : bad) {
+        INFO(b.why);
+        WsReader r(1000);
+        std::vector<WsMessage> messages;
+        CHECK_FALSE(r.feed(b.bytes, messages));
+        CHECK(r.closeCode() == b.code);
+        CHECK_THAT(r.error(), Catch::Contains(b.why));
+    }
+}
+
+TEST_CASE("pushed frames must be whole JPEG images with a size", "[push]") {
+    const std::string jpeg = testJpeg(320, 240);
+    std::string why;
+    auto info = inspectJpeg(jpeg, &why);
+    REQUIRE(info);
+    CHECK(info->width == 320);
+    CHECK(info->height == 240);
+    CHECK(inspectJpeg(jpeg + std::string(4, '\0'), &why));  // padding after the image is fine
+
+    CHECK_FALSE(inspectJpeg("", &why));
+    CHECK_THAT(why, Catch::Contains("no start-of-image marker"));
+    CHECK_FALSE(inspectJpeg("GIF89a............", &why));
+    CHECK_FALSE(inspectJpeg(jpeg.substr(0, jpeg.size() / 2), &why));
+    CHECK_THAT(why, Catch::Contains("truncated"));
+    std::string noFrame = "\xff\xd8\xff\xd9";
+    CHECK_FALSE(inspectJpeg(noFrame, &why));
+    std::string corrupt = jpeg;
+    corrupt[2] = 0x00;  // the first marker
+    CHECK_FALSE(inspectJpeg(corrupt, &why));
+    CHECK_THAT(why, Catch::Contains("corrupt"));
+}
