@@ -8,7 +8,8 @@
 const grid = document.getElementById('cameras');
 const summary = document.getElementById('summary');
 const tiles = new Map();
-const running = new Set(['live', 'starting', 'stalled', 'reconnecting']);
+// An idle on-demand camera is shown too: the tile's viewer is what starts it.
+const running = new Set(['live', 'starting', 'stalled', 'reconnecting', 'idle']);
 
 function element(tag, className, text) {
   const e = document.createElement(tag);

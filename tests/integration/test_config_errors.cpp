@@ -95,6 +95,8 @@ TEST_CASE("the shipped example cameras are valid camera files", "[config-errors]
     CHECK_THAT(examplesText, Catch::Contains("ip-camera-rtsp.conf: ok (dynamic source)"));
     CHECK_THAT(examplesText, Catch::Contains("ip-camera-mjpeg.conf: ok (jpeg source)"));
     CHECK_THAT(examplesText, Catch::Contains("http-mjpeg-camera.conf: ok (jpeg source)"));
+    CHECK_THAT(examplesText, Catch::Contains("pushed-camera.conf: ok (jpeg source): appsrc name=camrelay_push"));
+    CHECK_THAT(examplesText, Catch::Contains("on-demand-camera.conf: ok (jpeg source)"));
     CHECK_THAT(examplesText, Catch::Contains("rtsp://***@192.0.2.10"));  // the example's password is not printed
     CHECK(examplesText.find("admin:password") == std::string::npos);
     const bool haveLibcamera = gst_element_factory_find("libcamerasrc") != nullptr;
