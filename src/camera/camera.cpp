@@ -87,8 +87,8 @@ Camera::Camera(CameraConfig config, ConfigProblems configProblems)
 }
 
 Camera::~Camera() {
-    lingerTimer_.reset();
-    retryTimer_.reset();
+    lingerTimer_.cancel();
+    retryTimer_.cancel();
     watchdog_.reset();
     teardownPipeline();
     placeholder_.hide();  // its frames would reach this camera
@@ -97,7 +97,7 @@ Camera::~Camera() {
 bool Camera::start() {
     if (!configValid()) return false;
     if (state_ == CameraState::Stalled) {  // asked to start while waiting out a backoff: try now
-        retryTimer_.reset();
+        retryTimer_.cancel();
         retry();
         return true;
     }
@@ -135,7 +135,7 @@ bool Camera::pushJpeg(GRef<GstBuffer> jpeg) {
 
 Camera::Demand Camera::demand() {
     ++consumers_;
-    lingerTimer_.reset();
+    lingerTimer_.cancel();
     if (state_ == CameraState::Idle) {
         logInfo(id(), "first consumer: starting on demand");
         launch(CameraState::Starting);
@@ -147,39 +147,31 @@ Camera::Demand Camera::demand() {
 void Camera::release() {
     if (consumers_ == 0 || --consumers_ > 0 || !config_.onDemand) return;
     if (state_ == CameraState::Stopped || state_ == CameraState::Idle || state_ == CameraState::Failed) return;
-    lingerTimer_ = SourceHandle(g_timeout_add_seconds_full(G_PRIORITY_DEFAULT, guint(config_.linger), [](gpointer self) noexcept -> gboolean {
-        auto* camera = static_cast<Camera*>(self);
-        camera->lingerTimer_.forget();
-        try {
-            camera->goIdle();
-        } catch (...) {
-        }
-        return G_SOURCE_REMOVE;
-    }, this, nullptr));
+    lingerTimer_.start(guint(config_.linger), [this] { goIdle(); });
 }
 
 // No consumer for `linger` seconds: stop the pipeline (no CPU) until the next one.
 void Camera::goIdle() {
     if (consumers_ > 0) return;
     logInfo(id(), "no consumers for " + std::to_string(config_.linger) + " s: idle");
-    retryTimer_.reset();
-    watchdog_.reset();
-    teardownPipeline();
-    placeholder_.hide();
-    latest_.reset();
-    attempt_ = 0;
+    halt();
     setState(CameraState::Idle);
 }
 
 void Camera::stop() {
-    lingerTimer_.reset();
-    retryTimer_.reset();
+    halt();
+    if (configValid()) setState(CameraState::Stopped);
+}
+
+// Nothing runs any more for this camera: no pipeline, placeholder or timer.
+void Camera::halt() {
+    lingerTimer_.cancel();
+    retryTimer_.cancel();
     watchdog_.reset();
     teardownPipeline();
     placeholder_.hide();
     latest_.reset();
     attempt_ = 0;
-    if (configValid()) setState(CameraState::Stopped);
 }
 
 void Camera::launch(CameraState launching) {
@@ -245,15 +237,7 @@ void Camera::sourceLost(const std::string& why) {
     emitEvent("reconnect", "reconnecting in " + seconds(delay) + " (attempt " + std::to_string(attempt_) + ")",
               attempt_, delay);
     retryAtUs_ = monotonicNowUs() + int64_t(delay) * 1000000;
-    retryTimer_ = SourceHandle(g_timeout_add_seconds_full(G_PRIORITY_DEFAULT, guint(delay), [](gpointer self) noexcept -> gboolean {
-        auto* camera = static_cast<Camera*>(self);
-        camera->retryTimer_.forget();
-        try {
-            camera->retry();
-        } catch (...) {
-        }
-        return G_SOURCE_REMOVE;
-    }, this, nullptr));
+    retryTimer_.start(guint(delay), [this] { retry(); });
     std::string text = config_.name + "\ncamera offline\n" + reason.substr(0, 70);
     const int width = latest_ ? latest_->width() : config_.width;
     const int height = latest_ ? latest_->height() : config_.height;
@@ -293,10 +277,7 @@ void Camera::emitEvent(const char* type, std::string message, int attempt, doubl
 void Camera::fail(const std::string& error) {
     const std::string reason = redactCredentials(error);
     logError(id(), reason);
-    retryTimer_.reset();
-    watchdog_.reset();
-    teardownPipeline();
-    placeholder_.hide();
+    halt();
     emitEvent("error", reason);
     setState(CameraState::Failed, reason);
 }

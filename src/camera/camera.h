@@ -21,6 +21,7 @@
 #include "camera/offline_placeholder.h"
 #include "config/camera_config.h"
 #include "core/gobject_ptr.h"
+#include "core/one_shot_timer.h"
 #include "core/signal.h"
 
 #include <array>
@@ -112,6 +113,7 @@ private:
     gboolean watchdogTick();
     void release();
     void goIdle();
+    void halt();
     gboolean onBusMessage(GstMessage* message);
     static gboolean busTrampoline(GstBus*, GstMessage* message, gpointer self) noexcept;
 
@@ -129,14 +131,14 @@ private:
     SourceHandle busWatch_;
     std::unique_ptr<FrameReceiver> receiver_;
     SourceHandle watchdog_;
-    SourceHandle retryTimer_;
+    OneShotTimer retryTimer_;
     int64_t retryAtUs_ = 0;
     int attempt_ = 0;
     uint64_t reconnects_ = 0;
     size_t consumers_ = 0;
     bool publisher_ = false;
     GRef<GstElement> pushSource_;
-    SourceHandle lingerTimer_;
+    OneShotTimer lingerTimer_;
     OfflinePlaceholder placeholder_;
     std::shared_ptr<EncodedTap> h264Tap_;
 

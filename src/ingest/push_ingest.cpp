@@ -2,7 +2,9 @@
 
 #include "camera/jpeg_info.h"
 #include "core/log.h"
+#include "outputs/json_message.h"
 #include "outputs/websocket_protocol.h"
+#include "outputs/websocket_send.h"
 
 #include <json-glib/json-glib.h>
 
@@ -11,29 +13,6 @@ namespace camrelay {
 namespace {
 
 ViewerSockets::Bytes shared(std::string bytes) { return std::make_shared<const std::string>(std::move(bytes)); }
-
-// {"type":"...","data":{"code":...,"message":...}} with proper escaping.
-std::string jsonMessage(const char* type, std::initializer_list<std::pair<const char*, std::string>> fields) {
-    JsonBuilder* b = json_builder_new();
-    json_builder_begin_object(b);
-    json_builder_set_member_name(b, "type");
-    json_builder_add_string_value(b, type);
-    json_builder_set_member_name(b, "data");
-    json_builder_begin_object(b);
-    for (const auto& [key, value] : fields) {
-        json_builder_set_member_name(b, key);
-        json_builder_add_string_value(b, value.c_str());
-    }
-    json_builder_end_object(b);
-    json_builder_end_object(b);
-    JsonNode* root = json_builder_get_root(b);
-    gchar* text = json_to_string(root, FALSE);
-    std::string out = text;
-    g_free(text);
-    json_node_unref(root);
-    g_object_unref(b);
-    return out;
-}
 
 // The base64 JPEG of a JSON frame message; empty with why on failure.
 std::string jpegFromJson(const std::string& text, std::string* why) {
@@ -87,11 +66,11 @@ void PushIngest::addPublisher(GRef<GIOStream> connection, GRef<GSocket> socket, 
     sockets_.sendControl(client, shared(handshake));
     if (camera.hasPublisher()) {
         logWarning(camera.id(), "refused a second publisher");
-        close(client, kWsPolicyViolation, "camera " + camera.id() + " already has a publisher");
+        closeWs(sockets_, client, kWsPolicyViolation, "camera " + camera.id() + " already has a publisher");
     } else {
         publisher->active = true;
         camera.setPublisher(true);
-        sendJson(client, jsonMessage("ready", {{"camera", camera.id()}}));
+        sendWsText(sockets_, client, JsonMessage("ready").add("camera", camera.id()).text());
     }
     sockets_.sweep();
 }
@@ -108,18 +87,18 @@ void PushIngest::onInput(Client& client, std::string_view data) {
             std::string jpeg = jpegFromJson(m.payload, &why);
             if (jpeg.empty()) {
                 ++stats_.framesRejected;
-                sendError(client, "bad_message", why);
+                sendWsError(sockets_, client, "bad_message", why);
             } else {
                 accept(client, publisher, std::move(jpeg));
             }
             break;
         }
-        case WsOpcode::Ping: sockets_.sendControl(client, shared(websocketFrame(WsOpcode::Pong, m.payload))); break;
-        case WsOpcode::Close: close(client, kWsNormalClosure, "bye"); return;
+        case WsOpcode::Ping: sendWsPong(sockets_, client, m.payload); break;
+        case WsOpcode::Close: closeWs(sockets_, client, kWsNormalClosure, "bye"); return;
         default: break;
         }
     }
-    if (!ok) close(client, publisher.reader.closeCode(), publisher.reader.error());
+    if (!ok) closeWs(sockets_, client, publisher.reader.closeCode(), publisher.reader.error());
 }
 
 void PushIngest::accept(Client& client, Publisher& publisher, std::string jpeg) {
@@ -127,7 +106,7 @@ void PushIngest::accept(Client& client, Publisher& publisher, std::string jpeg) 
     std::string why;
     if (!inspectJpeg(jpeg, &why)) {
         ++stats_.framesRejected;
-        sendError(client, "invalid_jpeg", why + " (" + std::to_string(jpeg.size()) + " bytes)");
+        sendWsError(sockets_, client, "invalid_jpeg", why + " (" + std::to_string(jpeg.size()) + " bytes)");
         return;
     }
     const size_t size = jpeg.size();
@@ -136,20 +115,8 @@ void PushIngest::accept(Client& client, Publisher& publisher, std::string jpeg) 
         GST_MEMORY_FLAG_READONLY, owned->data(), size, 0, size, owned,
         [](gpointer p) { delete static_cast<std::string*>(p); }));
     if (publisher.camera->pushJpeg(std::move(buffer))) ++stats_.framesAccepted;
-    else sendError(client, "not_running", "camera " + publisher.camera->id() + " is " + toString(publisher.camera->state()));
+    else sendWsError(sockets_, client, "not_running", "camera " + publisher.camera->id() + " is " + toString(publisher.camera->state()));
 }
 
-void PushIngest::sendJson(Client& client, const std::string& text) {
-    sockets_.sendControl(client, shared(websocketFrame(WsOpcode::Text, text)));
-}
-
-void PushIngest::sendError(Client& client, const std::string& code, const std::string& message) {
-    sendJson(client, jsonMessage("error", {{"code", code}, {"message", message}}));
-}
-
-void PushIngest::close(Client& client, uint16_t code, const std::string& reason) {
-    sockets_.sendControl(client, shared(websocketCloseFrame(code, reason)));
-    sockets_.closeAfterSending(client);
-}
 
 }  // namespace camrelay

@@ -37,9 +37,6 @@ private:
     using Client = ViewerSockets::Client;
     void onInput(Client& client, std::string_view data);
     void accept(Client& client, Publisher& publisher, std::string jpeg);
-    void sendJson(Client& client, const std::string& text);
-    void sendError(Client& client, const std::string& code, const std::string& message);
-    void close(Client& client, uint16_t code, const std::string& reason);
 
     ViewerSockets sockets_;
     PushStats stats_;

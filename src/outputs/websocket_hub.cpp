@@ -1,10 +1,13 @@
 #include "websocket_hub.h"
 
 #include "core/log.h"
+#include "outputs/json_message.h"
 #include "outputs/websocket_protocol.h"
+#include "outputs/websocket_send.h"
 
 #include <json-glib/json-glib.h>
 
+#include <cstring>
 #include <cmath>
 
 #define GST_CAT_DEFAULT camrelay_output_debug
@@ -19,52 +22,6 @@ constexpr double kMaxFps = 240;
 using Bytes = ViewerSockets::Bytes;
 
 Bytes shared(std::string bytes) { return std::make_shared<const std::string>(std::move(bytes)); }
-
-// {"type": type, "data": {...}} built with json-glib (names and messages need escaping).
-class Message {
-public:
-    explicit Message(const char* type) : builder_(json_builder_new()) {
-        json_builder_begin_object(builder_);
-        json_builder_set_member_name(builder_, "type");
-        json_builder_add_string_value(builder_, type);
-        json_builder_set_member_name(builder_, "data");
-        json_builder_begin_object(builder_);
-    }
-    ~Message() { g_object_unref(builder_); }
-    Message& add(const char* key, const std::string& value) {
-        json_builder_set_member_name(builder_, key);
-        json_builder_add_string_value(builder_, value.c_str());
-        return *this;
-    }
-    Message& add(const char* key, double value) {
-        json_builder_set_member_name(builder_, key);
-        json_builder_add_double_value(builder_, value);
-        return *this;
-    }
-    Message& add(const char* key, int64_t value) {
-        json_builder_set_member_name(builder_, key);
-        json_builder_add_int_value(builder_, value);
-        return *this;
-    }
-    Message& addNull(const char* key) {
-        json_builder_set_member_name(builder_, key);
-        json_builder_add_null_value(builder_);
-        return *this;
-    }
-    std::string text() {
-        json_builder_end_object(builder_);
-        json_builder_end_object(builder_);
-        JsonNode* root = json_builder_get_root(builder_);
-        gchar* out = json_to_string(root, FALSE);
-        std::string text = out;
-        g_free(out);
-        json_node_unref(root);
-        return text;
-    }
-
-private:
-    JsonBuilder* builder_;
-};
 
 void putBigEndian(std::string& out, uint64_t value) {
     for (int shift = 56; shift >= 0; shift -= 8) out.push_back(char((value >> shift) & 0xff));
@@ -166,7 +123,7 @@ void WebSocketHub::addCameraViewer(GRef<GIOStream> connection, GRef<GSocket> soc
     state->format = options.format;
     client.state = state;
     sockets_.sendControl(client, shared(handshake));
-    sendJson(client, streamInfo(camera));
+    sendWsText(sockets_, client, streamInfo(camera));
     subscribe(client, *state, camera.id(), options.maxFps);
     sockets_.sweep();
 }
@@ -178,9 +135,9 @@ void WebSocketHub::addMultiViewer(GRef<GIOStream> connection, GRef<GSocket> sock
     state->format = WsFrameFormat::Binary;  // frames tagged with the camera id
     client.state = state;
     sockets_.sendControl(client, shared(handshake));
-    Message hello("hello");
+    JsonMessage hello("hello");
     hello.add("format", std::string("binary"));
-    sendJson(client, hello.text());
+    sendWsText(sockets_, client, hello.text());
     sockets_.sweep();
 }
 
@@ -193,8 +150,8 @@ void WebSocketHub::subscribe(Client& client, ClientState& state, const std::stri
         it->second.demand = feed.camera->demand();
     }
     if (state.multi) {
-        sendJson(client, Message("subscribed").add("camera", cameraId).add("fps", fps).text());
-        sendJson(client, stateMessage(*feed.camera));
+        sendWsText(sockets_, client, JsonMessage("subscribed").add("camera", cameraId).add("fps", fps).text());
+        sendWsText(sockets_, client, stateMessage(*feed.camera));
     }
     // A new viewer sees the latest frame at once, not after the next capture.
     if (FramePtr latest = feed.camera->latestFrame(); latest && added) {
@@ -227,7 +184,7 @@ void WebSocketHub::onState(Feed& feed) {
     const std::string text = stateMessage(*feed.camera);
     sockets_.forEach([&](Client& client) {
         auto& state = *static_cast<ClientState*>(client.state.get());
-        if (state.subscriptions.count(feed.camera->id())) sendJson(client, text);
+        if (state.subscriptions.count(feed.camera->id())) sendWsText(sockets_, client, text);
     });
 }
 
@@ -239,17 +196,17 @@ void WebSocketHub::onInput(Client& client, std::string_view data) {
         switch (m.opcode) {
         case WsOpcode::Text: onMessage(client, state, m.payload); break;
         case WsOpcode::Binary:
-            sendError(client, "unsupported", "viewers send JSON text messages only");
+            sendWsError(sockets_, client, "unsupported", "viewers send JSON text messages only");
             break;
-        case WsOpcode::Ping: sockets_.sendControl(client, shared(websocketFrame(WsOpcode::Pong, m.payload))); break;
+        case WsOpcode::Ping: sendWsPong(sockets_, client, m.payload); break;
         case WsOpcode::Pong: break;
-        case WsOpcode::Close: close(client, kWsNormalClosure, "bye"); return;
+        case WsOpcode::Close: closeWs(sockets_, client, kWsNormalClosure, "bye"); return;
         default: break;
         }
     }
     if (!ok) {
         logWarning("", "closing a WebSocket viewer: " + state.reader.error());
-        close(client, state.reader.closeCode(), state.reader.error());
+        closeWs(sockets_, client, state.reader.closeCode(), state.reader.error());
     }
 }
 
@@ -261,7 +218,7 @@ void WebSocketHub::onMessage(Client& client, ClientState& state, const std::stri
     JsonNode* root = parsed ? json_parser_get_root(parser) : nullptr;
     if (!root || !JSON_NODE_HOLDS_OBJECT(root)) {
         g_object_unref(parser);
-        return sendError(client, "bad_json", "messages are JSON objects like {\"type\":\"set\",\"data\":{\"fps\":5}}" +
+        return sendWsError(sockets_, client, "bad_json", "messages are JSON objects like {\"type\":\"set\",\"data\":{\"fps\":5}}" +
                                                  (error ? std::string(" (") + error->message + ")" : std::string()));
     }
     JsonObject* object = json_node_get_object(root);
@@ -287,48 +244,36 @@ void WebSocketHub::onMessage(Client& client, ClientState& state, const std::stri
     if (!state.multi && camera.empty() && !state.subscriptions.empty()) camera = state.subscriptions.begin()->first;
 
     if (kind == "ping") {
-        sendJson(client, Message("pong").text());
+        sendWsText(sockets_, client, JsonMessage("pong").text());
     } else if (kind == "set" || kind == "subscribe") {
-        if (!fpsOk) sendError(client, "bad_fps", "fps must be a number from 0 (every frame) to 240");
-        else if (!feeds_.count(camera)) sendError(client, "unknown_camera", "no camera \"" + camera + "\"");
-        else if (!state.multi && kind == "subscribe") sendError(client, "unknown_type", "this socket shows one camera; use /api/ws for several");
-        else if (kind == "set" && !state.subscriptions.count(camera)) sendError(client, "not_subscribed", "subscribe to \"" + camera + "\" first");
+        if (!fpsOk) sendWsError(sockets_, client, "bad_fps", "fps must be a number from 0 (every frame) to 240");
+        else if (!feeds_.count(camera)) sendWsError(sockets_, client, "unknown_camera", "no camera \"" + camera + "\"");
+        else if (!state.multi && kind == "subscribe") sendWsError(sockets_, client, "unknown_type", "this socket shows one camera; use /api/ws for several");
+        else if (kind == "set" && !state.subscriptions.count(camera)) sendWsError(sockets_, client, "not_subscribed", "subscribe to \"" + camera + "\" first");
         else if (kind == "set") {
             state.subscriptions[camera].thinner.setMaxFps(fps);
-            sendJson(client, Message("ok").add("camera", camera).add("fps", fps).text());
+            sendWsText(sockets_, client, JsonMessage("ok").add("camera", camera).add("fps", fps).text());
         } else {
             subscribe(client, state, camera, fps);
         }
     } else if (kind == "unsubscribe" && state.multi) {
         if (state.subscriptions.erase(camera)) {
             --feeds_[camera]->viewers;
-            sendJson(client, Message("unsubscribed").add("camera", camera).text());
+            sendWsText(sockets_, client, JsonMessage("unsubscribed").add("camera", camera).text());
         } else {
-            sendError(client, "not_subscribed", "not subscribed to \"" + camera + "\"");
+            sendWsError(sockets_, client, "not_subscribed", "not subscribed to \"" + camera + "\"");
         }
     } else {
-        sendError(client, "unknown_type", "unknown message type \"" + kind + "\" (expected " +
+        sendWsError(sockets_, client, "unknown_type", "unknown message type \"" + kind + "\" (expected " +
                                               (state.multi ? "subscribe, unsubscribe, set or ping)" : "set or ping)"));
     }
     g_object_unref(parser);
 }
 
-void WebSocketHub::sendJson(Client& client, const std::string& text) {
-    sockets_.sendControl(client, shared(websocketFrame(WsOpcode::Text, text)));
-}
-
-void WebSocketHub::sendError(Client& client, const std::string& code, const std::string& message) {
-    sendJson(client, Message("error").add("code", code).add("message", message).text());
-}
-
-void WebSocketHub::close(Client& client, uint16_t code, const std::string& reason) {
-    sockets_.sendControl(client, shared(websocketCloseFrame(code, reason)));
-    sockets_.closeAfterSending(client);
-}
 
 std::string WebSocketHub::streamInfo(const Camera& camera) const {
     const CameraStats s = camera.stats();
-    Message info("stream_info");
+    JsonMessage info("stream_info");
     info.add("stream_id", camera.id()).add("name", camera.config().name);
     info.add("width", int64_t(s.width ? s.width : camera.config().width));
     info.add("height", int64_t(s.height ? s.height : camera.config().height));
@@ -339,7 +284,7 @@ std::string WebSocketHub::streamInfo(const Camera& camera) const {
 }
 
 std::string WebSocketHub::stateMessage(const Camera& camera) const {
-    Message m("state");
+    JsonMessage m("state");
     m.add("camera", camera.id()).add("state", std::string(toString(camera.state())));
     const bool down = camera.recovering() || camera.state() == CameraState::Failed;
     if (down && !camera.lastError().empty()) m.add("error", camera.lastError());

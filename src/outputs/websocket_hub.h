@@ -57,9 +57,6 @@ private:
     void onInput(Client& client, std::string_view data);
     void onMessage(Client& client, ClientState& state, const std::string& text);
     void subscribe(Client& client, ClientState& state, const std::string& cameraId, double fps);
-    void sendJson(Client& client, const std::string& text);
-    void sendError(Client& client, const std::string& code, const std::string& message);
-    void close(Client& client, uint16_t code, const std::string& reason);
     std::string streamInfo(const Camera& camera) const;
     std::string stateMessage(const Camera& camera) const;
 

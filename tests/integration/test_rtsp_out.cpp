@@ -80,8 +80,10 @@ TEST_CASE("two RTSP clients and MJPEG viewers share one connection to the source
     pool.open(3);
     DecodingPlayer first(h264Player(restreamUrl(service, "yard")));
     DecodingPlayer second(h264Player(restreamUrl(service, "yard")));
-    CHECK(first.pull(30, 5000) == 30);
-    CHECK(second.pull(30, 5000) == 30);
+    const int firstFrames = first.pull(30, 5000), secondFrames = second.pull(30, 5000);
+    INFO("service log:\n" << service.log() << "\ncamera:\n" << camera.output());
+    CHECK(firstFrames == 30);
+    CHECK(secondFrames == 30);
     CHECK(second.size() == std::make_pair(320, 240));
     pool.run(1000);
     for (size_t i = 0; i < pool.size(); ++i) CHECK(pool.stats(i).frames > 20);

@@ -26,6 +26,7 @@ public:
     // RTSP client connections / encoder pipelines created in the current run.
     int connections() const;
     int mediaCreated() const;
+    std::string output() const { return process_.output(); }
 
 private:
     int countLines(const std::string& prefix) const;

@@ -1,0 +1,50 @@
+#include "json_message.h"
+
+namespace camrelay {
+
+JsonMessage::JsonMessage(const char* type) : builder_(json_builder_new()) {
+    json_builder_begin_object(builder_);
+    json_builder_set_member_name(builder_, "type");
+    json_builder_add_string_value(builder_, type);
+    json_builder_set_member_name(builder_, "data");
+    json_builder_begin_object(builder_);
+}
+
+JsonMessage::~JsonMessage() { g_object_unref(builder_); }
+
+JsonMessage& JsonMessage::add(const char* key, const std::string& value) {
+    json_builder_set_member_name(builder_, key);
+    json_builder_add_string_value(builder_, value.c_str());
+    return *this;
+}
+
+JsonMessage& JsonMessage::add(const char* key, double value) {
+    json_builder_set_member_name(builder_, key);
+    json_builder_add_double_value(builder_, value);
+    return *this;
+}
+
+JsonMessage& JsonMessage::add(const char* key, int64_t value) {
+    json_builder_set_member_name(builder_, key);
+    json_builder_add_int_value(builder_, value);
+    return *this;
+}
+
+JsonMessage& JsonMessage::addNull(const char* key) {
+    json_builder_set_member_name(builder_, key);
+    json_builder_add_null_value(builder_);
+    return *this;
+}
+
+std::string JsonMessage::text() {
+    json_builder_end_object(builder_);
+    json_builder_end_object(builder_);
+    JsonNode* root = json_builder_get_root(builder_);
+    gchar* out = json_to_string(root, FALSE);
+    std::string text = out;
+    g_free(out);
+    json_node_unref(root);
+    return text;
+}
+
+}  // namespace camrelay
