@@ -38,6 +38,12 @@ std::string rtspMediaLaunch(bool h264Passthrough) {
            " ! video/x-h264,profile=constrained-baseline ! rtph264pay name=pay0 pt=96 config-interval=1 )";
 }
 
+// appsrc stamps buffers with the pipeline's running time (do-timestamp), which
+// only means something once the media plays: a buffer pushed while it is still
+// being prepared gets a time far ahead of the ones after it, and x264enc then
+// drops every later frame as non-monotonic. Frames before PLAYING are skipped.
+static bool playing(GstElement* appsrc) { return GST_STATE(appsrc) == GST_STATE_PLAYING; }
+
 // One camera's mount. Shared with callbacks queued for the loop, which check
 // `alive` so none runs after the re-streamer is gone.
 struct RtspRestream::Mount {
@@ -59,6 +65,7 @@ struct RtspRestream::Mount {
         if (passthrough()) {
             GRef<GstElement> appsrc = source;
             tapListener = camera->h264Tap()->add([appsrc](GstBuffer* au) {
+                if (!playing(appsrc.get())) return;
                 GstBuffer* copy = gst_buffer_copy(au);  // shares the memory; fresh timestamps from appsrc
                 GST_BUFFER_PTS(copy) = GST_BUFFER_DTS(copy) = GST_BUFFER_DURATION(copy) = GST_CLOCK_TIME_NONE;
                 gst_app_src_push_buffer(GST_APP_SRC(appsrc.get()), copy);
@@ -68,7 +75,6 @@ struct RtspRestream::Mount {
         }
         frames = camera->onFrame([this](const FramePtr& frame) { push(frame); });
         logInfo(camera->id(), "RTSP clients connected: H.264 encoder started");
-        if (FramePtr latest = camera->latestFrame()) push(latest);  // a picture at once, not after the next capture
     }
     void detach(GstElement* src) {
         if (source.get() != src) return;  // an older media, already replaced
@@ -85,7 +91,7 @@ struct RtspRestream::Mount {
         if (pad) gst_pad_send_event(pad.get(), gst_video_event_new_upstream_force_key_unit(GST_CLOCK_TIME_NONE, TRUE, 0));
     }
     void push(const FramePtr& frame) {
-        if (!source) return;
+        if (!source || !playing(source.get())) return;
         // A placeholder comes once a second: make each one decodable on its own.
         if (frame->isPlaceholder()) requestKeyframe();
         GstBuffer* buffer = gst_buffer_copy(frame->buffer());  // shares the JPEG's memory
