@@ -9,11 +9,7 @@ port=${PORT:-18090}
 counts=("$@"); [ ${#counts[@]} -gt 0 ] || counts=(1 100 1000)
 for n in "${counts[@]}"; do
   for r in $(seq "$runs"); do
-    build-release/src/camrelay --listen 127.0.0.1 --port "$port" --rtsp-port -1 >/dev/null 2>&1 &
-    pid=$!
-    wait_live "$port" demo
     echo "== N=$n run $r"
-    build-release/bench/camrelay-mjpeg-load --port "$port" --viewers "$n" --warmup 3 --duration "${DURATION:-10}" --pid "$pid" || true
-    kill "$pid"; wait "$pid" || true
+    load_fresh_service "$port" demo "--rtsp-port -1" --viewers "$n" --warmup 3 --duration "${DURATION:-10}"
   done
 done

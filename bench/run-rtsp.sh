@@ -22,11 +22,7 @@ quality=80
 CONF
 for n in "${counts[@]}"; do
   for r in $(seq "$runs"); do
-    build-release/src/camrelay --listen 127.0.0.1 --port "$port" --rtsp-port -1 --pipelines "$work/pipelines" >/dev/null 2>&1 &
-    pid=$!
-    wait_live "$port" ipcam
     echo "== N=$n run $r"
-    build-release/bench/camrelay-mjpeg-load --port "$port" --camera ipcam --viewers "$n" --warmup 3 --duration "${DURATION:-10}" --pid "$pid" || true
-    kill "$pid"; wait "$pid" || true
+    load_fresh_service "$port" ipcam "--rtsp-port -1 --pipelines $work/pipelines" --viewers "$n" --warmup 3 --duration "${DURATION:-10}"
   done
 done

@@ -11,13 +11,9 @@ counts=("$@"); [ ${#counts[@]} -gt 0 ] || counts=(1 100 500)
 for format in binary json; do
   for n in "${counts[@]}"; do
     for r in $(seq "$runs"); do
-      build-release/src/camrelay --listen 127.0.0.1 --port "$port" --rtsp-port -1 >/dev/null 2>&1 &
-      pid=$!
-      wait_live "$port" demo
       echo "== format=$format N=$n run $r"
-      build-release/bench/camrelay-mjpeg-load --port "$port" --viewers "$n" --ws "$format" --stalled "${STALLED:-1}" \
-        --warmup 3 --duration "${DURATION:-10}" --pid "$pid" || true
-      kill "$pid"; wait "$pid" || true
+      load_fresh_service "$port" demo "--rtsp-port -1" --viewers "$n" --ws "$format" --stalled "${STALLED:-1}" \
+        --warmup 3 --duration "${DURATION:-10}"
     done
   done
 done

@@ -31,7 +31,8 @@ public:
     // writes the response head, then frames until the viewer leaves.
     // socket is the connection's socket (the stream may be a wrapper around it).
     void addViewer(GRef<GIOStream> connection, GRef<GSocket> socket, MjpegViewerOptions options);
-    MjpegStats stats() const { return viewers_.stats(); }
+    MjpegStats stats() const { return viewers_.stats(); }  // walks every viewer
+    size_t viewerCount() const { return viewers_.size(); }
 
     // The bytes of one multipart part (headers, JPEG, closing boundary).
     static std::string buildPart(const Frame& frame);

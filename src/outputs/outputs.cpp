@@ -10,7 +10,9 @@ Outputs::Outputs(Registry& registry, const ServiceConfig& config)
 }
 
 size_t Outputs::viewers(const std::string& cameraId) const {
-    return mjpegStats(cameraId).viewers + websockets_.viewers(cameraId);
+    // Asked on every stream request: a count, not stats() (which walks every viewer).
+    MjpegFanout* fanout = mjpeg(cameraId);
+    return (fanout ? fanout->viewerCount() : 0) + websockets_.viewers(cameraId);
 }
 
 MjpegStats Outputs::mjpegStats(const std::string& cameraId) const {

@@ -35,7 +35,7 @@ TEST_CASE("the camera list and detail show a live camera with its effective pipe
 
     // fps is measured over two seconds: give it time to settle.
     REQUIRE(waitUntil([&] {
-        return jsonNumber(httpRequest(service.port(), "GET", "/api/cameras/demo").body, "$.frames") > 60;
+        return jsonNumber(service.cameraJson("demo"), "$.frames") > 60;
     }, 5000));
     auto detail = httpRequest(service.port(), "GET", "/api/cameras/demo");
     REQUIRE(detail.status == 200);

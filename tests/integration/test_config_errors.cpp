@@ -28,7 +28,7 @@ TEST_CASE("broken camera files fail alone, named by file and key; the demo keeps
     // A missing device is a camera that may come back (a USB camera unplugged): retried, not failed.
     REQUIRE(service.waitForState("nodevice", "stalled"));
     auto error = [&](const std::string& id) {
-        auto body = httpRequest(service.port(), "GET", "/api/cameras/" + id).body;
+        auto body = service.cameraJson(id);
         CHECK(jsonString(body, "$.state") == (id == "nodevice" ? "stalled" : "failed"));
         return jsonString(body, "$.error");
     };

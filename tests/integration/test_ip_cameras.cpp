@@ -24,12 +24,12 @@ TEST_CASE("H.264, H.265 and MJPEG-over-RTP cameras all stream; RTP MJPEG is pass
     for (const auto& [id, kind] : kinds) {
         INFO(id);
         REQUIRE(service.waitForState(id, "live", 15000));
-        const std::string detail = httpRequest(service.port(), "GET", "/api/cameras/" + id).body;
+        const std::string detail = service.cameraJson(id);
         CHECK(jsonString(detail, "$.source_kind") == kind);
         auto snap = httpRequest(service.port(), "GET", "/api/cameras/" + id + "/snapshot");
         REQUIRE(snap.status == 200);
         CHECK(decodeJpegSize(snap.body) == std::make_pair(320, 240));
     }
-    CHECK_THAT(jsonString(httpRequest(service.port(), "GET", "/api/cameras/mjpeg").body, "$.pipeline"),
+    CHECK_THAT(jsonString(service.cameraJson("mjpeg"), "$.pipeline"),
                Catch::Contains("rtpjpegdepay ! jpegparse ! tee"));  // no jpegdec, no jpegenc
 }

@@ -16,9 +16,6 @@ double viewerFps(const ViewerStats& s) {
     if (s.frames < 2 || s.lastFrameUs <= s.firstFrameUs) return 0;
     return double(s.frames - 1) * 1e6 / double(s.lastFrameUs - s.firstFrameUs);
 }
-double viewersNow(const ServiceProcess& service, const std::string& id = "demo") {
-    return jsonNumber(httpRequest(service.port(), "GET", "/api/cameras/" + id).body, "$.viewers");
-}
 }  // namespace
 
 TEST_CASE("the stream delivers whole, decodable frames at the configured rate", "[mjpeg]") {
@@ -73,16 +70,16 @@ TEST_CASE("200 concurrent viewers all receive frames; the count returns to 0", "
     ViewerPool pool(service.port(), "/api/cameras/demo/stream");
     pool.open(200);
     pool.run(3000);
-    CHECK(viewersNow(service) == 200);
+    CHECK(jsonNumber(service.cameraJson("demo"), "$.viewers") == 200);
     size_t withFrames = 0;
     for (const auto& s : pool.allStats()) {
         withFrames += s.frames >= 30 && s.error.empty() && s.framesInOrder;
     }
     CHECK(withFrames == 200);
-    const double sent = jsonNumber(httpRequest(service.port(), "GET", "/api/cameras/demo").body, "$.bytes_sent");
+    const double sent = jsonNumber(service.cameraJson("demo"), "$.bytes_sent");
     CHECK(sent > 0);
     for (size_t i = 0; i < pool.size(); ++i) pool.close(i);
-    CHECK(waitUntil([&] { return viewersNow(service) == 0; }, 3000));
+    CHECK(waitUntil([&] { return jsonNumber(service.cameraJson("demo"), "$.viewers") == 0; }, 3000));
 }
 
 TEST_CASE("a viewer that stops reading slows no one and is dropped after the timeout", "[mjpeg][slow]") {
@@ -107,10 +104,10 @@ TEST_CASE("a viewer that stops reading slows no one and is dropped after the tim
     for (size_t i = 0; i < 4; ++i) CHECK(pool.stats(i).frames > 120);
     // Dropped once its buffers are full and it has taken nothing for 2 s.
     auto timedOut = [&] {
-        return jsonNumber(httpRequest(service.port(), "GET", "/api/cameras/demo").body, "$.viewers_timed_out") == 1;
+        return jsonNumber(service.cameraJson("demo"), "$.viewers_timed_out") == 1;
     };
     CHECK(waitUntil([&] { pool.run(100); return timedOut(); }, 10000));
-    auto detail = httpRequest(service.port(), "GET", "/api/cameras/demo").body;
+    auto detail = service.cameraJson("demo");
     CHECK(jsonNumber(detail, "$.viewers") == 4);
     CHECK(jsonNumber(detail, "$.frames_dropped") > 0);
     // Once it reads again it finds the connection closed by the server.
@@ -125,9 +122,9 @@ TEST_CASE("a viewer that hangs up is freed at once, even with no frames flowing"
     REQUIRE(httpRequest(service.port(), "POST", "/api/cameras/demo/stop").status == 200);
     ViewerPool pool(service.port(), "/api/cameras/demo/stream");
     pool.open(5);
-    CHECK(waitUntil([&] { return viewersNow(service) == 5; }, 2000));
+    CHECK(waitUntil([&] { return jsonNumber(service.cameraJson("demo"), "$.viewers") == 5; }, 2000));
     for (size_t i = 0; i < 5; ++i) pool.close(i);
-    CHECK(waitUntil([&] { return viewersNow(service) == 0; }, 1000));
+    CHECK(waitUntil([&] { return jsonNumber(service.cameraJson("demo"), "$.viewers") == 0; }, 1000));
 }
 
 TEST_CASE("?fps= thins one viewer's stream without touching the others", "[mjpeg]") {
@@ -158,7 +155,7 @@ TEST_CASE("a JPEG camera passes its frames through byte for byte, with no encode
                                " ! matroskademux ! image/jpeg\n";
     ServiceProcess service({{"mjpeg.conf", camera}});
     REQUIRE(service.waitForState("mjpeg", "live"));
-    auto detail = httpRequest(service.port(), "GET", "/api/cameras/mjpeg").body;
+    auto detail = service.cameraJson("mjpeg");
     CHECK(jsonString(detail, "$.source_kind") == "jpeg");
     const std::string pipeline = jsonString(detail, "$.pipeline");
     CHECK(pipeline.find("enc") == std::string::npos);

@@ -19,7 +19,7 @@ using namespace camrelay::testing;
 namespace {
 
 std::string state(const ServiceProcess& service, const std::string& id) {
-    return jsonString(httpRequest(service.port(), "GET", "/api/cameras/" + id).body, "$.state");
+    return jsonString(service.cameraJson(id), "$.state");
 }
 
 std::vector<std::string> typed(const WsClient& ws, const std::string& type) {
@@ -65,7 +65,7 @@ std::string base64(const std::string& bytes) {
 TEST_CASE("pushed JPEGs fan out untouched over MJPEG, WebSocket and snapshots", "[push]") {
     ServiceProcess service({{"door.conf", std::string("[camera]\nname=Door phone\nsource=push\n")}});
     REQUIRE(service.waitForState("door", "stopped"));  // no publisher yet
-    const std::string detail = httpRequest(service.port(), "GET", "/api/cameras/door").body;
+    const std::string detail = service.cameraJson("door");
     CHECK(jsonString(detail, "$.source_kind") == "jpeg");
     CHECK_FALSE(jsonBool(detail, "$.publisher"));
 
@@ -136,7 +136,7 @@ TEST_CASE("pushed JPEGs fan out untouched over MJPEG, WebSocket and snapshots", 
     mjpeg.run(1000, [&] { return mjpegBodies.size() > before; });
     REQUIRE(mjpegBodies.size() > before);
     CHECK(mjpegBodies.back() == b);
-    CHECK(httpRequest(service.port(), "GET", "/api/cameras/door").body.find("\"publisher\":true") != std::string::npos);
+    CHECK(service.cameraJson("door").find("\"publisher\":true") != std::string::npos);
 }
 
 TEST_CASE("only source=push cameras take publishers", "[push]") {
@@ -151,7 +151,7 @@ TEST_CASE("an on-demand camera runs only while consumed and lingers after the la
     REQUIRE(service.waitForState("lazy", "idle"));
     // Idle: no pipeline threads and (almost) no CPU.
     CHECK_FALSE(pipelineThreadRunning(service.pid(), "videotestsrc"));
-    const std::string idle = httpRequest(service.port(), "GET", "/api/cameras/lazy").body;
+    const std::string idle = service.cameraJson("lazy");
     CHECK(jsonBool(idle, "$.config.on_demand"));
     CHECK(jsonNumber(idle, "$.consumers") == 0);
 
@@ -163,10 +163,10 @@ TEST_CASE("an on-demand camera runs only while consumed and lingers after the la
         CHECK(pool.stats(0).frames >= 10);
         CHECK(state(service, "lazy") == "live");
         CHECK(pipelineThreadRunning(service.pid(), "videotestsrc"));
-        CHECK(jsonNumber(httpRequest(service.port(), "GET", "/api/cameras/lazy").body, "$.consumers") == 1);
+        CHECK(jsonNumber(service.cameraJson("lazy"), "$.consumers") == 1);
     }
     // The viewer left: live for the linger time, then idle with no pipeline.
-    CHECK(waitUntil([&] { return jsonNumber(httpRequest(service.port(), "GET", "/api/cameras/lazy").body, "$.consumers") == 0; }, 2000));
+    CHECK(waitUntil([&] { return jsonNumber(service.cameraJson("lazy"), "$.consumers") == 0; }, 2000));
     CHECK(state(service, "lazy") == "live");
     REQUIRE(service.waitForState("lazy", "idle", 4000));
     CHECK(waitUntil([&] { return !pipelineThreadRunning(service.pid(), "videotestsrc"); }, 2000));

@@ -71,6 +71,7 @@ TEST_CASE("a camera that drops off and returns heals by itself; viewers stay con
     ServiceProcess service({{"yard.conf", ipCamera(camera.url(std::string("admin:") + kSecret))}});
     REQUIRE(service.waitForState("yard", "live", 15000));
     WsClient events(service.port(), "/api/events?camera=yard");
+    WsClient wsViewer(service.port(), "/api/cameras/yard/ws?format=binary");
 
     ViewerPool pool(service.port(), "/api/cameras/yard/stream", true);
     std::vector<SeenPart> parts;
@@ -86,6 +87,7 @@ TEST_CASE("a camera that drops off and returns heals by itself; viewers stay con
     camera.kill();
     const int64_t downUs = monotonicUs();
     pool.run(5000);
+    wsViewer.waitFor([] { return false; }, 100);  // drain it now and then, as a page would
     const auto offlineParts = std::count_if(parts.begin(), parts.end(), [&](const SeenPart& p) { return p.offline; });
     CHECK(offlineParts >= 3);  // about one per second
     CHECK(offlineParts <= 7);
@@ -94,7 +96,7 @@ TEST_CASE("a camera that drops off and returns heals by itself; viewers stay con
             CHECK(p.arrivalUs > downUs);
             CHECK(decodeJpegSize(p.body) == std::make_pair(320, 240));  // the camera's size: pages do not jump
         }
-    const std::string down = httpRequest(service.port(), "GET", "/api/cameras/yard").body;
+    const std::string down = service.cameraJson("yard");
     CHECK((jsonString(down, "$.state") == "stalled" || jsonString(down, "$.state") == "reconnecting"));
     CHECK_FALSE(jsonIsNull(down, "$.error"));
     // Snapshots never return the placeholder.
@@ -119,13 +121,23 @@ TEST_CASE("a camera that drops off and returns heals by itself; viewers stay con
     CHECK(pool.stats(0).framesInOrder);     // numbers keep rising across the outage
     CHECK_FALSE(parts.back().offline);
 
-    const std::string detail = httpRequest(service.port(), "GET", "/api/cameras/yard").body;
+    const std::string detail = service.cameraJson("yard");
     CHECK(jsonString(detail, "$.state") == "live");
     CHECK(jsonNumber(detail, "$.reconnects") >= 1);
     CHECK(jsonNumber(detail, "$.reconnect_attempt") == 0);  // reset on success
     CHECK(jsonIsNull(detail, "$.error"));
     CHECK_FALSE(jsonIsNull(detail, "$.last_error"));
     CHECK(jsonNumber(detail, "$.state_age") < 5);
+
+    // The WebSocket viewer (read only now, its frames waited in its socket) got placeholders flagged as such.
+    auto flagged = [&] {
+        size_t n = 0;
+        for (const auto& m : wsViewer.messages())
+            if (m.binary && m.data.size() > 24 && (m.data[5] & 1)) ++n;
+        return n;
+    };
+    CHECK(wsViewer.waitFor([&] { return flagged() >= 1; }, 3000));
+    CHECK_FALSE(wsViewer.closed());
 
     // The WebSocket saw the transitions as they happened; the history has them too.
     REQUIRE(events.waitFor([&] {
@@ -172,7 +184,7 @@ TEST_CASE("a camera that never answers stays in backoff without affecting the se
     CHECK(delays[0] == 1);
     CHECK(delays[1] == 2);
     CHECK(delays[2] == 4);
-    const std::string gone = httpRequest(service.port(), "GET", "/api/cameras/gone").body;
+    const std::string gone = service.cameraJson("gone");
     CHECK((jsonString(gone, "$.state") == "stalled" || jsonString(gone, "$.state") == "reconnecting"));
     CHECK(jsonNumber(gone, "$.reconnects") >= 2);
     CHECK_THAT(jsonString(gone, "$.error"), Catch::Contains("rtspsrc"));
@@ -202,7 +214,7 @@ TEST_CASE("a source that hangs without an error is caught by the watchdog and re
     REQUIRE(service.waitForState("yard", "live", 15000));
     camera.pause();  // connection open, no frames, no error
     REQUIRE(service.waitForState("yard", "stalled", 4000));
-    const std::string detail = httpRequest(service.port(), "GET", "/api/cameras/yard").body;
+    const std::string detail = service.cameraJson("yard");
     CHECK(jsonString(detail, "$.error") == "watchdog: no new frame for 2 s");
     CHECK(jsonNumber(detail, "$.last_frame_age") >= 2);
     camera.resume();
@@ -217,7 +229,7 @@ TEST_CASE("an HTTP MJPEG camera (another camrelay) is relayed untouched and reco
                                              " is-live=true ! multipartdemux single-stream=true ! image/jpeg\n"
                                              "watchdog-timeout=2\nreconnect-max-delay=2\n"}});
     REQUIRE(relay.waitForState("relay", "live"));
-    const std::string detail = httpRequest(relay.port(), "GET", "/api/cameras/relay").body;
+    const std::string detail = relay.cameraJson("relay");
     CHECK(jsonString(detail, "$.source_kind") == "jpeg");  // passed through, not re-encoded
     CHECK(jsonNumber(detail, "$.width") == 320);
     auto snap = httpRequest(relay.port(), "GET", "/api/cameras/relay/snapshot");
@@ -227,7 +239,7 @@ TEST_CASE("an HTTP MJPEG camera (another camrelay) is relayed untouched and reco
     ViewerPool pool(relay.port(), "/api/cameras/relay/stream");
     pool.open(3);
     pool.run(1000);
-    CHECK(jsonNumber(httpRequest(upstream.port(), "GET", "/api/cameras/demo").body, "$.viewers") == 1);
+    CHECK(jsonNumber(upstream.cameraJson("demo"), "$.viewers") == 1);
 
     upstream.stop();
     CHECK(relay.waitForState("relay", "stalled", 5000));

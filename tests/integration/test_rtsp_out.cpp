@@ -24,7 +24,7 @@ std::string h264Player(const std::string& url) {
 
 // RTSP clients are watching: the shared media (and its encoder, if any) runs.
 bool encoding(const ServiceProcess& service, const std::string& id) {
-    return jsonBool(httpRequest(service.port(), "GET", "/api/cameras/" + id).body, "$.rtsp.active");
+    return jsonBool(service.cameraJson(id), "$.rtsp.active");
 }
 
 size_t occurrences(const std::string& text, const std::string& needle) {
@@ -40,7 +40,7 @@ TEST_CASE("every camera is re-served over RTSP as H.264 that GStreamer and ffmpe
     ServiceProcess service({{"demo.conf", demoCamera(320, 240, 30)}});
     REQUIRE(service.rtspPort() > 0);
     REQUIRE(service.waitForState("demo", "live"));
-    const std::string detail = httpRequest(service.port(), "GET", "/api/cameras/demo").body;
+    const std::string detail = service.cameraJson("demo");
     CHECK(jsonNumber(detail, "$.rtsp.port") == service.rtspPort());
     CHECK(jsonString(detail, "$.rtsp.path") == "/demo");
     CHECK(jsonString(detail, "$.rtsp.mode") == "encode");
@@ -113,7 +113,7 @@ TEST_CASE("a camera that delivers H.264 is re-served untouched: no decoder, no e
     ServiceProcess service({{"yard.conf", "[camera]\nsource=rtspsrc location=" + camera.url() +
                                               " protocols=tcp latency=0 ! rtph264depay ! h264parse\n"}});
     REQUIRE(service.waitForState("yard", "live", 15000));
-    const std::string detail = httpRequest(service.port(), "GET", "/api/cameras/yard").body;
+    const std::string detail = service.cameraJson("yard");
     CHECK(jsonString(detail, "$.rtsp.mode") == "passthrough");
     CHECK_FALSE(jsonBool(detail, "$.rtsp.active"));
     {

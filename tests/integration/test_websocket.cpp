@@ -124,9 +124,6 @@ int64_t serviceRssKiB(int pid) {
     return -1;
 }
 
-double wsViewers(const ServiceProcess& service, const std::string& id = "demo") {
-    return jsonNumber(httpRequest(service.port(), "GET", "/api/cameras/" + id).body, "$.ws_viewers");
-}
 
 }  // namespace
 
@@ -160,7 +157,7 @@ TEST_CASE("JSON WebSocket viewers get stream_info, then every frame in the widel
     }
     const std::string jpeg = base64Decode(jsonString(frames.back().data, "$.data.frame"));
     CHECK(decodeJpegSize(jpeg) == std::make_pair(320, 240));
-    CHECK(wsViewers(service) == 1);
+    CHECK(jsonNumber(service.cameraJson("demo"), "$.ws_viewers") == 1);
 }
 
 TEST_CASE("binary WebSocket viewers get a documented header and the JPEG bytes", "[websocket]") {
@@ -256,7 +253,7 @@ TEST_CASE("protocol abuse closes only the abuser, with the right close code", "[
     const size_t before = bystander.messages().size();
     CHECK(bystander.waitFor([&] { return bystander.messages().size() > before + 20; }, 2000));
     CHECK_FALSE(bystander.closed());
-    CHECK(waitUntil([&] { return wsViewers(service) == 1; }, 3000));
+    CHECK(waitUntil([&] { return jsonNumber(service.cameraJson("demo"), "$.ws_viewers") == 1; }, 3000));
 }
 
 TEST_CASE("a WebSocket viewer that stops reading holds bounded memory, slows no one, and is closed", "[websocket][slow]") {
@@ -280,11 +277,11 @@ TEST_CASE("a WebSocket viewer that stops reading holds bounded memory, slows no 
     // Held instead: at most the frame in flight and the newest one, shared.
     INFO("RSS before " << rssBefore << " KiB, while stalled " << rssStalled << " KiB");
     CHECK(rssStalled - rssBefore < 1024);
-    const std::string detail = httpRequest(service.port(), "GET", "/api/cameras/demo").body;
+    const std::string detail = service.cameraJson("demo");
     CHECK(jsonNumber(detail, "$.ws_viewers") == 2);
 
     // Closed after limits.client-timeout (3 s) without progress.
-    CHECK(waitUntil([&] { return wsViewers(service) == 1; }, 5000));
+    CHECK(waitUntil([&] { return jsonNumber(service.cameraJson("demo"), "$.ws_viewers") == 1; }, 5000));
     close(stalled);
     CHECK_FALSE(reader.closed());
 }
@@ -330,6 +327,6 @@ TEST_CASE("one socket, many cameras: /api/ws subscriptions, tagged binary frames
     const size_t frontAfter = framesOf("front");
     ws.waitFor([] { return false; }, 1000);
     CHECK(framesOf("front") <= frontAfter + 2);  // at most what was already on its way
-    CHECK(wsViewers(service, "front") == 0);
-    CHECK(wsViewers(service, "back") == 1);
+    CHECK(jsonNumber(service.cameraJson("front"), "$.ws_viewers") == 0);
+    CHECK(jsonNumber(service.cameraJson("back"), "$.ws_viewers") == 1);
 }

@@ -82,11 +82,15 @@ ServiceProcess::~ServiceProcess() { stop(); }
 
 std::string ServiceProcess::log() const { return readTextFile(logPath_); }
 
+std::string ServiceProcess::cameraJson(const std::string& id) const {
+    return httpRequest(port_, "GET", "/api/cameras/" + id).body;
+}
+
 bool ServiceProcess::waitForState(const std::string& id, const std::string& state, int timeoutMs) const {
     const std::string needle = "\"state\":\"" + state + "\"";
     return waitUntil([&] {
         try {
-            return httpRequest(port_, "GET", "/api/cameras/" + id).body.find(needle) != std::string::npos;
+            return cameraJson(id).find(needle) != std::string::npos;
         } catch (const std::exception&) {
             return false;
         }

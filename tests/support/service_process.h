@@ -36,6 +36,8 @@ public:
     const std::string& pipelinesDir() const { return dir_.path(); }
     // Everything the service printed to stderr so far.
     std::string log() const;
+    // GET /api/cameras/{id}: the camera's JSON (throws if the service does not answer).
+    std::string cameraJson(const std::string& id) const;
     // Waits until GET /api/cameras/{id} shows the state; false on timeout.
     bool waitForState(const std::string& id, const std::string& state, int timeoutMs = 10000) const;
     // SIGTERM and wait; returns the exit status (-1 if it had to be killed).
