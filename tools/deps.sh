@@ -1,19 +1,32 @@
 #!/usr/bin/env bash
 # Installs what camrelay needs on Debian 12, only what is missing (fast when all is there).
-#   tools/deps.sh build   - build and run the service
-#   tools/deps.sh test    - also what the test suite needs (Chromium, Node, playwright-core)
+#   tools/deps.sh build         - build and run the service (and the bench scripts)
+#   tools/deps.sh test          - also what the test suite needs (Chromium, Node, ffmpeg, playwright-core)
+#   tools/deps.sh --list [KIND] - print the Debian packages KIND (default test) installs, one a line
+#                                 (tests/deps checks every element and program we use against this list)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# gstreamer1.0-x: clockoverlay/textoverlay/timeoverlay (demo camera, offline
+# picture, RTSP test camera). gstreamer1.0-tools: gst-inspect-1.0 (the check
+# below) and gst-launch-1.0 (docs). gstreamer1.0-libcamera: the Pi example.
+# curl: bench scripts.
 build_packages=(meson ninja-build pkg-config g++
   libglib2.0-dev libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev
-  gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad
-  gstreamer1.0-plugins-ugly gstreamer1.0-libav
-  libsoup-3.0-dev libjson-glib-dev libgstrtspserver-1.0-dev catch2)
+  gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad
+  gstreamer1.0-plugins-ugly gstreamer1.0-libav gstreamer1.0-x gstreamer1.0-libcamera
+  libsoup-3.0-dev libjson-glib-dev libgstrtspserver-1.0-dev catch2 curl)
 test_packages=(chromium nodejs npm fonts-dejavu-core ffmpeg)
 
+if [ "${1:-}" = --list ]; then
+  printf '%s\n' "${build_packages[@]}"
+  [ "${2:-test}" = test ] && printf '%s\n' "${test_packages[@]}"
+  exit 0
+fi
+kind=${1:-build}
+
 wanted=("${build_packages[@]}")
-[ "${1:-build}" = test ] && wanted+=("${test_packages[@]}")
+[ "$kind" = test ] && wanted+=("${test_packages[@]}")
 
 missing=()
 for p in "${wanted[@]}"; do
@@ -28,7 +41,30 @@ if [ ${#missing[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
-if [ "${1:-build}" = test ] && [ ! -d tests/browser/node_modules/playwright-core ]; then
+# The demo camera must work after this script: check its elements, and name the
+# Debian package of any that is missing (from the Gstreamer-Elements field of
+# Debian's package metadata) instead of leaving a failed camera behind.
+demo_elements() {
+  sed -n 's/^source=//p' pipelines/demo.conf | tr '!' '\n' | awk '{print $1}' | grep -v '/' || true
+}
+element_package() {
+  # shellcheck disable=SC2046  # one argument per package name
+  apt-cache show --no-all-versions $(apt-cache pkgnames gstreamer1.0-) 2>/dev/null |
+    awk -v e="$1" '/^Package:/ { p = $2 }
+      /^Gstreamer-Elements:/ { n = split(substr($0, 21), a, /, */); for (i = 1; i <= n; i++) if (a[i] == e && !found) { print p; found = 1 } }' || true
+}
+absent=0
+for e in $(demo_elements); do
+  gst-inspect-1.0 --exists "$e" 2>/dev/null && continue
+  absent=1
+  pkg=$(element_package "$e")
+  if [ -n "$pkg" ]; then hint="Debian package $pkg provides it: apt-get install $pkg"
+  else hint="no Debian package lists it in its Gstreamer-Elements"; fi
+  echo "tools/deps.sh: the demo camera needs the GStreamer element \"$e\", which is not installed; $hint" >&2
+done
+[ "$absent" -eq 0 ] || exit 1
+
+if [ "$kind" = test ] && [ ! -d tests/browser/node_modules/playwright-core ]; then
   echo "tools/deps.sh: installing playwright-core (npm)"
   (cd tests/browser && npm install --no-audit --no-fund --loglevel=error)
 fi

@@ -1,5 +1,7 @@
 #include "graph_builder.h"
 
+#include "plugin_packages.h"
+
 #include <sstream>
 
 namespace camrelay {
@@ -97,7 +99,7 @@ GRef<GstElement> parseFragment(const std::string& fragment, std::string* error) 
     GUniquePtr<GError> parseError(raw);
     GRef<GstElement> bin = GRef<GstElement>::adopt(parsed);
     if (!bin || parseError) {
-        if (error) *error = errorMessage(parseError);
+        if (error) *error = parseErrorMessage(parseError.get());
         return {};
     }
     return bin;
@@ -167,7 +169,7 @@ GRef<GstElement> parsePipeline(const std::string& text, std::string* error) {
     GUniquePtr<GError> parseError(raw);
     GRef<GstElement> pipeline = GRef<GstElement>::adopt(parsed);
     if (!pipeline || parseError) {
-        if (error) *error = errorMessage(parseError);
+        if (error) *error = parseErrorMessage(parseError.get());
         return {};
     }
     if (!GST_IS_PIPELINE(pipeline.get())) {

@@ -1,4 +1,5 @@
 #include "camera/graph_builder.h"
+#include "camera/plugin_packages.h"
 #include "config/camera_config.h"
 
 #include <catch2/catch.hpp>
@@ -107,6 +108,7 @@ TEST_CASE("pipeline errors carry the file, the key and GStreamer's message", "[g
     auto missing = planGraph(camera("nosuchsrc ! videoconvert"));
     CHECK_FALSE(missing.plan);
     CHECK_THAT(joinProblems(missing.problems), Catch::Contains("pipelines/cam.conf: camera.source: no element \"nosuchsrc\""));
+    CHECK_THAT(joinProblems(missing.problems), Catch::Contains("no installed GStreamer plugin provides \"nosuchsrc\" and no Debian package lists it"));
 
     auto garbage = planGraph(camera("videotestsrc ! ! !"));
     CHECK_FALSE(garbage.plan);
@@ -125,4 +127,22 @@ TEST_CASE("pipeline errors carry the file, the key and GStreamer's message", "[g
     auto empty = planGraph(camera("videotestsrc ! video/x-raw,format=NOPE"));
     CHECK_FALSE(empty.plan);
     CHECK_THAT(joinProblems(empty.problems), Catch::Contains("camera.source"));
+}
+
+TEST_CASE("an element Debian ships but this machine lacks is named with the package to install", "[graph]") {
+    // Any element Debian's metadata lists whose plugin is not installed here (there are always some: pipewiresrc, ...).
+    std::string element, package;
+    for (const auto& [e, p] : debianElementPackages()) {
+        GstElementFactory* factory = gst_element_factory_find(e.c_str());
+        if (factory) gst_object_unref(factory);
+        else if (e.find("src") != std::string::npos) { element = e, package = p; break; }
+    }
+    REQUIRE_FALSE(debianElementPackages().empty());  // apt-cache and its lists are there (tools/deps.sh ran apt-get update)
+    REQUIRE_FALSE(element.empty());
+    auto result = planGraph(camera(element + " ! videoconvert"));
+    CHECK_FALSE(result.plan);
+    CHECK_THAT(joinProblems(result.problems),
+               Catch::Contains("no element \"" + element + "\": a GStreamer plugin package is missing: Debian's " + package +
+                               " provides \"" + element + "\" (apt-get install " + package + ")"));
+    CHECK(debianPackageOfElement("clockoverlay") == std::optional<std::string>("gstreamer1.0-x"));
 }
