@@ -15,7 +15,10 @@ ServiceConfigLoad parseServiceConfig(const std::string& fileLabel, const std::st
     const std::initializer_list<const char*> groups = {"server", "paths", "limits", "rtsp"};
     reader.rejectUnknown(groups, "server", {"listen", "port", "backlog"});
     reader.rejectUnknown(groups, "paths", {"pipelines", "data"});
-    reader.rejectUnknown(groups, "limits", {"client-timeout", "snapshot-timeout-ms", "max-viewers-per-camera"});
+    reader.rejectUnknown(groups, "limits", {"client-timeout", "snapshot-timeout-ms", "max-viewers-per-camera",
+                                            "max-connections", "max-connections-per-address", "max-url-bytes",
+                                            "max-header-bytes", "max-headers", "max-body-bytes", "header-timeout-ms",
+                                            "request-timeout-ms"});
     reader.rejectUnknown(groups, "rtsp", {"enabled", "port"});
 
     if (auto v = reader.string("server", "listen")) {
@@ -34,6 +37,15 @@ ServiceConfigLoad parseServiceConfig(const std::string& fileLabel, const std::st
     if (auto v = reader.integer("limits", "client-timeout", 1, 3600)) c.clientTimeoutSec = *v;
     if (auto v = reader.integer("limits", "snapshot-timeout-ms", 0, 60000)) c.snapshotTimeoutMs = *v;
     if (auto v = reader.integer("limits", "max-viewers-per-camera", 1, 100000)) c.maxViewersPerCamera = *v;
+    HttpLimits& h = c.http;
+    if (auto v = reader.integer("limits", "max-connections", 0, 10000000)) h.maxConnections = *v;
+    if (auto v = reader.integer("limits", "max-connections-per-address", 1, 10000000)) h.maxConnectionsPerAddress = *v;
+    if (auto v = reader.integer("limits", "max-url-bytes", 256, 1 << 20)) h.maxUrlBytes = *v;
+    if (auto v = reader.integer("limits", "max-header-bytes", 1024, 1 << 20)) h.maxHeaderBytes = *v;
+    if (auto v = reader.integer("limits", "max-headers", 8, 10000)) h.maxHeaders = *v;
+    if (auto v = reader.integer("limits", "max-body-bytes", 0, 1 << 30)) h.maxBodyBytes = *v;
+    if (auto v = reader.integer("limits", "header-timeout-ms", 100, 600000)) h.headerTimeoutMs = *v;
+    if (auto v = reader.integer("limits", "request-timeout-ms", 100, 3600000)) h.requestTimeoutMs = *v;
     if (auto v = reader.boolean("rtsp", "enabled")) c.rtspEnabled = *v;
     if (auto v = reader.integer("rtsp", "port", 0, 65535)) c.rtspPort = *v;
     return load;

@@ -2,9 +2,23 @@
 // The service config (INI): where to listen, where cameras live, limits, RTSP.
 #include "problem.h"
 
+#include <cstdint>
 #include <string>
 
 namespace camrelay {
+
+// What one HTTP client may send and hold (enforced by http/FrontDoor).
+struct HttpLimits {
+    int maxConnections = 0;             // 0: the open-files limit less a reserve for cameras and RTSP
+    int maxConnectionsPerAddress = 256; // per client IP address (raise it behind a reverse proxy)
+    int maxUrlBytes = 8192;             // request target; longer: 414
+    int maxHeaderBytes = 16384;         // request line and header fields; larger: 431
+    int maxHeaders = 100;               // header fields; more: 431
+    int64_t maxBodyBytes = 64 * 1024;   // declared request body; larger: 413
+    int headerTimeoutMs = 10000;        // the whole request head must arrive in this time: 408
+    int requestTimeoutMs = 30000;       // a declared body must arrive in this time, else closed
+    int retryAfterSec = 5;              // Retry-After on 503 answers
+};
 
 struct ServiceConfig {
     std::string file;                   // empty: built-in defaults
@@ -16,6 +30,7 @@ struct ServiceConfig {
     int clientTimeoutSec = 10;          // a viewer that accepts no bytes for this long is dropped
     int snapshotTimeoutMs = 2000;       // how long a snapshot waits for a first frame
     int maxViewersPerCamera = 2000;     // beyond this, stream requests get 503
+    HttpLimits http;
     bool rtspEnabled = true;            // re-serve every camera at rtsp://host:rtspPort/<id>
     int rtspPort = 8554;                // 0: any free port (printed at start)
 };

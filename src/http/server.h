@@ -6,12 +6,14 @@
 #include "camera/registry.h"
 #include "config/service_config.h"
 #include "core/gobject_ptr.h"
+#include "http/front_door.h"
 #include "ingest/push_ingest.h"
 #include "outputs/outputs.h"
 
 #include <libsoup/soup.h>
 
 #include <initializer_list>
+#include <memory>
 #include <string>
 
 namespace camrelay {
@@ -23,7 +25,7 @@ public:
 
     // Binds and listens; false with a message naming the address on failure.
     bool listen(std::string* error);
-    int port() const { return port_; }
+    int port() const { return door_ ? door_->port() : 0; }
 
 private:
     const ServiceConfig& config_;
@@ -31,15 +33,15 @@ private:
     Outputs& outputs_;
     PushIngest& ingest_;
     GRef<SoupServer> server_;
-    int port_ = 0;
+    std::unique_ptr<FrontDoor> door_;
 };
 
 // Route groups, each in its own file.
 void addCameraRoutes(SoupServer* server, Registry& registry, Outputs& outputs, PushIngest& ingest,
                      const ServiceConfig& config);
-void addStaticRoutes(SoupServer* server, Registry& registry, Outputs& outputs);
+void addStaticRoutes(SoupServer* server, Registry& registry, Outputs& outputs, const FrontDoor& door);
 void addEventRoutes(SoupServer* server, Registry& registry);
-// Rejects request bodies the API never needs before libsoup reads them.
-void addRequestLimits(SoupServer* server, std::initializer_list<const char*> paths);
+// Rejects chunked request bodies (the API never needs them) and multi-range requests.
+void addRequestLimits(SoupServer* server, std::initializer_list<const char*> paths, const HttpLimits& limits);
 
 }  // namespace camrelay

@@ -3,13 +3,12 @@
 #include "http/json.h"
 #include "http/server.h"
 
+#include <cstring>
 #include <regex>
 
 namespace camrelay {
 
 namespace {
-
-constexpr goffset kMaxRequestBody = 64 * 1024;
 
 const char* contentTypeFor(const std::string& name) {
     if (g_str_has_suffix(name.c_str(), ".html")) return "text/html; charset=utf-8";
@@ -41,12 +40,13 @@ void serveWebFile(SoupServerMessage* msg, const char* path) {
 struct Health {
     Registry& registry;
     Outputs& outputs;
+    const FrontDoor& door;
     int64_t startedUs = monotonicNowUs();
 };
 
 }  // namespace
 
-void addStaticRoutes(SoupServer* server, Registry& registry, Outputs& outputs) {
+void addStaticRoutes(SoupServer* server, Registry& registry, Outputs& outputs, const FrontDoor& door) {
     soup_server_add_handler(
         server, "/",
         [](SoupServer*, SoupServerMessage* msg, const char* path, GHashTable*, gpointer) noexcept {
@@ -74,30 +74,44 @@ void addStaticRoutes(SoupServer* server, Registry& registry, Outputs& outputs) {
             websocket.set("frames_dropped", ws.framesDropped).set("viewers_timed_out", ws.viewersTimedOut);
             websocket.set("pending_bytes", ws.pendingBytes).set("max_viewer_pending_bytes", ws.maxClientPendingBytes);
             body.set("websocket", std::move(websocket));
+            const FrontDoorStats d = health->door.stats();
+            JsonObjectValue http;
+            http.set("connections", d.open).set("connection_limit", health->door.connectionCap());
+            http.set("reading_head", d.readingHead).set("awaiting_body", d.inLibsoup).set("accepted", d.accepted);
+            http.set("refused", d.refused).set("rejected", d.rejected).set("timed_out", d.timedOut);
+            body.set("http", std::move(http));
             respondJson(msg, SOUP_STATUS_OK, body);
         },
-        new Health{registry, outputs}, [](gpointer data) { delete static_cast<Health*>(data); });
+        new Health{registry, outputs, door}, [](gpointer data) { delete static_cast<Health*>(data); });
 }
 
-void addRequestLimits(SoupServer* server, std::initializer_list<const char*> paths) {
-    // Runs once headers are read: a status set here is answered without reading the body.
+void addRequestLimits(SoupServer* server, std::initializer_list<const char*> paths, const HttpLimits& limits) {
+    // Runs once headers are read, before the handler. The front door has
+    // already refused a declared body over the limit; a chunked one has no
+    // declared size, and the API never needs one.
     // libsoup matches early and normal handlers by the same most specific
     // path, so the limit is registered beside every route group.
     for (const char* path : paths) soup_server_add_early_handler(
         server, path,
-        [](SoupServer*, SoupServerMessage* msg, const char*, GHashTable*, gpointer) noexcept {
+        [](SoupServer*, SoupServerMessage* msg, const char*, GHashTable*, gpointer data) noexcept {
+            const auto* limits = static_cast<const HttpLimits*>(data);
             SoupMessageHeaders* headers = soup_server_message_get_request_headers(msg);
-            const bool chunked = soup_message_headers_get_encoding(headers) == SOUP_ENCODING_CHUNKED;
-            if (chunked || soup_message_headers_get_content_length(headers) > kMaxRequestBody) {
+            // libsoup answers Range itself, as many parts as asked (20,000 copies of a
+            // snapshot for one 60 KB header): only a single range is honoured; any
+            // other Range is ignored, as RFC 9110 allows, and the whole body is sent.
+            const char* range = soup_message_headers_get_one(headers, "Range");
+            if (range && (std::strchr(range, ',') || std::strlen(range) > 64)) soup_message_headers_remove(headers, "Range");
+            if (soup_message_headers_get_encoding(headers) == SOUP_ENCODING_CHUNKED ||
+                soup_message_headers_get_content_length(headers) > limits->maxBodyBytes) {
                 // Answered at once when the client sent "Expect: 100-continue"; otherwise
-                // libsoup reads the body through, but it is not kept in memory.
+                // libsoup reads the body through (bounded by the request timeout), not kept in memory.
                 soup_message_body_set_accumulate(soup_server_message_get_request_body(msg), FALSE);
-                soup_message_headers_replace(soup_server_message_get_response_headers(msg), "Connection", "close");
                 respondError(msg, SOUP_STATUS_REQUEST_ENTITY_TOO_LARGE, "body_too_large",
-                             "request bodies are limited to " + std::to_string(kMaxRequestBody) + " bytes");
+                             "request bodies are limited to " + std::to_string(limits->maxBodyBytes) +
+                                 " bytes and must declare their length");
             }
         },
-        nullptr, nullptr);
+        const_cast<HttpLimits*>(&limits), nullptr);
 }
 
 }  // namespace camrelay

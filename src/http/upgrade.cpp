@@ -28,8 +28,18 @@ std::optional<std::string> checkWebSocketUpgrade(SoupServerMessage* msg) {
 
 StolenConnection stealConnection(SoupServerMessage* msg) {
     StolenConnection c;
-    c.socket = GRef<GSocket>::ref(soup_server_message_get_socket(msg));
     c.stream = GRef<GIOStream>::adopt(soup_server_message_steal_connection(msg));
+    // The front door hands libsoup a GSocketConnection, for which libsoup
+    // reports no socket; the stolen SoupIOStream wraps it as "base-iostream".
+    GRef<GIOStream> base = c.stream;
+    if (base && !G_IS_SOCKET_CONNECTION(base.get()) &&
+        g_object_class_find_property(G_OBJECT_GET_CLASS(base.get()), "base-iostream")) {
+        GIOStream* inner = nullptr;
+        g_object_get(base.get(), "base-iostream", &inner, nullptr);
+        base = GRef<GIOStream>::adopt(inner);
+    }
+    if (base && G_IS_SOCKET_CONNECTION(base.get()))
+        c.socket = GRef<GSocket>::ref(g_socket_connection_get_socket(G_SOCKET_CONNECTION(base.get())));
     return c;
 }
 
