@@ -31,6 +31,7 @@ const char* reasonPhrase(unsigned status) {
     switch (status) {
     case 400: return "Bad Request";
     case 408: return "Request Timeout";
+    case 411: return "Length Required";
     case 413: return "Content Too Large";
     case 414: return "URI Too Long";
     case 431: return "Request Header Fields Too Large";
@@ -105,7 +106,11 @@ HeadVerdict inspectRequestHead(std::string_view bytes, const HttpLimits& limits)
         if (field.empty()) break;
         if (++fields > limits.maxHeaders) return reject(431, "too_many_headers", headTooLarge);
         const size_t colon = field.find(':');
-        if (colon == std::string_view::npos || !equalsIgnoreCase(field.substr(0, colon), "content-length")) continue;
+        if (colon == std::string_view::npos) continue;
+        // A streamed body has no size to check: the API never takes one.
+        if (equalsIgnoreCase(field.substr(0, colon), "transfer-encoding"))
+            return reject(411, "length_required", "request bodies must declare their Content-Length");
+        if (!equalsIgnoreCase(field.substr(0, colon), "content-length")) continue;
         const std::string value(trim(field.substr(colon + 1)));
         guint64 length = 0;
         if (value.empty() || !g_ascii_isdigit(value[0]) ||

@@ -39,7 +39,7 @@ namespace camrelay {
 struct HeadVerdict {
     enum Kind { Incomplete, Complete, Reject } kind = Incomplete;
     size_t length = 0;  // Complete: bytes up to and including the blank line
-    unsigned status = 0;  // Reject: 400, 413, 414 or 431
+    unsigned status = 0;  // Reject: 400, 411, 413, 414 or 431
     std::string code, message;
 };
 HeadVerdict inspectRequestHead(std::string_view bytes, const HttpLimits& limits);

@@ -86,6 +86,8 @@ TEST_CASE("request limits are answered with 414, 431 and 413; Range is single or
     CHECK(statusOf(reply) == 413);
     CHECK(std::chrono::steady_clock::now() - started < std::chrono::seconds(2));
     CHECK(statusOf(rawExchange(port, "POST /api/cameras/demo/stop HTTP/1.1\r\nHost: x\r\nContent-Length: 12abc\r\n\r\n")) == 400);
+    // A chunked body that never ends is refused before it starts.
+    CHECK(statusOf(rawExchange(port, "POST /api/cameras/demo/stop HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n", 2000)) == 411);
 
     // Range: 20,000 ranges in a 60 KB header were 20,000 copies of the snapshot.
     std::string ranges = "bytes=0-";

@@ -42,6 +42,7 @@ TEST_CASE("request heads over the limits are rejected with the right status", "[
     CHECK(status("POST / HTTP/1.1\r\nContent-Length: 99999999999999999999999\r\n\r\n") == 400);
     CHECK(status("POST / HTTP/1.1\r\nContent-Length: -1\r\n\r\n") == 400);
     CHECK(status("POST / HTTP/1.1\r\nContent-Length: \r\n\r\n") == 400);
+    CHECK(status("POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n") == 411);
     limits.maxUrlBytes = 256;
     CHECK(status("GET /" + std::string(300, 'a') + " HTTP/1.1\r\n\r\n") == 414);
 }
