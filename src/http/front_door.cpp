@@ -309,7 +309,7 @@ void FrontDoor::onReadable() {
             if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) done.push_back(tag);
             continue;
         }
-        if (readHead(p)) done.push_back(tag);
+        if (readHead(p, watch_.ready(tag))) done.push_back(tag);
     }
     for (auto tag : done) {
         watch_.remove(tag);
@@ -317,11 +317,16 @@ void FrontDoor::onReadable() {
     }
 }
 
-bool FrontDoor::readHead(Pending& p) {
+bool FrontDoor::readHead(Pending& p, GIOCondition ready) {
+    // Reset, or hung up: the head can never be completed.
+    if (ready & (G_IO_ERR | G_IO_HUP)) return true;
     const int fd = g_socket_get_fd(p.socket.get());
     const ssize_t n = recv(fd, peekBuffer_.data(), peekBuffer_.size(), MSG_PEEK | MSG_DONTWAIT);
     if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) return true;  // closed or reset before a request
     if (n < 0) return false;
+    // Readable with nothing new: the client half-closed (a peek shows the
+    // buffered bytes before the end of stream). Its head will never be complete.
+    if (size_t(n) == p.seen) return true;
     p.seen = size_t(n);
     const HeadVerdict v = inspectRequestHead(std::string_view(peekBuffer_.data(), size_t(n)), limits_);
     switch (v.kind) {

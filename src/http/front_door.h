@@ -96,7 +96,7 @@ private:
     void admit(GRef<GSocket> socket);
     void onReadable();
     // Reads what the client sent so far; true when the connection was handed over or closed.
-    bool readHead(Pending& p);
+    bool readHead(Pending& p, GIOCondition ready);
     void answer(Pending& p, unsigned status, const std::string& code, const std::string& message,
                 const std::string& extraHeaders = "");
     void handOver(Pending& p);

@@ -131,6 +131,26 @@ TEST_CASE("keep-alive connections closed by the client leave no descriptor or ti
     CHECK(jsonNumber(health, "$.http.accepted") >= 3001);
 }
 
+TEST_CASE("clients that close or reset in the middle of a request head are released at once", "[http-limits]") {
+    // Found by bench/run-soak.sh: a peek shows the buffered bytes before the end
+    // of stream, so these waited for the 10 s head timeout (and were re-peeked meanwhile).
+    ServiceProcess service({{"demo.conf", demoCamera(320, 240, 30)}});
+    REQUIRE(service.waitForState("demo", "live"));
+    const size_t fdsBefore = openFds(service.pid());
+    for (int i = 0; i < 400; ++i) {
+        const int fd = connectLoopback(service.port());
+        REQUIRE(fd >= 0);
+        send(fd, "GET /hea", 8, MSG_NOSIGNAL);
+        if (i % 2) {
+            linger hard{1, 0};  // RST
+            setsockopt(fd, SOL_SOCKET, SO_LINGER, &hard, sizeof hard);
+        }
+        close(fd);
+    }
+    CHECK(waitUntil([&] { return openFds(service.pid()) <= fdsBefore; }, 1500));
+    CHECK(jsonNumber(httpRequest(service.port(), "GET", "/health").body, "$.http.connections") == 1);
+}
+
 TEST_CASE("slow, silent and half-sent requests are closed on time while the witness viewer keeps its rate",
           "[http-limits]") {
     LimitedService s("header-timeout-ms=1000\nrequest-timeout-ms=1500\nmax-connections-per-address=1000\n");
