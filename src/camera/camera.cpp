@@ -9,6 +9,7 @@
 #include <gst/app/gstappsrc.h>
 
 #include <algorithm>
+#include <atomic>
 
 #define GST_CAT_DEFAULT camrelay_camera_debug
 
@@ -17,6 +18,7 @@ namespace camrelay {
 namespace {
 
 constexpr guint kWatchdogTickMs = 250;
+constexpr size_t kMaxErrorBytes = 1024;
 
 // "v4l2src0: Could not open device ..." : the element and GStreamer's own words.
 std::string describeError(GstMessage* message) {
@@ -26,25 +28,42 @@ std::string describeError(GstMessage* message) {
     GUniquePtr<GError> error(raw);
     GUniquePtr<gchar> details(debug);
     GST_DEBUG("error details: %s", debug ? debug : "");
-    return std::string(GST_OBJECT_NAME(GST_MESSAGE_SRC(message))) + ": " + errorMessage(error);
+    // The text may come from the camera itself (an HTTP reason phrase): it is
+    // shown in every /api/cameras answer and kept in the event log, so bounded.
+    return clipText(std::string(GST_OBJECT_NAME(GST_MESSAGE_SRC(message))) + ": " + errorMessage(error),
+                    kMaxErrorBytes);
 }
 
-// The H.264 branch's appsink feeds the tap on the streaming thread.
-void attachH264Tap(GstElement* pipeline, const std::shared_ptr<EncodedTap>& tap) {
+// The H.264 branch's appsink feeds the tap on the streaming thread while
+// *live is true. The camera clears it before handing the pipeline to the
+// reaper: an old pipeline still draining never interleaves its access units
+// with the new one's.
+struct TapFeed {
+    std::shared_ptr<EncodedTap> tap;
+    std::shared_ptr<std::atomic<bool>> live;
+};
+
+std::shared_ptr<std::atomic<bool>> attachH264Tap(GstElement* pipeline, const std::shared_ptr<EncodedTap>& tap) {
     GRef<GstElement> sink = GRef<GstElement>::adopt(gst_bin_get_by_name(GST_BIN(pipeline), kH264SinkName));
-    if (!sink) return;
+    if (!sink) return nullptr;
+    auto live = std::make_shared<std::atomic<bool>>(true);
     GstAppSinkCallbacks callbacks{};
     callbacks.new_sample = [](GstAppSink* appsink, gpointer data) noexcept -> GstFlowReturn {
         GRef<GstSample> sample = GRef<GstSample>::adopt(gst_app_sink_pull_sample(appsink));
         GstBuffer* buffer = sample ? gst_sample_get_buffer(sample.get()) : nullptr;
+        auto* feed = static_cast<TapFeed*>(data);
         try {
-            if (buffer) (*static_cast<std::shared_ptr<EncodedTap>*>(data))->push(buffer);
+            if (buffer && feed->live->load()) feed->tap->push(buffer);
+        } catch (const std::exception& e) {
+            GST_ERROR("H.264 access unit dropped: %s", e.what());
         } catch (...) {
+            GST_ERROR("H.264 access unit dropped: unknown exception");
         }
         return GST_FLOW_OK;
     };
-    gst_app_sink_set_callbacks(GST_APP_SINK(sink.get()), &callbacks, new std::shared_ptr<EncodedTap>(tap),
-                               [](gpointer p) noexcept { delete static_cast<std::shared_ptr<EncodedTap>*>(p); });
+    gst_app_sink_set_callbacks(GST_APP_SINK(sink.get()), &callbacks, new TapFeed{tap, live},
+                               [](gpointer p) noexcept { delete static_cast<TapFeed*>(p); });
+    return live;
 }
 
 std::string seconds(double s) {
@@ -68,8 +87,8 @@ const char* toString(CameraState state) {
     return "unknown";
 }
 
-Camera::Camera(CameraConfig config, ConfigProblems configProblems)
-    : config_(std::move(config)), configProblems_(std::move(configProblems)), stateSinceUs_(monotonicNowUs()),
+Camera::Camera(CameraConfig config, ConfigProblems configProblems, PipelineReaper* reaper)
+    : config_(std::move(config)), configProblems_(std::move(configProblems)), reaper_(reaper), stateSinceUs_(monotonicNowUs()),
       placeholder_([this](CapturedFrame captured) { onPlaceholder(std::move(captured)); }) {
     if (!configProblems_.empty()) {
         setState(CameraState::Failed, joinProblems(configProblems_));
@@ -187,7 +206,7 @@ void Camera::launch(CameraState launching) {
         fail("pipeline has no element named " + std::string(kFrameSinkName));
         return;
     }
-    if (h264Tap_) attachH264Tap(pipeline.get(), h264Tap_);
+    if (h264Tap_) h264Live_ = attachH264Tap(pipeline.get(), h264Tap_);
     if (plan_.push) pushSource_ = GRef<GstElement>::adopt(gst_bin_get_by_name(GST_BIN(pipeline.get()), kPushSourceName));
     pipeline_ = pipeline;
     receiver_ = std::make_unique<FrameReceiver>(sink.get(), [this](CapturedFrame f) { onCaptured(std::move(f)); });
@@ -249,11 +268,22 @@ void Camera::retry() {
     launch(CameraState::Reconnecting);
 }
 
+// Cuts every path from the pipeline back into this camera (bus watch, frame
+// receiver, H.264 tap, push source), then lets the reaper take it to NULL off
+// the loop thread: that joins the streaming threads, which a source stuck in
+// a blocking read may never let happen (see pipeline_reaper.h).
 void Camera::teardownPipeline() {
     pushSource_.reset();
     busWatch_.reset();
     receiver_.reset();  // frames still in flight are dropped
-    if (pipeline_) gst_element_set_state(pipeline_.get(), GST_STATE_NULL);  // joins streaming threads
+    if (h264Live_) h264Live_->store(false);
+    h264Live_.reset();
+    if (!pipeline_) return;
+    if (reaper_) {
+        reaper_->reap(std::move(pipeline_), id());
+        return;
+    }
+    gst_element_set_state(pipeline_.get(), GST_STATE_NULL);  // no reaper (unit tests): joins here
     pipeline_.reset();
 }
 

@@ -19,12 +19,14 @@
 #include "camera/frame_receiver.h"
 #include "camera/graph_builder.h"
 #include "camera/offline_placeholder.h"
+#include "camera/pipeline_reaper.h"
 #include "config/camera_config.h"
 #include "core/gobject_ptr.h"
 #include "core/one_shot_timer.h"
 #include "core/signal.h"
 
 #include <array>
+#include <atomic>
 #include <memory>
 #include <string>
 
@@ -49,7 +51,9 @@ struct CameraStats {
 class Camera {
 public:
     // configProblems non-empty: the camera is listed as failed and never starts.
-    Camera(CameraConfig config, ConfigProblems configProblems);
+    // reaper (outlives the camera) takes old pipelines to NULL off the loop
+    // thread; without one they are stopped here, blocking.
+    Camera(CameraConfig config, ConfigProblems configProblems, PipelineReaper* reaper = nullptr);
     ~Camera();
     Camera(const Camera&) = delete;
     Camera& operator=(const Camera&) = delete;
@@ -119,6 +123,7 @@ private:
 
     CameraConfig config_;
     ConfigProblems configProblems_;
+    PipelineReaper* reaper_;
     GraphPlan plan_;
     std::string displayText_;
     CameraState state_ = CameraState::Stopped;
@@ -141,6 +146,7 @@ private:
     OneShotTimer lingerTimer_;
     OfflinePlaceholder placeholder_;
     std::shared_ptr<EncodedTap> h264Tap_;
+    std::shared_ptr<std::atomic<bool>> h264Live_;  // this run's H.264 appsink may feed the tap
 
     FramePtr latest_;
     uint64_t frameNumber_ = 0;  // last number given, placeholders included

@@ -19,6 +19,7 @@ struct FrameReceiver::Mailbox {
     std::mutex mutex;
     CapturedFrame pending;             // guarded by mutex
     bool wakeScheduled = false;        // guarded by mutex
+    bool closed = false;               // guarded by mutex: the receiver is gone, drop everything
     GstCaps* lastCaps = nullptr;       // streaming thread only (identity, never dereferenced later)
     int width = 0, height = 0;         // streaming thread only
 
@@ -68,6 +69,8 @@ GstFlowReturn FrameReceiver::Mailbox::onNewSample(GstAppSink* sink, gpointer dat
         bool wake = false;
         {
             std::lock_guard<std::mutex> lock(box->mutex);
+            // An old pipeline still draining on the reaper: nobody to wake.
+            if (box->closed) return GST_FLOW_OK;
             box->pending = std::move(frame);
             wake = !std::exchange(box->wakeScheduled, true);
         }
@@ -87,8 +90,10 @@ GstFlowReturn FrameReceiver::Mailbox::onNewSample(GstAppSink* sink, gpointer dat
                 },
                 keep, [](gpointer p) noexcept { delete static_cast<std::shared_ptr<Mailbox>*>(p); });
         }
+    } catch (const std::exception& e) {
+        GST_ERROR("dropping a frame: %s", e.what());
     } catch (...) {
-        GST_ERROR("dropping a frame: out of memory");
+        GST_ERROR("dropping a frame: unknown exception");
     }
     return GST_FLOW_OK;
 }
@@ -107,6 +112,7 @@ FrameReceiver::FrameReceiver(GstElement* appsink, Handler handler)
 FrameReceiver::~FrameReceiver() {
     mailbox_->owner = nullptr;
     std::lock_guard<std::mutex> lock(mailbox_->mutex);
+    mailbox_->closed = true;
     mailbox_->pending = {};
 }
 

@@ -4,7 +4,7 @@
 
 namespace camrelay {
 
-std::optional<JpegInfo> inspectJpeg(std::string_view bytes, std::string* why) {
+std::optional<JpegInfo> inspectJpeg(std::string_view bytes, std::string* why, const JpegLimits& limits) {
     auto fail = [&](const char* reason) -> std::optional<JpegInfo> {
         if (why) *why = reason;
         return std::nullopt;
@@ -35,6 +35,14 @@ std::optional<JpegInfo> inspectJpeg(std::string_view bytes, std::string* why) {
             if (!info.width || !info.height) return fail("JPEG image without a size");
             if (marker != 0xc0 && marker != 0xc1 && marker != 0xc2)
                 return fail("unsupported JPEG (only baseline and progressive Huffman images)");
+            if (info.width > limits.maxWidth || info.height > limits.maxHeight ||
+                int64_t(info.width) * info.height > limits.maxPixels) {
+                if (why)
+                    *why = "JPEG image is " + std::to_string(info.width) + "x" + std::to_string(info.height) +
+                           " pixels; the limit is " + std::to_string(limits.maxWidth) + "x" +
+                           std::to_string(limits.maxHeight) + " and " + std::to_string(limits.maxPixels) + " pixels";
+                return std::nullopt;
+            }
             return info;
         }
         at += 2 + length;

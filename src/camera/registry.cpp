@@ -27,7 +27,7 @@ std::vector<CameraConfigLoad> loadCameraDirectory(const std::string& dir, Config
 }
 
 Camera& Registry::add(CameraConfigLoad load) {
-    auto camera = std::make_unique<Camera>(std::move(load.config), std::move(load.problems));
+    auto camera = std::make_unique<Camera>(std::move(load.config), std::move(load.problems), &reaper_);
     Camera& ref = *camera;
     eventConnections_.push_back(ref.onEvent([this](const CameraEvent& e) { events_.record(e); }));
     cameras_[ref.id()] = std::move(camera);

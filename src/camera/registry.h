@@ -3,6 +3,7 @@
 // Thread affinity: loop thread only.
 #include "camera/camera.h"
 #include "camera/event_log.h"
+#include "camera/pipeline_reaper.h"
 #include "config/camera_config.h"
 
 #include <map>
@@ -29,6 +30,7 @@ public:
 
 private:
     EventLog events_;  // declared first: outlives the cameras' connections to it
+    PipelineReaper reaper_;  // before the cameras: takes their last pipelines when they go
     std::map<std::string, std::unique_ptr<Camera>> cameras_;
     std::vector<Connection> eventConnections_;
 };

@@ -4,6 +4,8 @@
 #include "core/gobject_ptr.h"
 #include "key_file_reader.h"
 
+#include <glib/gstdio.h>
+
 #include <cerrno>
 #include <regex>
 
@@ -21,7 +23,32 @@ std::optional<Fraction> parseFraction(KeyFileReader& reader, const char* key) {
         Fraction f{std::stoi(m[1].str()), m[3].matched ? std::stoi(m[3].str()) : 1};
         if (f.num > 0 && f.den > 0 && f.value() <= 240.0) return f;
     }
-    reader.problem(kGroup, key, "must be frames per second like 30 or 30000/1001, at most 240 (got \"" + *text + "\")");
+    reader.problem(kGroup, key, "must be frames per second like 30 or 30000/1001, at most 240 (got \"" +
+                                    clipText(*text, kMaxQuotedBytes) + "\")");
+    return std::nullopt;
+}
+
+std::string tooBig(size_t bytes, size_t limit) {
+    return "is " + std::to_string(bytes) + " bytes; a camera file may be at most " + std::to_string(limit) +
+           " bytes (1 MiB)";
+}
+
+// Characters when the text is UTF-8, else bytes.
+size_t characters(const std::string& text) {
+    return g_utf8_validate(text.data(), gssize(text.size()), nullptr) ? size_t(g_utf8_strlen(text.data(), gssize(text.size())))
+                                                                       : text.size();
+}
+
+// A string value no longer than the limit, or a problem naming the key, the
+// length and the limit (and the value stays unset).
+// unit: "characters" or "bytes".
+std::optional<std::string> boundedString(KeyFileReader& reader, const char* key, size_t limit, const std::string& unit) {
+    auto v = reader.string(kGroup, key);
+    if (!v) return std::nullopt;
+    const size_t actual = unit == "characters" ? characters(*v) : v->size();
+    if (actual <= limit) return v;
+    reader.problem(kGroup, key, "is too long: " + std::to_string(actual) + " " + unit + "; at most " +
+                                    std::to_string(limit) + " " + unit);
     return std::nullopt;
 }
 }  // namespace
@@ -38,7 +65,12 @@ CameraConfigLoad parseCameraConfig(const std::string& id, const std::string& fil
     c.file = fileLabel;
     c.name = id;
     if (!isValidCameraId(id))
-        load.problems.push_back({fileLabel, "", "camera id \"" + id + "\" (the file name) may use only A-Z a-z 0-9 _ - and at most 64 characters"});
+        load.problems.push_back({fileLabel, "", "camera id \"" + clipText(id, kMaxQuotedBytes) +
+                                                    "\" (the file name) may use only A-Z a-z 0-9 _ - and at most 64 characters"});
+    if (text.size() > kMaxCameraFileBytes) {  // not parsed at all: nothing in it is read
+        load.problems.push_back({fileLabel, "", tooBig(text.size(), kMaxCameraFileBytes)});
+        return load;
+    }
 
     KeyFileReader reader(fileLabel, text, load.problems);
     if (!reader.ok()) return load;
@@ -48,12 +80,12 @@ CameraConfigLoad parseCameraConfig(const std::string& id, const std::string& fil
                           "on-demand", "linger"});
     if (!reader.has(kGroup, "source")) reader.problem(kGroup, "source", "missing: every camera needs a source= pipeline fragment");
 
-    if (auto v = reader.string(kGroup, "name"); v && !v->empty()) c.name = *v;
-    if (auto v = reader.string(kGroup, "source")) {
+    if (auto v = boundedString(reader, "name", kMaxCameraNameChars, "characters"); v && !v->empty()) c.name = *v;
+    if (auto v = boundedString(reader, "source", kMaxPipelineTextBytes, "bytes")) {
         if (v->empty()) reader.problem(kGroup, "source", "is empty");
         c.source = *v;
     }
-    if (auto v = reader.string(kGroup, "encoder")) {
+    if (auto v = boundedString(reader, "encoder", kMaxPipelineTextBytes, "bytes")) {
         if (v->empty()) reader.problem(kGroup, "encoder", "is empty (leave the key out for jpegenc)");
         else c.encoder = *v;
     }
@@ -83,6 +115,17 @@ CameraConfigLoad loadCameraConfigFile(const std::string& path) {
     std::string id = base.get();
     if (g_str_has_suffix(id.c_str(), ".conf")) id.resize(id.size() - 5);
 
+    // Checked before reading: a hostile or mistaken file (a video, /dev/zero
+    // behind a symlink) is never read into memory.
+    GStatBuf st{};
+    if (g_stat(path.c_str(), &st) == 0 && (!S_ISREG(st.st_mode) || size_t(st.st_size) > kMaxCameraFileBytes)) {
+        CameraConfigLoad load;
+        load.config.id = load.config.name = id;
+        load.config.file = path;
+        load.problems.push_back({path, "", S_ISREG(st.st_mode) ? tooBig(size_t(st.st_size), kMaxCameraFileBytes)
+                                                                : std::string("is not a regular file")});
+        return load;
+    }
     std::string error;
     auto text = readFile(path, &error);
     if (!text) {

@@ -39,6 +39,13 @@ struct CameraConfig {
     int linger = 10;
 };
 
+// Bounds on a camera file (issue 9: a 50 MB name= made GET /api/cameras 65 MB,
+// polled by the dashboard every 2 s). Every value is echoed by the API, so
+// each is bounded, and so is the file that holds them.
+constexpr size_t kMaxCameraFileBytes = 1024 * 1024;  // far above any real camera file (< 2 KB)
+constexpr size_t kMaxCameraNameChars = 200;          // a display name, in characters
+constexpr size_t kMaxPipelineTextBytes = 16 * 1024;  // source=, encoder=: gst-launch text
+
 struct CameraConfigLoad {
     CameraConfig config;       // filled as far as the file allowed (id/name always)
     ConfigProblems problems;   // empty when the file is valid

@@ -7,9 +7,12 @@
 namespace camrelay {
 
 namespace {
+// Group and key names come from the file: a hostile one may be a megabyte long.
 std::string keyName(const char* group, const char* key) {
-    return key ? std::string(group) + "." + key : std::string(group ? group : "");
+    std::string name = clipText(group ? group : "", kMaxQuotedBytes);
+    return key ? name + "." + clipText(key, kMaxQuotedBytes) : name;
 }
+std::string quoted(const std::string& text) { return "\"" + clipText(text, kMaxQuotedBytes) + "\""; }
 bool contains(std::initializer_list<const char*> names, const char* name) {
     return std::any_of(names.begin(), names.end(), [&](const char* n) { return std::strcmp(n, name) == 0; });
 }
@@ -20,11 +23,24 @@ KeyFileReader::KeyFileReader(std::string fileLabel, const std::string& text, Con
     GError* raw = nullptr;
     parsed_ = g_key_file_load_from_data(keyFile_.get(), text.data(), text.size(), G_KEY_FILE_NONE, &raw);
     GUniquePtr<GError> error(raw);
-    if (!parsed_) problems_.push_back({file_, "", std::string("syntax error: ") + errorMessage(error)});
+    if (!parsed_) add("", std::string("syntax error: ") + errorMessage(error));
 }
 
 void KeyFileReader::problem(const char* group, const char* key, std::string message) {
-    problems_.push_back({file_, keyName(group, key), std::move(message)});
+    add(keyName(group, key), std::move(message));
+}
+
+void KeyFileReader::add(std::string key, std::string message) {
+    if (problems_.size() < kMaxProblemsPerFile) {
+        problems_.push_back({file_, std::move(key), clipText(message, kMaxMessageBytes)});
+        return;
+    }
+    if (unlisted_++ == 0) {
+        summaryAt_ = problems_.size();
+        problems_.push_back({file_, "", ""});
+    }
+    problems_[summaryAt_].message = "\xE2\x80\xA6 and " + std::to_string(unlisted_) + " more problem" +
+                                    (unlisted_ == 1 ? "" : "s") + " (not listed)";
 }
 
 void KeyFileReader::rejectUnknown(std::initializer_list<const char*> groups, const char* group,
@@ -33,7 +49,7 @@ void KeyFileReader::rejectUnknown(std::initializer_list<const char*> groups, con
     GUniquePtr<gchar*> names(g_key_file_get_groups(keyFile_.get(), nullptr));
     for (gchar** g = names.get(); *g; ++g) {
         if (!contains(groups, *g)) {
-            problem(*g, nullptr, "unknown group [" + std::string(*g) + "]");
+            problem(*g, nullptr, "unknown group [" + clipText(*g, kMaxQuotedBytes) + "]");
             continue;
         }
         if (std::strcmp(*g, group) != 0) continue;
@@ -67,11 +83,11 @@ std::optional<int> KeyFileReader::integer(const char* group, const char* key, in
     errno = 0;
     long long v = g_ascii_strtoll(text->c_str(), &end, 10);
     if (text->empty() || *end != '\0' || errno != 0) {
-        problem(group, key, "not a whole number: \"" + *text + "\"");
+        problem(group, key, "not a whole number: " + quoted(*text));
         return std::nullopt;
     }
     if (v < min || v > max) {
-        problem(group, key, "must be " + std::to_string(min) + ".." + std::to_string(max) + " (got " + *text + ")");
+        problem(group, key, "must be " + std::to_string(min) + ".." + std::to_string(max) + " (got " + clipText(*text, kMaxQuotedBytes) + ")");
         return std::nullopt;
     }
     return static_cast<int>(v);
@@ -82,7 +98,7 @@ std::optional<bool> KeyFileReader::boolean(const char* group, const char* key) {
     if (!text) return std::nullopt;
     if (*text == "true" || *text == "yes" || *text == "1") return true;
     if (*text == "false" || *text == "no" || *text == "0") return false;
-    problem(group, key, "must be true or false (got \"" + *text + "\")");
+    problem(group, key, "must be true or false (got " + quoted(*text) + ")");
     return std::nullopt;
 }
 

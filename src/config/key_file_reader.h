@@ -1,6 +1,8 @@
 #pragma once
 // Typed, validating reads from one GKeyFile. Every failed read adds a
 // ConfigProblem naming the file and "group.key"; reads never throw.
+// Problems are bounded (problem.h): at most kMaxProblemsPerFile are listed,
+// then one more counts the rest; quoted text and messages are clipped.
 // Thread affinity: any thread (one reader per thread).
 #include "core/gobject_ptr.h"
 #include "problem.h"
@@ -29,10 +31,14 @@ public:
     void problem(const char* group, const char* key, std::string message);
 
 private:
+    void add(std::string key, std::string message);
+
     std::string file_;
     ConfigProblems& problems_;
     GUniquePtr<GKeyFile> keyFile_;
     bool parsed_ = false;
+    size_t unlisted_ = 0;       // problems past the cap, counted in problems_[summaryAt_]
+    size_t summaryAt_ = 0;
 };
 
 }  // namespace camrelay

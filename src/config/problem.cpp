@@ -17,4 +17,11 @@ std::string joinProblems(const ConfigProblems& problems) {
     return out;
 }
 
+std::string clipText(std::string_view text, size_t maxBytes) {
+    if (text.size() <= maxBytes) return std::string(text);
+    size_t cut = maxBytes;
+    while (cut > 0 && (static_cast<unsigned char>(text[cut]) & 0xc0) == 0x80) --cut;  // not inside a character
+    return std::string(text.substr(0, cut)) + "\xE2\x80\xA6";
+}
+
 }  // namespace camrelay

@@ -1,6 +1,7 @@
 #include "json.h"
 
 #include "core/gobject_ptr.h"
+#include "core/json_text.h"
 
 namespace camrelay {
 
@@ -54,8 +55,7 @@ JsonObject* JsonObjectValue::release() { return std::exchange(object_, nullptr);
 std::string JsonObjectValue::toString() const {
     GUniquePtr<JsonNode> node(json_node_new(JSON_NODE_OBJECT));
     json_node_set_object(node.get(), object_);
-    GUniquePtr<gchar> text(json_to_string(node.get(), FALSE));
-    return text.get();
+    return jsonNodeToText(node.get());  // valid JSON whatever the strings hold (see core/json_text.h)
 }
 
 void respondJson(SoupServerMessage* msg, guint status, const JsonObjectValue& body) {

@@ -1,5 +1,6 @@
 #pragma once
-// JSON answers for the HTTP layer (json-glib underneath), and the error shape
+// JSON answers for the HTTP layer (json-glib underneath, its output made valid
+// by core/json_text.h whatever the strings hold), and the error shape
 //   {"error": "<code>", "message": "<human sentence>"}
 // Thread affinity: loop thread only.
 #include <json-glib/json-glib.h>

@@ -125,3 +125,69 @@ TEST_CASE("the service config is read and checked", "[config]") {
     CHECK_THAT(all, Catch::Contains("camrelay.ini: rtsp.port: must be 0..65535 (got -1)"));
     CHECK(bad.problems.size() == 5);
 }
+
+// Issue 9: what one camera file can make the service hold, print and serve.
+TEST_CASE("100,000 unknown keys give 20 problems and a count of the rest", "[config][limits]") {
+    std::string text = "[camera]\nsource=videotestsrc\n";
+    for (int i = 0; i < 100000; ++i) text += "x" + std::to_string(i) + "=1\n";
+    REQUIRE(text.size() < kMaxCameraFileBytes);
+    auto load = parse(text);
+    REQUIRE(load.problems.size() == kMaxProblemsPerFile + 1);
+    CHECK(load.problems[0].toString() == "pipelines/cam.conf: camera.x0: unknown key");
+    CHECK(load.problems.back().toString() == "pipelines/cam.conf: \xE2\x80\xA6 and 99980 more problems (not listed)");
+    CHECK(problems(load).size() < 2000);
+}
+
+TEST_CASE("a camera file over 1 MiB is one problem naming the file and its size", "[config][limits]") {
+    const std::string text = "[camera]\nsource=videotestsrc\nname=" + std::string(kMaxCameraFileBytes, 'n') + "\n";
+    auto load = parse(text);
+    REQUIRE(load.problems.size() == 1);
+    CHECK(load.problems[0].toString() == "pipelines/cam.conf: is " + std::to_string(text.size()) +
+                                             " bytes; a camera file may be at most 1048576 bytes (1 MiB)");
+    CHECK(load.config.name == "cam");
+    CHECK(load.config.source.empty());
+}
+
+TEST_CASE("names and pipeline texts are bounded and quoted values clipped", "[config][limits]") {
+    auto atLimit = parse("[camera]\nsource=videotestsrc" + std::string(kMaxPipelineTextBytes - 13, ' ') + "!\nname=" +
+                         std::string(kMaxCameraNameChars - 1, 'n') + "\xc3\xa9\n");
+    CHECK(problems(atLimit).empty());
+    CHECK(atLimit.config.source.size() == kMaxPipelineTextBytes);
+    CHECK(atLimit.config.name.size() == kMaxCameraNameChars + 1);  // 200 characters, 201 bytes
+
+    auto load = parse("[camera]\nsource=videotestsrc " + std::string(kMaxPipelineTextBytes, 'x') + "\nname=" +
+                      std::string(kMaxCameraNameChars + 1, 'n') + "\nencoder=jpegenc " +
+                      std::string(kMaxPipelineTextBytes, 'e') + "\nquality=" + std::string(100000, '9') + "\n" +
+                      "framerate=" + std::string(100000, '3') + "\nenabled=" + std::string(100000, 'y') + "\n" +
+                      std::string(100000, 'k') + "=1\n");
+    const std::string all = problems(load);
+    CHECK_THAT(all, Catch::Contains("camera.name: is too long: 201 characters; at most 200 characters"));
+    CHECK_THAT(all, Catch::Contains("camera.source: is too long: 16397 bytes; at most 16384 bytes"));
+    CHECK_THAT(all, Catch::Contains("camera.encoder: is too long: 16392 bytes; at most 16384 bytes"));
+    CHECK_THAT(all, Catch::Contains("camera.quality: not a whole number: \"9999"));
+    CHECK_THAT(all, Catch::Contains("camera.kkkk"));
+    CHECK(load.config.name == "cam");
+    CHECK(load.config.source.empty());
+    CHECK(load.config.encoder == "jpegenc");
+    for (const auto& p : load.problems) {
+        INFO(p.toString().substr(0, 200));
+        CHECK(p.toString().size() < 700);
+    }
+}
+
+TEST_CASE("a camera file of random bytes is a bounded syntax error", "[config][limits]") {
+    std::string text;
+    uint32_t seed = 9;
+    for (int i = 0; i < 200000; ++i) {
+        seed = seed * 1103515245 + 12345;
+        text += char((seed >> 16) & 0xff);
+    }
+    auto load = parse(text);
+    REQUIRE_FALSE(load.problems.empty());
+    CHECK(problems(load).size() < 1000);
+    // A long line in an otherwise valid file: GLib quotes it; we clip it.
+    auto longLine = parse("[camera]\nsource=videotestsrc\n" + std::string(500000, 'z') + "\n");
+    REQUIRE(longLine.problems.size() == 1);
+    CHECK_THAT(longLine.problems[0].message, Catch::Contains("syntax error"));
+    CHECK(longLine.problems[0].message.size() <= kMaxMessageBytes + 3);
+}

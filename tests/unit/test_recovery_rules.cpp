@@ -3,7 +3,16 @@
 #include "camera/reconnect_policy.h"
 #include "core/redact.h"
 
+#include "camera/pipeline_reaper.h"
+
 #include <catch2/catch.hpp>
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <optional>
 
 using namespace camrelay;
 
@@ -43,4 +52,46 @@ TEST_CASE("the event log keeps the newest events and tells listeners", "[events]
     CHECK(log.recent(4).size() == 1);
     CHECK(log.recent(0, 2).front().id == 4);
     CHECK(all.back().unixUs > 0);
+}
+
+// The reaper takes pipelines to NULL off the caller's thread. A filesrc
+// reading a FIFO whose writer stays silent is a real source that cannot be
+// interrupted: its NULL transition waits for read() (see pipeline_reaper.h).
+TEST_CASE("the pipeline reaper never blocks its caller, even on a source that does not let go", "[reaper]") {
+    using Clock = std::chrono::steady_clock;
+    auto ms = [](Clock::duration d) { return std::chrono::duration_cast<std::chrono::milliseconds>(d).count(); };
+    char dir[] = "/tmp/camrelay-reaper-XXXXXX";
+    REQUIRE(mkdtemp(dir));
+    const std::string fifo = std::string(dir) + "/source.fifo";
+    REQUIRE(mkfifo(fifo.c_str(), 0600) == 0);
+    const int writer = open(fifo.c_str(), O_RDWR | O_CLOEXEC);
+    REQUIRE(writer >= 0);
+
+    auto playing = [](const std::string& text) {
+        auto p = camrelay::GRef<GstElement>::adopt(gst_parse_launch(text.c_str(), nullptr));
+        REQUIRE(p);
+        REQUIRE(gst_element_set_state(p.get(), GST_STATE_PLAYING) != GST_STATE_CHANGE_FAILURE);
+        return p;
+    };
+    std::optional<camrelay::PipelineReaper> reaper;
+    reaper.emplace(std::chrono::milliseconds(300));
+    auto stuck = playing("filesrc location=" + fifo + " ! fakesink");
+    g_usleep(200000);  // the streaming thread is now inside read()
+    auto t0 = Clock::now();
+    reaper->reap(std::move(stuck), "stuck");
+    reaper->reap(playing("videotestsrc is-live=true ! fakesink"), "fine");
+    CHECK(ms(Clock::now() - t0) < 100);
+    // The healthy one is done promptly by another worker; the stuck one stays.
+    for (int i = 0; i < 100 && reaper->pending() > 1; ++i) g_usleep(20000);
+    CHECK(reaper->pending() == 1);
+    // Shutdown waits its bounded time for the stuck one, then leaves it behind.
+    t0 = Clock::now();
+    reaper.reset();
+    const auto waited = ms(Clock::now() - t0);
+    CHECK(waited >= 250);
+    CHECK(waited < 1000);
+    close(writer);  // EOF: the worker left behind finishes (it only touches state it shares)
+    g_usleep(200000);
+    unlink(fifo.c_str());
+    rmdir(dir);
 }
