@@ -176,6 +176,21 @@ long closeWaitCount(int port) {
     return n;
 }
 
+double cpuSeconds(int pid) {
+    std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+    std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    auto close = text.rfind(')');
+    if (close == std::string::npos) return 0;
+    std::istringstream fields(text.substr(close + 2));
+    std::string f;
+    unsigned long long utime = 0, stime = 0;
+    for (int i = 3; i <= 15 && fields >> f; ++i) {
+        if (i == 14) utime = std::stoull(f);
+        if (i == 15) stime = std::stoull(f);
+    }
+    return double(utime + stime) / double(sysconf(_SC_CLK_TCK));
+}
+
 struct Sample {
     double t;
     long fds, rssKiB;
@@ -192,6 +207,7 @@ public:
         if (thread_.joinable()) thread_.join();
     }
     void startMeasuring() { measuring_ = true; }
+    uint64_t frames() const { return frames_; }
     // Stops the witness; returns fps per 10 s window (a last window under 5 s is left out) and overall.
     std::vector<double> finish(double& overall, std::string& error) {
         stop_ = true;
@@ -218,6 +234,7 @@ private:
         };
         while (!stop_) {
             pool_.run(100);
+            frames_ = pool_.stats(0).frames;
             const int64_t now = monotonicUs();
             if (measuring_ && !measureStart) {
                 measureStart = windowStart = now;
@@ -234,6 +251,7 @@ private:
 
     ViewerPool pool_;
     std::atomic<bool> stop_{false}, measuring_{false};
+    std::atomic<uint64_t> frames_{0};
     std::mutex mutex_;
     std::vector<double> windows_;
     double overall_ = 0;
@@ -608,6 +626,7 @@ int main(int argc, char** argv) {
     const Sample before = samples.front();
     const long fdLimit = a.pid ? openFilesLimit(a.pid) : -1;
 
+    const double cpuStart = a.pid ? cpuSeconds(a.pid) : 0;
     Load load(a);
     bool aborted = false, serviceDied = false;
     for (int i = 0; i < a.held; ++i)
@@ -639,6 +658,10 @@ int main(int argc, char** argv) {
     if (aborted || serviceDied) load.abortAll();
     load.closeHeld();
     const double loadSeconds = elapsed();
+    const double cpuLoad = a.pid ? cpuSeconds(a.pid) - cpuStart : 0;
+    // The witness and the service's CPU once the clients are gone: what the leftovers cost.
+    const uint64_t settleFrames0 = witness.frames();
+    const int64_t settleStart = monotonicUs();
 
     // Settle: every client connection is closed; the witness keeps reading.
     const int64_t settleEnd = monotonicUs() + int64_t(a.settle * 1e6);
@@ -650,6 +673,9 @@ int main(int argc, char** argv) {
         }
     }
     serviceDied = serviceDied || !alive(a.pid);
+    const double settleSeconds = double(monotonicUs() - settleStart) / 1e6;
+    const double settleFps = double(witness.frames() - settleFrames0) / settleSeconds;
+    const double cpuSettle = a.pid && !serviceDied ? cpuSeconds(a.pid) - cpuStart - cpuLoad : 0;
     if (!serviceDied) sample("after", next, &load.totals());
     double witnessOverall = 0;
     std::string witnessError;
@@ -679,10 +705,12 @@ int main(int argc, char** argv) {
          << (errors.tellp() ? errors.str() : "none") << "]";
     std::snprintf(buffer, sizeof buffer,
                   " fds before=%ld after=%ld peak=%ld limit=%ld close_wait_after=%ld rss_kib before=%ld after=%ld peak=%ld"
-                  " witness_fps min=%.2f median=%.2f overall=%.2f windows=%zu%s%s load=%.1fs duration=%.1fs",
+                  " witness_fps min=%.2f median=%.2f overall=%.2f windows=%zu settle=%.2f%s%s"
+                  " service_cpu load=%.0f%% settle=%.0f%% load=%.1fs duration=%.1fs",
                   before.fds, after.fds, fdPeak, fdLimit, serviceDied ? -1L : closeWaitCount(a.port), before.rssKiB,
-                  after.rssKiB, rssPeak, fpsMin, fpsMedian, witnessOverall, windows.size(),
-                  witnessError.empty() ? "" : " witness_error=", witnessError.c_str(), loadSeconds, elapsed());
+                  after.rssKiB, rssPeak, fpsMin, fpsMedian, witnessOverall, windows.size(), settleFps,
+                  witnessError.empty() ? "" : " witness_error=", witnessError.c_str(), 100 * cpuLoad / loadSeconds,
+                  100 * cpuSettle / settleSeconds, loadSeconds, elapsed());
     line << buffer;
     if (t.firstErrorAt >= 0) line << " first_failure_at_connection=" << t.firstErrorAt << " (" << t.firstError << ")";
     if (aborted) line << " ABORTED(" << (elapsed() > a.maxSeconds ? "max-seconds" : "abort-errors") << ")";
