@@ -79,23 +79,26 @@ struct Args {
     int sourceAddresses = 1;  // >1: bind clients to 127.0.0.2.. (per-address caps; still loopback)
 };
 
-[[noreturn]] void usage(const char* why) {
-    std::fprintf(stderr,
+[[noreturn]] void usage(const char* why, int status = 2) {
+    std::fprintf(status ? stderr : stdout,
                  "camrelay-soak: %s\n"
                  "options: --port P --camera ID --pid PID --connections N --kinds k1,k2,...\n"
                  "  --concurrency N --held N --max-rate PER_S --timeout-ms MS --half-open-ms MS\n"
                  "  --slow-interval-ms MS --slow-ms MS --warmup S --settle S --sample-every S\n"
                  "  --max-seconds S --abort-errors N --source-addresses N\n"
-                 "kinds: keepalive mjpeg snapshot ws rst halfopen slow\n",
+                 "kinds: keepalive mjpeg snapshot ws rst halfopen slow (default: all)\n"
+                 "defaults: --port 8080 --camera demo --connections 100000 --concurrency 100 --held 100\n"
+                 "  --timeout-ms 5000 --half-open-ms 200 --slow-interval-ms 100 --slow-ms 1000 --warmup 3\n"
+                 "  --settle 5 --sample-every 2 --max-seconds 900 --abort-errors 2000 (0: never)\n",
                  why);
-    std::exit(2);
+    std::exit(status);
 }
 
 Args parse(int argc, char** argv) {
     Args a;
     for (int i = 1; i < argc; i += 2) {
         std::string k = argv[i];
-        if (k == "--help" || k == "-h") usage("help");
+        if (k == "--help" || k == "-h") usage("a soak of short connections with a witness viewer", 0);
         if (i + 1 >= argc) usage(("missing value for " + k).c_str());
         std::string v = argv[i + 1];
         if (k == "--port") a.port = std::stoi(v);
@@ -215,10 +218,12 @@ public:
         std::vector<double> windows, lag;
         if (captured_.empty()) return windows;
         const int64_t start = measureWallUs_, end = captured_.back().first;
-        for (int64_t w = start; w + 10'000'000 <= end; w += 10'000'000) {
+        // Like the arrival windows: a last window under 5 s is left out.
+        for (int64_t w = start; end - w >= 5'000'000; w += 10'000'000) {
+            const int64_t length = std::min<int64_t>(10'000'000, end - w);
             long n = 0;
-            for (const auto& frame : captured_) n += frame.first >= w && frame.first < w + 10'000'000;
-            windows.push_back(double(n) / 10);
+            for (const auto& frame : captured_) n += frame.first >= w && frame.first < w + length;
+            windows.push_back(double(n) * 1e6 / double(length));
         }
         for (const auto& frame : captured_) lag.push_back(double(frame.second) / 1000);
         lagP99Ms = percentile(lag, 0.99);
