@@ -13,13 +13,15 @@ wait_live() {
 
 # load_fresh_service PORT CAMERA "SERVICE ARGS" LOAD-TOOL ARGS...: starts a fresh
 # release service (so peak RSS is this run's), waits until the camera is live,
-# runs camrelay-mjpeg-load against it with --pid, then stops it.
+# runs camrelay-mjpeg-load (or build-release/bench/$LOAD_TOOL) against it with
+# --pid, then stops it (if it is still there).
 load_fresh_service() {
   local port=$1 camera=$2 service_args=$3; shift 3
   # shellcheck disable=SC2086  # service_args is a list of words
   build-release/src/camrelay --listen 127.0.0.1 --port "$port" $service_args >/dev/null 2>&1 &
   local pid=$!
   wait_live "$port" "$camera"
-  build-release/bench/camrelay-mjpeg-load --port "$port" --camera "$camera" --pid "$pid" "$@" || true
-  kill "$pid"; wait "$pid" || true
+  "build-release/bench/${LOAD_TOOL:-camrelay-mjpeg-load}" --port "$port" --camera "$camera" --pid "$pid" "$@" || true
+  kill "$pid" 2>/dev/null || echo "load_fresh_service: the service (pid $pid) was gone before the end of the load"
+  wait "$pid" || true
 }
