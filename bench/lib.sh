@@ -15,10 +15,15 @@ wait_live() {
 # release service (so peak RSS is this run's), waits until the camera is live,
 # runs camrelay-mjpeg-load (or build-release/bench/$LOAD_TOOL) against it with
 # --pid, then stops it (if it is still there).
+# Every bench client comes from 127.0.0.1: lift the per-address connection cap
+# (256 by default) so a thousand viewers measure the fan-out, not the cap.
+bench_config=build-release/bench.ini
+printf '[limits]\nmax-connections-per-address=1000000\n' >"$bench_config"
+
 load_fresh_service() {
   local port=$1 camera=$2 service_args=$3; shift 3
   # shellcheck disable=SC2086  # service_args is a list of words
-  build-release/src/camrelay --listen 127.0.0.1 --port "$port" $service_args >/dev/null 2>&1 &
+  build-release/src/camrelay --listen 127.0.0.1 --port "$port" --config "$bench_config" $service_args >/dev/null 2>&1 &
   local pid=$!
   wait_live "$port" "$camera"
   "build-release/bench/${LOAD_TOOL:-camrelay-mjpeg-load}" --port "$port" --camera "$camera" --pid "$pid" "$@" || true
