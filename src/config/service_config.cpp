@@ -15,7 +15,7 @@ ServiceConfigLoad parseServiceConfig(const std::string& fileLabel, const std::st
     const std::initializer_list<const char*> groups = {"server", "paths", "limits", "rtsp"};
     reader.rejectUnknown(groups, "server", {"listen", "port", "backlog"});
     reader.rejectUnknown(groups, "paths", {"pipelines", "data"});
-    reader.rejectUnknown(groups, "limits", {"client-timeout", "snapshot-timeout-ms", "max-viewers-per-camera"});
+    reader.rejectUnknown(groups, "limits", {"client-timeout", "snapshot-timeout-ms", "max-viewers-per-camera", "publish-idle-timeout"});
     reader.rejectUnknown(groups, "rtsp", {"enabled", "port"});
 
     if (auto v = reader.string("server", "listen")) {
@@ -36,6 +36,8 @@ ServiceConfigLoad parseServiceConfig(const std::string& fileLabel, const std::st
     if (auto v = reader.integer("limits", "max-viewers-per-camera", 1, 100000)) c.maxViewersPerCamera = *v;
     if (auto v = reader.boolean("rtsp", "enabled")) c.rtspEnabled = *v;
     if (auto v = reader.integer("rtsp", "port", 0, 65535)) c.rtspPort = *v;
+    // --- client input hardening (issue 9: WebSocket/JSON input) ---
+    if (auto v = reader.integer("limits", "publish-idle-timeout", 1, 3600)) c.publishIdleTimeoutSec = *v;
     return load;
 }
 

@@ -1,5 +1,10 @@
 #include "fd_watch_set.h"
 
+#include "core/log.h"
+
+#include <exception>
+#include <typeinfo>
+
 namespace camrelay {
 
 struct FdWatchSet::Source {
@@ -7,15 +12,38 @@ struct FdWatchSet::Source {
     FdWatchSet* owner;
 };
 
-gboolean FdWatchSet::dispatch(GSource* source, GSourceFunc, gpointer) noexcept {
+std::string currentExceptionText() noexcept {
     try {
-        reinterpret_cast<Source*>(source)->owner->onDispatch_();
+        try {
+            throw;
+        } catch (const std::exception& e) {
+            return std::string(typeid(e).name()) + ": " + e.what();
+        } catch (...) {
+            return "an exception of unknown type";
+        }
+    } catch (...) {  // building the text itself failed (out of memory)
+        return {};
+    }
+}
+
+gboolean FdWatchSet::dispatch(GSource* source, GSourceFunc, gpointer) noexcept {
+    FdWatchSet* owner = reinterpret_cast<Source*>(source)->owner;
+    try {
+        owner->onDispatch_();
     } catch (...) {
+        // The owner should have caught this per client; reaching here is a bug worth a line.
+        try {
+            const std::string what = currentExceptionText();
+            GST_CAT_ERROR(camrelay_output_debug, "%s: uncaught in socket dispatch: %s", owner->name_.c_str(), what.c_str());
+            logError("", owner->name_ + ": uncaught exception in socket dispatch: " + what);
+        } catch (...) {
+        }
     }
     return G_SOURCE_CONTINUE;
 }
 
-FdWatchSet::FdWatchSet(std::function<void()> onDispatch) : onDispatch_(std::move(onDispatch)) {
+FdWatchSet::FdWatchSet(std::function<void()> onDispatch, std::string name)
+    : onDispatch_(std::move(onDispatch)), name_(std::move(name)) {
     static GSourceFuncs funcs = {nullptr, nullptr, &FdWatchSet::dispatch, nullptr, nullptr, nullptr};
     source_ = g_source_new(&funcs, sizeof(Source));
     reinterpret_cast<Source*>(source_)->owner = this;

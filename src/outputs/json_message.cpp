@@ -1,5 +1,7 @@
 #include "json_message.h"
 
+#include "core/gobject_ptr.h"
+
 namespace camrelay {
 
 JsonMessage::JsonMessage(const char* type) : builder_(json_builder_new()) {
@@ -40,10 +42,23 @@ std::string JsonMessage::text() {
     json_builder_end_object(builder_);
     json_builder_end_object(builder_);
     JsonNode* root = json_builder_get_root(builder_);
-    gchar* out = json_to_string(root, FALSE);
-    std::string text = out;
-    g_free(out);
+    GUniquePtr<gchar> owned(json_to_string(root, FALSE));
     json_node_unref(root);
+    const char* out = owned.get();
+    // json-glib 1.6 writes control characters other than \b\f\n\r\t raw
+    // (0x1F from a client's text would make the message invalid JSON). In
+    // compact output such a byte can only be inside a string: escape it.
+    std::string text;
+    for (const char* p = out; *p; ++p) {
+        const auto c = static_cast<unsigned char>(*p);
+        if (c < 0x20) {
+            char escaped[8];
+            g_snprintf(escaped, sizeof escaped, "\\u%04x", c);
+            text += escaped;
+        } else {
+            text += char(c);
+        }
+    }
     return text;
 }
 
