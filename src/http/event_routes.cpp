@@ -34,6 +34,10 @@ namespace {
 constexpr uint64_t kMaxLimit = 500;
 constexpr size_t kMaxIncomingMessage = 4096;  // clients have nothing to say here
 constexpr guint kKeepaliveSec = 30;           // pings, so a vanished client's socket errors out in time
+// Events are a few hundred bytes: 16 KiB of kernel buffer (doubled by Linux)
+// holds ~100 of them; a client that never reads is then stalled, and dropped,
+// after kilobytes rather than the megabyte a video viewer may need.
+constexpr int kEventSendBuffer = 16 * 1024;
 
 JsonObjectValue eventJson(const LoggedEvent& logged) {
     const CameraEvent& e = logged.event;
@@ -75,7 +79,9 @@ public:
         : registry_(registry),
           sockets_(clientTimeoutSec, [this](ViewerSockets::Client& c, std::string_view data) { onInput(c, data); }, {},
                    "event clients"),
-          subscription_(registry.events().onEvent([this](const LoggedEvent& e) { broadcast(e); })) {}
+          subscription_(registry.events().onEvent([this](const LoggedEvent& e) { broadcast(e); })) {
+        sockets_.setSocketSendBuffer(kEventSendBuffer);
+    }
 
     void history(SoupServerMessage* msg, GHashTable* query) {
         if (!isRead(msg)) return respondMethodNotAllowed(msg, "GET, HEAD");

@@ -52,7 +52,8 @@ ViewerSockets::ViewerSockets(int clientTimeoutSec, InputHandler onInput, DropHan
       clientTimeoutUs_(int64_t(clientTimeoutSec) * 1000000),
       onInput_(std::move(onInput)),
       onDrop_(std::move(onDrop)),
-      sockets_([this] { onReady(); }, name_) {}
+      sockets_([this] { onReady(); }, name_),
+      sendBuffer_(kSocketSendBuffer) {}
 
 ViewerSockets::~ViewerSockets() {
     for (auto& c : clients_) {
@@ -70,7 +71,7 @@ ViewerSockets::Client& ViewerSockets::add(GRef<GIOStream> connection, GRef<GSock
     // Each message is written whole; Nagle would hold its tail back for an ACK.
     int one = 1;
     setsockopt(client->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-    setsockopt(client->fd, SOL_SOCKET, SO_SNDBUF, &kSocketSendBuffer, sizeof kSocketSendBuffer);
+    setsockopt(client->fd, SOL_SOCKET, SO_SNDBUF, &sendBuffer_, sizeof sendBuffer_);
     client->lastProgressUs = monotonicNowUs();
     client->tag = sockets_.add(client->fd, kAlwaysWatched);
     clients_.push_back(std::move(client));

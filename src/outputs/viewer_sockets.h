@@ -77,6 +77,10 @@ public:
 
     // Takes over an accepted connection (socket: the connection's socket).
     Client& add(GRef<GIOStream> connection, GRef<GSocket> socket);
+    // The kernel send buffer of clients added from now on (default 512 KiB):
+    // smaller for sockets that carry only small messages, so a client that
+    // never reads is found stalled (and dropped) after kilobytes, not a megabyte.
+    void setSocketSendBuffer(int bytes) { sendBuffer_ = bytes; }
     void sendControl(Client& c, Bytes bytes);
     void offerFrame(Client& c, int streamKey, const Bytes& frame);
     // Sends what is queued (control first), then closes: for WebSocket close frames.
@@ -107,6 +111,7 @@ private:
     FdWatchSet sockets_;
     std::vector<std::unique_ptr<Client>> clients_;
     bool anyDropped_ = false;
+    int sendBuffer_;
     SourceHandle timeoutTimer_;
     ViewerSocketStats totals_;
 };
