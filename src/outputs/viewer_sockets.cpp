@@ -181,23 +181,21 @@ void ViewerSockets::onReady() {
 }
 
 void ViewerSockets::serve(Client& c) {
-    {
-        GIOCondition ready = sockets_.ready(c.tag);
-        if (ready & G_IO_IN) {
-            char buffer[16384];
-            ssize_t n = ::recv(c.fd, buffer, sizeof buffer, MSG_DONTWAIT);
-            if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)) {
-                drop(c, "hung up");
-                return;
-            }
-            if (n > 0 && onInput_) onInput_(c, std::string_view(buffer, size_t(n)));
-            if (c.dropped) return;
-        } else if (ready & (G_IO_ERR | G_IO_HUP)) {
+    const GIOCondition ready = sockets_.ready(c.tag);
+    if (ready & G_IO_IN) {
+        char buffer[16384];
+        ssize_t n = ::recv(c.fd, buffer, sizeof buffer, MSG_DONTWAIT);
+        if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)) {
             drop(c, "hung up");
             return;
         }
-        if (ready & G_IO_OUT) flush(c);
+        if (n > 0 && onInput_) onInput_(c, std::string_view(buffer, size_t(n)));
+        if (c.dropped) return;
+    } else if (ready & (G_IO_ERR | G_IO_HUP)) {
+        drop(c, "hung up");
+        return;
     }
+    if (ready & G_IO_OUT) flush(c);
 }
 
 gboolean ViewerSockets::checkTimeouts() {
