@@ -408,4 +408,13 @@ TEST_CASE("/api/events clients that never read are bounded and dropped; readers 
     }
     CHECK(ordered);
     CHECK_FALSE(reader.closed());
+
+    // The query is checked as before: a bad one closes with 1008 and says why; a broken handshake is a 400.
+    WsClient bad(service.port(), "/api/events?after=-1");
+    REQUIRE(bad.waitFor([&] { return bad.closed(); }, 3000));
+    CHECK(bad.closeCode() == 1008);
+    CHECK_THAT(bad.closeReason(), Catch::Contains("after must be an event id"));
+    CHECK(httpRequest(service.port(), "GET", "/api/events", "",
+                      "Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\n").status == 400);
+    CHECK(httpRequest(service.port(), "GET", "/api/events").status == 200);
 }
