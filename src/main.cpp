@@ -132,7 +132,7 @@ int main(int argc, char** argv) {
             if (!camera.configValid() && !reported) logError(camera.id(), camera.lastError());
         }
         Outputs outputs(registry, config);
-        PushIngest ingest(config.clientTimeoutSec);
+        PushIngest ingest(config.clientTimeoutSec, config.publishIdleTimeoutSec);
         HttpServer server(config, registry, outputs, ingest);
         std::string error;
         if (!server.listen(&error) || (outputs.rtsp() && !outputs.rtsp()->start(&error))) {

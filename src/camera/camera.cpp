@@ -217,6 +217,7 @@ void Camera::launch(CameraState launching) {
             try {
                 return static_cast<Camera*>(self)->watchdogTick();
             } catch (...) {
+                logError(static_cast<Camera*>(self)->id(), "watchdog tick failed: " + currentExceptionText());
                 return G_SOURCE_CONTINUE;
             }
         }, this));
@@ -382,6 +383,7 @@ gboolean Camera::busTrampoline(GstBus*, GstMessage* message, gpointer self) noex
     try {
         return static_cast<Camera*>(self)->onBusMessage(message);
     } catch (...) {
+        logError(static_cast<Camera*>(self)->id(), "handling a bus message failed: " + currentExceptionText());
         return G_SOURCE_CONTINUE;
     }
 }

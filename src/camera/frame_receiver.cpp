@@ -84,7 +84,7 @@ GstFlowReturn FrameReceiver::Mailbox::onNewSample(GstAppSink* sink, gpointer dat
                     try {
                         if (mailbox->owner) mailbox->owner->deliver();
                     } catch (...) {
-                        GST_ERROR("a frame handler threw; frame dropped");
+                        GST_ERROR("a frame handler threw; frame dropped: %s", currentExceptionText().c_str());
                     }
                     return G_SOURCE_REMOVE;
                 },

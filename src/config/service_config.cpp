@@ -18,7 +18,7 @@ ServiceConfigLoad parseServiceConfig(const std::string& fileLabel, const std::st
     reader.rejectUnknown(groups, "limits", {"client-timeout", "snapshot-timeout-ms", "max-viewers-per-camera",
                                             "max-connections", "max-connections-per-address", "max-url-bytes",
                                             "max-header-bytes", "max-headers", "max-body-bytes", "header-timeout-ms",
-                                            "request-timeout-ms"});
+                                            "request-timeout-ms", "publish-idle-timeout"});
     reader.rejectUnknown(groups, "rtsp", {"enabled", "port"});
 
     if (auto v = reader.string("server", "listen")) {
@@ -48,6 +48,8 @@ ServiceConfigLoad parseServiceConfig(const std::string& fileLabel, const std::st
     if (auto v = reader.integer("limits", "request-timeout-ms", 100, 3600000)) h.requestTimeoutMs = *v;
     if (auto v = reader.boolean("rtsp", "enabled")) c.rtspEnabled = *v;
     if (auto v = reader.integer("rtsp", "port", 0, 65535)) c.rtspPort = *v;
+    // --- client input hardening (issue 9: WebSocket/JSON input) ---
+    if (auto v = reader.integer("limits", "publish-idle-timeout", 1, 3600)) c.publishIdleTimeoutSec = *v;
     return load;
 }
 

@@ -33,6 +33,8 @@ struct ServiceConfig {
     HttpLimits http;
     bool rtspEnabled = true;            // re-serve every camera at rtsp://host:rtspPort/<id>
     int rtspPort = 8554;                // 0: any free port (printed at start)
+    // --- client input hardening (issue 9: WebSocket/JSON input) ---
+    int publishIdleTimeoutSec = 10;     // a publisher with no valid frame for this long is closed (1008)
 };
 
 struct ServiceConfigLoad {

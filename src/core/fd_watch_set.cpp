@@ -1,5 +1,7 @@
 #include "fd_watch_set.h"
 
+#include "core/log.h"
+
 namespace camrelay {
 
 struct FdWatchSet::Source {
@@ -8,14 +10,23 @@ struct FdWatchSet::Source {
 };
 
 gboolean FdWatchSet::dispatch(GSource* source, GSourceFunc, gpointer) noexcept {
+    FdWatchSet* owner = reinterpret_cast<Source*>(source)->owner;
     try {
-        reinterpret_cast<Source*>(source)->owner->onDispatch_();
+        owner->onDispatch_();
     } catch (...) {
+        // The owner should have caught this per client; reaching here is a bug worth a line.
+        try {
+            const std::string what = currentExceptionText();
+            GST_CAT_ERROR(camrelay_output_debug, "%s: uncaught in socket dispatch: %s", owner->name_.c_str(), what.c_str());
+            logError("", owner->name_ + ": uncaught exception in socket dispatch: " + what);
+        } catch (...) {
+        }
     }
     return G_SOURCE_CONTINUE;
 }
 
-FdWatchSet::FdWatchSet(std::function<void()> onDispatch) : onDispatch_(std::move(onDispatch)) {
+FdWatchSet::FdWatchSet(std::function<void()> onDispatch, std::string name)
+    : onDispatch_(std::move(onDispatch)), name_(std::move(name)) {
     static GSourceFuncs funcs = {nullptr, nullptr, &FdWatchSet::dispatch, nullptr, nullptr, nullptr};
     source_ = g_source_new(&funcs, sizeof(Source));
     reinterpret_cast<Source*>(source_)->owner = this;

@@ -6,14 +6,19 @@
 #include <glib.h>
 
 #include <functional>
+#include <string>
 
 namespace camrelay {
 
+// The owner's callback should catch what one client's input throws and close
+// that client (it knows which one); dispatch() still catches whatever escapes
+// so no exception unwinds through GLib, and logs it: nothing is swallowed.
 class FdWatchSet {
 public:
     using Tag = gpointer;
     // Called once per dispatch; the owner asks each tag for its events with ready().
-    explicit FdWatchSet(std::function<void()> onDispatch);
+    // name: who owns the set, for the log line when onDispatch throws.
+    explicit FdWatchSet(std::function<void()> onDispatch, std::string name = "fd watch set");
     ~FdWatchSet();
     FdWatchSet(const FdWatchSet&) = delete;
     FdWatchSet& operator=(const FdWatchSet&) = delete;
@@ -28,6 +33,7 @@ private:
     static gboolean dispatch(GSource* source, GSourceFunc, gpointer) noexcept;
     GSource* source_;
     std::function<void()> onDispatch_;
+    std::string name_;
 };
 
 }  // namespace camrelay

@@ -2,6 +2,8 @@
 // Runs fn on the thread that owns context (at once when that is the caller),
 // for callbacks that libraries may emit from their own threads.
 // Thread affinity: any thread.
+#include "core/log.h"
+
 #include <glib.h>
 
 #include <functional>
@@ -15,6 +17,7 @@ inline void invokeOn(GMainContext* context, std::function<void()> fn) {
             try {
                 (*static_cast<std::function<void()>*>(p))();
             } catch (...) {
+                logError("", "a loop callback failed: " + currentExceptionText());
             }
             return G_SOURCE_REMOVE;
         },

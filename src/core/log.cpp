@@ -1,5 +1,8 @@
 #include "log.h"
 
+#include <exception>
+#include <typeinfo>
+
 #include "redact.h"
 
 #include <cstdio>
@@ -31,6 +34,20 @@ void logLine(LogLevel level, const std::string& scope, const std::string& raw) {
         std::fprintf(stderr, "camrelay: %s%s\n", tag, message.c_str());
     else
         std::fprintf(stderr, "camrelay: [%s] %s%s\n", scope.c_str(), tag, message.c_str());
+}
+
+std::string currentExceptionText() noexcept {
+    try {
+        try {
+            throw;
+        } catch (const std::exception& e) {
+            return std::string(typeid(e).name()) + ": " + e.what();
+        } catch (...) {
+            return "an exception of unknown type";
+        }
+    } catch (...) {  // building the text itself failed (out of memory)
+        return {};
+    }
 }
 
 }  // namespace camrelay

@@ -25,4 +25,7 @@ inline void logInfo(const std::string& scope, const std::string& m) { logLine(Lo
 inline void logWarning(const std::string& scope, const std::string& m) { logLine(LogLevel::Warning, scope, m); }
 inline void logError(const std::string& scope, const std::string& m) { logLine(LogLevel::Error, scope, m); }
 
+// What the exception being handled says, for a log line: call inside a catch block.
+std::string currentExceptionText() noexcept;
+
 }  // namespace camrelay

@@ -3,6 +3,8 @@
 // Starting it again replaces the pending run; destroying it cancels it. The
 // callback may start the timer again (it is no longer pending by then).
 // Thread affinity: loop thread only.
+#include "core/log.h"
+
 #include <glib.h>
 
 #include <functional>
@@ -37,6 +39,7 @@ private:
         try {
             if (fn) fn();
         } catch (...) {
+            logError("", "a timer callback failed: " + currentExceptionText());
         }
         return G_SOURCE_REMOVE;
     }

@@ -9,7 +9,7 @@ HttpServer::HttpServer(const ServiceConfig& config, Registry& registry, Outputs&
     server_ = GRef<SoupServer>::adopt(SOUP_SERVER(g_object_new(SOUP_TYPE_SERVER, "server-header", "camrelay", nullptr)));
     door_ = std::make_unique<FrontDoor>(config_.http, server_.get());
     addCameraRoutes(server_.get(), registry_, outputs_, ingest_, config_);  // "/api"
-    addEventRoutes(server_.get(), registry_);                                // "/api/events"
+    addEventRoutes(server_.get(), registry_, config_.clientTimeoutSec);                      // "/api/events"
     addStaticRoutes(server_.get(), registry_, outputs_, *door_);             // "/", "/health"
     addRequestLimits(server_.get(), {"/", "/api", "/api/events", "/health"}, config_.http);
 }

@@ -40,7 +40,8 @@ private:
 void addCameraRoutes(SoupServer* server, Registry& registry, Outputs& outputs, PushIngest& ingest,
                      const ServiceConfig& config);
 void addStaticRoutes(SoupServer* server, Registry& registry, Outputs& outputs, const FrontDoor& door);
-void addEventRoutes(SoupServer* server, Registry& registry);
+// clientTimeoutSec: an events WebSocket client that accepts no bytes for this long is dropped.
+void addEventRoutes(SoupServer* server, Registry& registry, int clientTimeoutSec);
 // Rejects chunked request bodies (the API never needs them) and multi-range requests.
 void addRequestLimits(SoupServer* server, std::initializer_list<const char*> paths, const HttpLimits& limits);
 

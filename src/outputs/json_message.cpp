@@ -1,5 +1,7 @@
 #include "json_message.h"
 
+#include "core/json_text.h"
+
 namespace camrelay {
 
 JsonMessage::JsonMessage(const char* type) : builder_(json_builder_new()) {
@@ -40,9 +42,8 @@ std::string JsonMessage::text() {
     json_builder_end_object(builder_);
     json_builder_end_object(builder_);
     JsonNode* root = json_builder_get_root(builder_);
-    gchar* out = json_to_string(root, FALSE);
-    std::string text = out;
-    g_free(out);
+    // Valid whatever a client's or camera's text put in it (core/json_text.h).
+    std::string text = jsonNodeToText(root);
     json_node_unref(root);
     return text;
 }

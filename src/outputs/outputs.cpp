@@ -7,6 +7,10 @@ Outputs::Outputs(Registry& registry, const ServiceConfig& config)
     for (Camera* camera : registry.cameras())
         mjpeg_[camera->id()] = std::make_unique<MjpegFanout>(*camera, config.clientTimeoutSec);
     if (config.rtspEnabled) rtsp_ = std::make_unique<RtspRestream>(registry, config);
+    // /api/ws subscriptions count against the same per-camera limit as stream requests.
+    websockets_.setAdmission([this, limit = size_t(config.maxViewersPerCamera)](const std::string& id) {
+        return viewers(id) < limit;
+    });
 }
 
 size_t Outputs::viewers(const std::string& cameraId) const {

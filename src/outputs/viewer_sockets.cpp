@@ -3,6 +3,8 @@
 #include "core/clock.h"
 #include "core/log.h"
 
+#include <gio/gio.h>
+
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/socket.h>
@@ -27,6 +29,14 @@ constexpr int64_t kFpsToleranceUs = 5000;
 
 constexpr GIOCondition kAlwaysWatched = GIOCondition(G_IO_IN | G_IO_HUP | G_IO_ERR);
 
+std::string peerAddress(GSocket* socket) {
+    GRef<GSocketAddress> address = GRef<GSocketAddress>::adopt(g_socket_get_remote_address(socket, nullptr));
+    if (!address || !G_IS_INET_SOCKET_ADDRESS(address.get())) return "unknown peer";
+    auto* inet = G_INET_SOCKET_ADDRESS(address.get());
+    GUniquePtr<gchar> host(g_inet_address_to_string(g_inet_socket_address_get_address(inet)));
+    return std::string(host ? host.get() : "?") + ":" + std::to_string(g_inet_socket_address_get_port(inet));
+}
+
 }  // namespace
 
 bool FpsThinner::due(int64_t captureUs) {
@@ -37,11 +47,13 @@ bool FpsThinner::due(int64_t captureUs) {
     return true;
 }
 
-ViewerSockets::ViewerSockets(int clientTimeoutSec, InputHandler onInput, DropHandler onDrop)
-    : clientTimeoutUs_(int64_t(clientTimeoutSec) * 1000000),
+ViewerSockets::ViewerSockets(int clientTimeoutSec, InputHandler onInput, DropHandler onDrop, std::string name)
+    : name_(std::move(name)),
+      clientTimeoutUs_(int64_t(clientTimeoutSec) * 1000000),
       onInput_(std::move(onInput)),
       onDrop_(std::move(onDrop)),
-      sockets_([this] { onReady(); }) {}
+      sockets_([this] { onReady(); }, name_),
+      sendBuffer_(kSocketSendBuffer) {}
 
 ViewerSockets::~ViewerSockets() {
     for (auto& c : clients_) {
@@ -54,11 +66,12 @@ ViewerSockets::Client& ViewerSockets::add(GRef<GIOStream> connection, GRef<GSock
     auto client = std::make_unique<Client>();
     client->connection = std::move(connection);
     client->fd = g_socket_get_fd(socket.get());
+    client->peer = peerAddress(socket.get());
     g_socket_set_blocking(socket.get(), FALSE);
     // Each message is written whole; Nagle would hold its tail back for an ACK.
     int one = 1;
     setsockopt(client->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-    setsockopt(client->fd, SOL_SOCKET, SO_SNDBUF, &kSocketSendBuffer, sizeof kSocketSendBuffer);
+    setsockopt(client->fd, SOL_SOCKET, SO_SNDBUF, &sendBuffer_, sizeof sendBuffer_);
     client->lastProgressUs = monotonicNowUs();
     client->tag = sockets_.add(client->fd, kAlwaysWatched);
     clients_.push_back(std::move(client));
@@ -153,23 +166,36 @@ void ViewerSockets::onReady() {
     for (size_t i = 0; i < clients_.size(); ++i) {
         Client& c = *clients_[i];
         if (c.dropped) continue;
-        GIOCondition ready = sockets_.ready(c.tag);
-        if (ready & G_IO_IN) {
-            char buffer[16384];
-            ssize_t n = ::recv(c.fd, buffer, sizeof buffer, MSG_DONTWAIT);
-            if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)) {
-                drop(c, "hung up");
-                continue;
-            }
-            if (n > 0 && onInput_) onInput_(c, std::string_view(buffer, size_t(n)));
-            if (c.dropped) continue;
-        } else if (ready & (G_IO_ERR | G_IO_HUP)) {
-            drop(c, "hung up");
-            continue;
+        try {
+            serve(c);
+        } catch (...) {
+            // One client's input must not stop the others being served, nor
+            // leave that client half-handled: log it, drop it.
+            const std::string what = currentExceptionText();
+            GST_ERROR("%s: client %s (fd %d) threw: %s; dropping it", name_.c_str(), c.peer.c_str(), c.fd, what.c_str());
+            logWarning("", name_ + ": dropped client " + c.peer + " after an error: " + what);
+            drop(c, "its input raised an error");
         }
-        if (ready & G_IO_OUT) flush(c);
     }
     sweep();
+}
+
+void ViewerSockets::serve(Client& c) {
+    const GIOCondition ready = sockets_.ready(c.tag);
+    if (ready & G_IO_IN) {
+        char buffer[16384];
+        ssize_t n = ::recv(c.fd, buffer, sizeof buffer, MSG_DONTWAIT);
+        if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)) {
+            drop(c, "hung up");
+            return;
+        }
+        if (n > 0 && onInput_) onInput_(c, std::string_view(buffer, size_t(n)));
+        if (c.dropped) return;
+    } else if (ready & (G_IO_ERR | G_IO_HUP)) {
+        drop(c, "hung up");
+        return;
+    }
+    if (ready & G_IO_OUT) flush(c);
 }
 
 gboolean ViewerSockets::checkTimeouts() {
@@ -188,7 +214,7 @@ gboolean ViewerSockets::checkTimeouts() {
 
 void ViewerSockets::drop(Client& c, const char* why) {
     if (c.dropped) return;
-    GST_DEBUG("dropping client fd %d: %s", c.fd, why);
+    GST_DEBUG("%s: dropping client %s (fd %d): %s", name_.c_str(), c.peer.c_str(), c.fd, why);
     sockets_.remove(c.tag);
     c.dropped = true;
     anyDropped_ = true;

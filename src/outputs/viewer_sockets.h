@@ -45,6 +45,7 @@ public:
 
     struct Client {
         int fd = -1;
+        std::string peer;             // "address:port", for log lines
         std::shared_ptr<void> state;  // the protocol's own per-client state
     private:
         friend class ViewerSockets;
@@ -60,17 +61,26 @@ public:
         bool closeWhenSent = false;
         bool dropped = false;
     };
-    // Input bytes as they arrive; the handler may send, close or drop.
+    // Input bytes as they arrive; the handler may send, close or drop. It
+    // should catch what the client's input makes it throw and close that
+    // client with the protocol's own error; whatever still escapes is logged
+    // here and the client dropped (never swallowed, never another client).
     using InputHandler = std::function<void(Client&, std::string_view)>;
     using DropHandler = std::function<void(Client&)>;
 
-    ViewerSockets(int clientTimeoutSec, InputHandler onInput, DropHandler onDrop = {});
+    // name: whose clients these are ("WebSocket viewers"), for log lines.
+    ViewerSockets(int clientTimeoutSec, InputHandler onInput, DropHandler onDrop = {},
+                  std::string name = "viewer sockets");
     ~ViewerSockets();
     ViewerSockets(const ViewerSockets&) = delete;
     ViewerSockets& operator=(const ViewerSockets&) = delete;
 
     // Takes over an accepted connection (socket: the connection's socket).
     Client& add(GRef<GIOStream> connection, GRef<GSocket> socket);
+    // The kernel send buffer of clients added from now on (default 512 KiB):
+    // smaller for sockets that carry only small messages, so a client that
+    // never reads is found stalled (and dropped) after kilobytes, not a megabyte.
+    void setSocketSendBuffer(int bytes) { sendBuffer_ = bytes; }
     void sendControl(Client& c, Bytes bytes);
     void offerFrame(Client& c, int streamKey, const Bytes& frame);
     // Sends what is queued (control first), then closes: for WebSocket close frames.
@@ -91,14 +101,17 @@ private:
     void flush(Client& c);
     bool nextToWrite(Client& c);
     void onReady();
+    void serve(Client& c);
     gboolean checkTimeouts();
 
+    const std::string name_;
     const int64_t clientTimeoutUs_;
     InputHandler onInput_;
     DropHandler onDrop_;
     FdWatchSet sockets_;
     std::vector<std::unique_ptr<Client>> clients_;
     bool anyDropped_ = false;
+    int sendBuffer_;
     SourceHandle timeoutTimer_;
     ViewerSocketStats totals_;
 };

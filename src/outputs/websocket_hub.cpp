@@ -1,11 +1,11 @@
 #include "websocket_hub.h"
 
 #include "core/log.h"
+#include "core/fd_watch_set.h"
 #include "outputs/json_message.h"
+#include "outputs/viewer_command.h"
 #include "outputs/websocket_protocol.h"
 #include "outputs/websocket_send.h"
-
-#include <json-glib/json-glib.h>
 
 #include <cstring>
 #include <cmath>
@@ -16,8 +16,6 @@ namespace camrelay {
 
 namespace {
 
-constexpr size_t kMaxClientMessage = 64 * 1024;  // viewers send small JSON commands only
-constexpr double kMaxFps = 240;
 
 using Bytes = ViewerSockets::Bytes;
 
@@ -55,7 +53,7 @@ struct WebSocketHub::ClientState {
     };
     bool multi = false;                       // /api/ws
     WsFrameFormat format = WsFrameFormat::Json;
-    WsReader reader{kMaxClientMessage};
+    WsReader reader{kMaxViewerMessage};
     std::map<std::string, Subscription> subscriptions;
 };
 
@@ -97,7 +95,8 @@ WebSocketHub::WebSocketHub(Registry& registry, int clientTimeoutSec)
                    auto* state = static_cast<ClientState*>(c.state.get());
                    for (auto& [id, subscription] : state->subscriptions) --feeds_[id]->viewers;
                    state->subscriptions.clear();
-               }) {
+               },
+               "WebSocket viewers") {
     for (Camera* camera : registry.cameras()) {
         auto feed = std::make_unique<Feed>();
         feed->camera = camera;
@@ -190,84 +189,80 @@ void WebSocketHub::onState(Feed& feed) {
 
 void WebSocketHub::onInput(Client& client, std::string_view data) {
     auto& state = *static_cast<ClientState*>(client.state.get());
-    std::vector<WsMessage> messages;
-    const bool ok = state.reader.feed(data, messages);
-    for (auto& m : messages) {
-        switch (m.opcode) {
-        case WsOpcode::Text: onMessage(client, state, m.payload); break;
-        case WsOpcode::Binary:
-            sendWsError(sockets_, client, "unsupported", "viewers send JSON text messages only");
-            break;
-        case WsOpcode::Ping: sendWsPong(sockets_, client, m.payload); break;
-        case WsOpcode::Pong: break;
-        case WsOpcode::Close: closeWs(sockets_, client, kWsNormalClosure, "bye"); return;
-        default: break;
+    try {
+        std::vector<WsMessage> messages;
+        const bool ok = state.reader.feed(data, messages);
+        for (auto& m : messages) {
+            switch (m.opcode) {
+            case WsOpcode::Text: onMessage(client, state, m.payload); break;
+            case WsOpcode::Binary:
+                sendWsError(sockets_, client, "unsupported", "viewers send JSON text messages only");
+                break;
+            case WsOpcode::Ping: sendWsPong(sockets_, client, m.payload); break;
+            case WsOpcode::Pong: break;
+            case WsOpcode::Close: closeWs(sockets_, client, kWsNormalClosure, "bye"); return;
+            default: break;
+            }
         }
-    }
-    if (!ok) {
-        logWarning("", "closing a WebSocket viewer: " + state.reader.error());
-        closeWs(sockets_, client, state.reader.closeCode(), state.reader.error());
+        if (!ok) {
+            GST_INFO("closing WebSocket viewer %s: %s", client.peer.c_str(), state.reader.error().c_str());
+            logWarning("", "closing WebSocket viewer " + client.peer + ": " + state.reader.error());
+            closeWs(sockets_, client, state.reader.closeCode(), state.reader.error());
+        }
+    } catch (...) {
+        // Whatever this client's input made us throw closes this client, and says so.
+        const std::string what = currentExceptionText();
+        GST_ERROR("WebSocket viewer %s: %s; closing it with 1011", client.peer.c_str(), what.c_str());
+        logWarning("", "closing WebSocket viewer " + client.peer + " after an internal error: " + what);
+        closeWs(sockets_, client, kWsInternalError, "internal error");
     }
 }
 
+bool WebSocketHub::admits(const std::string& cameraId) const {
+    return !admission_ || admission_(cameraId);
+}
+
 void WebSocketHub::onMessage(Client& client, ClientState& state, const std::string& text) {
-    GError* raw = nullptr;
-    JsonParser* parser = json_parser_new();
-    const bool parsed = json_parser_load_from_data(parser, text.c_str(), gssize(text.size()), &raw);
-    GUniquePtr<GError> error(raw);
-    JsonNode* root = parsed ? json_parser_get_root(parser) : nullptr;
-    if (!root || !JSON_NODE_HOLDS_OBJECT(root)) {
-        g_object_unref(parser);
-        return sendWsError(sockets_, client, "bad_json", "messages are JSON objects like {\"type\":\"set\",\"data\":{\"fps\":5}}" +
-                                                 (error ? std::string(" (") + error->message + ")" : std::string()));
-    }
-    JsonObject* object = json_node_get_object(root);
-    const char* type = json_object_has_member(object, "type") ? json_object_get_string_member_with_default(object, "type", "") : "";
-    JsonObject* data = json_object_has_member(object, "data") && JSON_NODE_HOLDS_OBJECT(json_object_get_member(object, "data"))
-                           ? json_object_get_object_member(object, "data") : nullptr;
-    const std::string kind = type ? type : "";
-    auto number = [&](const char* key, double fallback) {
-        if (!data || !json_object_has_member(data, key)) return fallback;
-        JsonNode* n = json_object_get_member(data, key);
-        if (!JSON_NODE_HOLDS_VALUE(n)) return std::nan("");
-        GType t = json_node_get_value_type(n);
-        if (t == G_TYPE_INT64) return double(json_node_get_int(n));
-        if (t == G_TYPE_DOUBLE) return json_node_get_double(n);
-        return std::nan("");
-    };
-    auto string = [&](const char* key) {
-        return data && json_object_has_member(data, key) ? std::string(json_object_get_string_member_with_default(data, key, "")) : std::string();
-    };
-    const double fps = number("fps", 0);
-    const bool fpsOk = std::isfinite(fps) && fps >= 0 && fps <= kMaxFps;
-    std::string camera = string("camera");
+    const ViewerCommandParse parse = parseViewerCommand(text, state.multi);
+    if (!parse.command) return sendWsError(sockets_, client, parse.code, parse.reason);
+    const ViewerCommand& command = *parse.command;
+    std::string camera = command.camera;
     if (!state.multi && camera.empty() && !state.subscriptions.empty()) camera = state.subscriptions.begin()->first;
 
-    if (kind == "ping") {
+    switch (command.type) {
+    case ViewerCommandType::Ping:
         sendWsText(sockets_, client, JsonMessage("pong").text());
-    } else if (kind == "set" || kind == "subscribe") {
-        if (!fpsOk) sendWsError(sockets_, client, "bad_fps", "fps must be a number from 0 (every frame) to 240");
-        else if (!feeds_.count(camera)) sendWsError(sockets_, client, "unknown_camera", "no camera \"" + camera + "\"");
-        else if (!state.multi && kind == "subscribe") sendWsError(sockets_, client, "unknown_type", "this socket shows one camera; use /api/ws for several");
-        else if (kind == "set" && !state.subscriptions.count(camera)) sendWsError(sockets_, client, "not_subscribed", "subscribe to \"" + camera + "\" first");
-        else if (kind == "set") {
-            state.subscriptions[camera].thinner.setMaxFps(fps);
-            sendWsText(sockets_, client, JsonMessage("ok").add("camera", camera).add("fps", fps).text());
+        break;
+    case ViewerCommandType::Set:
+    case ViewerCommandType::Subscribe:
+        if (!feeds_.count(camera)) {
+            sendWsError(sockets_, client, "unknown_camera", "no camera \"" + quoteClientText(camera) + "\"");
+        } else if (command.type == ViewerCommandType::Set) {
+            if (!state.subscriptions.count(camera)) {
+                sendWsError(sockets_, client, "not_subscribed", "subscribe to \"" + camera + "\" first");
+            } else {
+                state.subscriptions[camera].thinner.setMaxFps(command.fps);
+                sendWsText(sockets_, client, JsonMessage("ok").add("camera", camera).add("fps", command.fps).text());
+            }
+        } else if (!state.subscriptions.count(camera) && !admits(camera)) {
+            // The same limit as MJPEG and per-camera WebSocket viewers: a
+            // subscription costs the camera as much as a viewer does.
+            GST_INFO("refused a subscription of %s to %s: viewer limit", client.peer.c_str(), camera.c_str());
+            sendWsError(sockets_, client, "too_many_viewers",
+                        "camera " + camera + " already has as many viewers as it may (limits.max-viewers-per-camera)");
         } else {
-            subscribe(client, state, camera, fps);
+            subscribe(client, state, camera, command.fps);
         }
-    } else if (kind == "unsubscribe" && state.multi) {
+        break;
+    case ViewerCommandType::Unsubscribe:
         if (state.subscriptions.erase(camera)) {
             --feeds_[camera]->viewers;
             sendWsText(sockets_, client, JsonMessage("unsubscribed").add("camera", camera).text());
         } else {
-            sendWsError(sockets_, client, "not_subscribed", "not subscribed to \"" + camera + "\"");
+            sendWsError(sockets_, client, "not_subscribed", "not subscribed to \"" + quoteClientText(camera) + "\"");
         }
-    } else {
-        sendWsError(sockets_, client, "unknown_type", "unknown message type \"" + kind + "\" (expected " +
-                                              (state.multi ? "subscribe, unsubscribe, set or ping)" : "set or ping)"));
+        break;
     }
-    g_object_unref(parser);
 }
 
 

@@ -12,6 +12,7 @@
 #include "camera/registry.h"
 #include "outputs/viewer_sockets.h"
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -38,6 +39,11 @@ public:
                          Camera& camera, WsViewerOptions options);
     void addMultiViewer(GRef<GIOStream> connection, GRef<GSocket> socket, const std::string& handshake);
 
+    // Asked before an /api/ws subscription adds a viewer to a camera (the
+    // owner counts every kind of viewer against limits.max-viewers-per-camera).
+    using Admission = std::function<bool(const std::string& cameraId)>;
+    void setAdmission(Admission admission) { admission_ = std::move(admission); }
+
     // Viewers watching this camera now (either endpoint).
     size_t viewers(const std::string& cameraId) const;
     ViewerSocketStats stats() const { return sockets_.stats(); }
@@ -57,10 +63,12 @@ private:
     void onInput(Client& client, std::string_view data);
     void onMessage(Client& client, ClientState& state, const std::string& text);
     void subscribe(Client& client, ClientState& state, const std::string& cameraId, double fps);
+    bool admits(const std::string& cameraId) const;
     std::string streamInfo(const Camera& camera) const;
     std::string stateMessage(const Camera& camera) const;
 
     std::map<std::string, std::unique_ptr<Feed>> feeds_;
+    Admission admission_;
     ViewerSockets sockets_;
 };
 

@@ -97,9 +97,13 @@ bool WsReader::feed(std::string_view data, std::vector<WsMessage>& out) {
         }
         const bool control = opcodeBits & 0x08;
         if (control && (length > 125 || !fin)) return fail(kWsProtocolError, "control frames must be whole and at most 125 bytes");
-        if (!control && length + fragments_.size() > maxMessage_)
+        // No sum of client-given lengths may wrap: fragments_.size() <= maxMessage_
+        // always, so compare against what is left rather than adding
+        // (0xFFFFFFFFFFFFFFFF + a fragment wrapped to a small number once).
+        if (!control && (length > maxMessage_ || length > maxMessage_ - fragments_.size()))
             return fail(kWsMessageTooBig, "message over " + std::to_string(maxMessage_) + " bytes");
-        if (available < header + 4 + length) break;
+        // length is now at most max(125, maxMessage_): header + 4 + length cannot wrap.
+        if (available - header < 4 || available - header - 4 < length) break;
         const uint8_t* mask = p + header;
         std::string payload(reinterpret_cast<const char*>(p + header + 4), size_t(length));
         for (size_t i = 0; i < payload.size(); ++i) payload[i] = char(payload[i] ^ mask[i % 4]);

@@ -22,6 +22,7 @@ inline constexpr uint16_t kWsUnsupportedData = 1003;
 inline constexpr uint16_t kWsInvalidPayload = 1007;
 inline constexpr uint16_t kWsPolicyViolation = 1008;
 inline constexpr uint16_t kWsMessageTooBig = 1009;
+inline constexpr uint16_t kWsInternalError = 1011;
 inline constexpr uint16_t kWsTryAgainLater = 1013;
 
 // Sec-WebSocket-Accept for a client's Sec-WebSocket-Key.

@@ -85,6 +85,65 @@ TEST_CASE("the reader joins fragments, unmasks, and refuses what RFC 6455 forbid
     }
 }
 
+namespace {
+// A masked client frame header announcing a 64-bit payload length (no payload follows).
+std::string header64(uint8_t firstByte, uint64_t length) {
+    std::string f;
+    f.push_back(char(firstByte));
+    f.push_back(char(0x80 | 127));
+    for (int shift = 56; shift >= 0; shift -= 8) f.push_back(char((length >> shift) & 0xff));
+    f.append("\x01\x02\x03\x04", 4);
+    return f;
+}
+}  // namespace
+
+TEST_CASE("issue 9: a continuation announcing 0xFFFFFFFFFFFFFFFF bytes after a fragment is refused with 1009", "[websocket][issue9]") {
+    // The exact input: a non-final text frame, then a continuation frame with
+    // length 0xFFFFFFFFFFFFFFFF. length + fragments_.size() used to wrap to a
+    // small number, std::string(ptr, SIZE_MAX) threw, and later bytes piled up.
+    WsReader reader(64 * 1024);
+    std::vector<WsMessage> out;
+    REQUIRE(reader.feed(clientFrame(0x01, "abc"), out));
+    CHECK(out.empty());
+    CHECK_FALSE(reader.feed(header64(0x80, 0xFFFFFFFFFFFFFFFFull) + std::string(1000, 'x'), out));
+    CHECK(reader.closeCode() == kWsMessageTooBig);
+    CHECK(out.empty());
+    // Once failed, it stays failed and keeps nothing more.
+    CHECK_FALSE(reader.feed(std::string(100000, 'x'), out));
+    CHECK(reader.closeCode() == kWsMessageTooBig);
+}
+
+TEST_CASE("lengths near 2^63 and 2^64 never wrap, in any frame position", "[websocket][issue9]") {
+    const uint64_t lengths[] = {
+        0xFFFFFFFFFFFFFFFFull, 0xFFFFFFFFFFFFFFFEull, 0xFFFFFFFFFFFFFFFDull, 0xFFFFFFFFFFFFFFF0ull,
+        (1ull << 63), (1ull << 63) - 1, (1ull << 63) + 1, (1ull << 63) - 3,
+        (1ull << 32), 0xFFFFFFFFull, 64 * 1024 + 1};
+    for (uint64_t length : lengths) {
+        INFO("length " << length);
+        for (size_t fragment : {size_t(0), size_t(1), size_t(3), size_t(125), size_t(65535)}) {
+            INFO("after a fragment of " << fragment << " bytes");
+            WsReader reader(64 * 1024);
+            std::vector<WsMessage> out;
+            const bool continuation = fragment > 0;
+            if (continuation) REQUIRE(reader.feed(clientFrame(0x01, std::string(fragment, 'a')), out));
+            CHECK_FALSE(reader.feed(header64(continuation ? 0x80 : 0x82, length), out));
+            CHECK(reader.closeCode() == kWsMessageTooBig);
+        }
+    }
+    // Right at the limit still works: 65535 + 1 = 65536 bytes in two fragments.
+    WsReader reader(64 * 1024);
+    std::vector<WsMessage> out;
+    REQUIRE(reader.feed(clientFrame(0x01, std::string(65535, 'a')), out));
+    REQUIRE(reader.feed(clientFrame(0x80, "b"), out));
+    REQUIRE(out.size() == 1);
+    CHECK(out[0].payload.size() == 64 * 1024);
+    // One byte more is refused.
+    WsReader over(64 * 1024);
+    REQUIRE(over.feed(clientFrame(0x01, std::string(65535, 'a')), out));
+    CHECK_FALSE(over.feed(clientFrame(0x80, "bc"), out));
+    CHECK(over.closeCode() == kWsMessageTooBig);
+}
+
 TEST_CASE("pushed frames must be whole JPEG images with a size", "[push]") {
     const std::string jpeg = testJpeg(320, 240);
     std::string why;
