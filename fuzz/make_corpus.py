@@ -121,6 +121,10 @@ def websocket_reader():
     seed(t, 'control-too-long', ws(frame(9, b'p' * 126)))
     seed(t, 'control-fragmented', ws(frame(9, 'p', fin=False)))
     seed(t, 'invalid-utf8', ws(frame(1, b'\xc3\x28\xff')))
+    # Found by the fuzzer: feed() returns false (1007) but leaves the invalid
+    # text message in `out`, and both callers dispatch `out` before looking at
+    # the result, so the bytes reach the JSON handlers.
+    regression(t, 'invalid-utf8-text-left-in-out', ws(frame(1, b'{"type":"\xc3\x28\xff"}')))
     seed(t, 'utf8-split-across-fragments', ws(frame(1, b'\xc3', fin=False) + frame(0, b'\xa9')))
     seed(t, 'new-message-inside-fragmented', ws(frame(1, 'a', fin=False) + frame(1, 'b')))
     seed(t, 'continuation-without-start', ws(frame(0, 'x')))
