@@ -73,8 +73,14 @@ for t in "${enabled[@]}"; do
     if [ ${#inputs[@]} -gt 0 ]; then
         if ! "$bin" -timeout=10 "${inputs[@]}" >>"$log" 2>&1; then
             crashed=1
-            echo "== $t: a corpus/regression input fails: $(grep -o 'Running: .*' "$log" | tail -1 | cut -d' ' -f2-)"
-            grep -m3 -E 'ERROR: |runtime error|invariant|accepted a|terminate called' "$log" | sed 's/^/   /'
+            # The batch stops at the first failure: try each input alone to name every failing one.
+            for f in "${inputs[@]}"; do
+                if ! out=$("$bin" -timeout=10 "$f" 2>&1); then
+                    echo "== $t: input fails: ${f#"$root"/}"
+                    grep -m2 -E 'ERROR: AddressSanitizer|runtime error|invariant violated|accepted a|terminate called|what\(\)' <<<"$out" | sed 's/^/   /'
+                    echo "$out" >>"$log"
+                fi
+            done
         fi
     fi
 
@@ -110,7 +116,7 @@ echo
 echo "== summary (${seconds}s per target; logs in $build/fuzz-logs/)"
 printf '%s\n' "${summary[@]}"
 if [ ${#failed[@]} -gt 0 ]; then
-    echo "crashes in: ${failed[*]} (crash files in $build/fuzz-artifacts/<target>/)"
+    echo "crashes in: ${failed[*]} (failing seeds/regressions are named above; new crash files are in $build/fuzz-artifacts/<target>/)"
     exit 1
 fi
 exit 0
