@@ -4,13 +4,12 @@
 #include "http/camera_json.h"
 #include "http/json.h"
 #include "http/request.h"
+#include "http/route_path.h"
 #include "http/upgrade.h"
 #include "http/server.h"
 
 #include <cmath>
 #include <memory>
-#include <sstream>
-#include <vector>
 
 #define GST_CAT_DEFAULT camrelay_http_debug
 
@@ -35,31 +34,22 @@ struct CameraRoutes {
     void control(SoupServerMessage* msg, Camera& camera, const std::string& action);
 };
 
-std::vector<std::string> splitPath(const char* path) {
-    std::vector<std::string> parts;
-    std::istringstream in(path);
-    std::string part;
-    while (std::getline(in, part, '/'))
-        if (!part.empty()) parts.push_back(part);
-    return parts;
-}
-
 void CameraRoutes::handle(SoupServerMessage* msg, const char* path, GHashTable* query) {
-    const std::vector<std::string> parts = splitPath(path);  // "api", "cameras", id, action
-    if (parts.size() == 2 && parts[0] == "api" && parts[1] == "ws") {
+    const ApiRoute route = parseApiRoute(path);
+    if (route.kind == ApiRouteKind::MultiWebsocket) {
         if (!methodIs(msg, "GET")) return respondMethodNotAllowed(msg, "GET");
         return multiWebsocket(msg);
     }
-    if (parts.size() < 2 || parts[0] != "api" || parts[1] != "cameras" || parts.size() > 4) {
+    if (route.kind == ApiRouteKind::NotFound) {
         respondError(msg, SOUP_STATUS_NOT_FOUND, "not_found", std::string("no API route ") + path);
         return;
     }
-    if (parts.size() == 2) {
+    if (route.kind == ApiRouteKind::CameraList) {
         if (!isRead(msg)) return respondMethodNotAllowed(msg, "GET, HEAD");
         return list(msg);
     }
-    const std::string& id = parts[2];
-    if (!isValidCameraId(id)) {
+    const std::string& id = route.cameraId;
+    if (route.kind == ApiRouteKind::BadCameraId) {
         respondError(msg, SOUP_STATUS_BAD_REQUEST, "bad_camera_id",
                      "camera ids use only A-Z a-z 0-9 _ - and at most 64 characters");
         return;
@@ -69,32 +59,30 @@ void CameraRoutes::handle(SoupServerMessage* msg, const char* path, GHashTable* 
         respondError(msg, SOUP_STATUS_NOT_FOUND, "unknown_camera", "no camera \"" + id + "\"");
         return;
     }
-    if (parts.size() == 3) {
+    switch (route.action) {
+    case CameraAction::None:
         if (!isRead(msg)) return respondMethodNotAllowed(msg, "GET, HEAD");
         return respondJson(msg, SOUP_STATUS_OK, cameraJson(*camera, outputs));
-    }
-    const std::string& action = parts[3];
-    if (action == "stream") {
+    case CameraAction::Stream:
         if (!methodIs(msg, "GET")) return respondMethodNotAllowed(msg, "GET");
         return stream(msg, *camera, query);
-    }
-    if (action == "ws") {
+    case CameraAction::Ws:
         if (!methodIs(msg, "GET")) return respondMethodNotAllowed(msg, "GET");
         return websocket(msg, *camera, query);
-    }
-    if (action == "publish") {
+    case CameraAction::Publish:
         if (!methodIs(msg, "GET")) return respondMethodNotAllowed(msg, "GET");
         return publish(msg, *camera);
-    }
-    if (action == "snapshot") {
+    case CameraAction::Snapshot:
         if (!isRead(msg)) return respondMethodNotAllowed(msg, "GET, HEAD");
         return snapshot(msg, *camera);
-    }
-    if (action == "start" || action == "stop") {
+    case CameraAction::Start:
+    case CameraAction::Stop:
         if (!methodIs(msg, "POST")) return respondMethodNotAllowed(msg, "POST");
-        return control(msg, *camera, action);
+        return control(msg, *camera, route.actionName);
+    case CameraAction::Unknown:
+        break;
     }
-    respondError(msg, SOUP_STATUS_NOT_FOUND, "not_found", "camera " + id + " has no \"" + action + "\"");
+    respondError(msg, SOUP_STATUS_NOT_FOUND, "not_found", "camera " + id + " has no \"" + route.actionName + "\"");
 }
 
 void CameraRoutes::list(SoupServerMessage* msg) {

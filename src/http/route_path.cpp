@@ -1,0 +1,58 @@
+#include "http/route_path.h"
+
+#include "config/camera_config.h"
+
+#include <vector>
+
+namespace camrelay {
+
+namespace {
+
+std::vector<std::string_view> splitPath(std::string_view path) {
+    std::vector<std::string_view> parts;
+    size_t start = 0;
+    while (start <= path.size()) {
+        size_t end = path.find('/', start);
+        if (end == std::string_view::npos) end = path.size();
+        if (end > start) parts.push_back(path.substr(start, end - start));
+        // Five segments already mean "no route": stop early, whatever the path's length.
+        if (parts.size() > 4) break;
+        start = end + 1;
+    }
+    return parts;
+}
+
+CameraAction actionFromName(std::string_view name) {
+    if (name == "stream") return CameraAction::Stream;
+    if (name == "ws") return CameraAction::Ws;
+    if (name == "publish") return CameraAction::Publish;
+    if (name == "snapshot") return CameraAction::Snapshot;
+    if (name == "start") return CameraAction::Start;
+    if (name == "stop") return CameraAction::Stop;
+    return CameraAction::Unknown;
+}
+
+}  // namespace
+
+ApiRoute parseApiRoute(std::string_view path) {
+    ApiRoute route;
+    const std::vector<std::string_view> parts = splitPath(path);  // "api", "cameras", id, action
+    if (parts.size() == 2 && parts[0] == "api" && parts[1] == "ws") {
+        route.kind = ApiRouteKind::MultiWebsocket;
+        return route;
+    }
+    if (parts.size() < 2 || parts.size() > 4 || parts[0] != "api" || parts[1] != "cameras") return route;
+    if (parts.size() == 2) {
+        route.kind = ApiRouteKind::CameraList;
+        return route;
+    }
+    route.cameraId = std::string(parts[2]);
+    route.kind = isValidCameraId(route.cameraId) ? ApiRouteKind::Camera : ApiRouteKind::BadCameraId;
+    if (parts.size() == 4) {
+        route.actionName = std::string(parts[3]);
+        route.action = actionFromName(parts[3]);
+    }
+    return route;
+}
+
+}  // namespace camrelay

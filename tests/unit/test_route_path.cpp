@@ -1,0 +1,65 @@
+// The /api path parser the camera routes dispatch on (src/http/route_path.h).
+#include "http/route_path.h"
+
+#include <catch2/catch.hpp>
+
+using namespace camrelay;
+
+TEST_CASE("api paths map to their route, camera id and action", "[route_path]") {
+    CHECK(parseApiRoute("/api/ws").kind == ApiRouteKind::MultiWebsocket);
+    CHECK(parseApiRoute("/api/cameras").kind == ApiRouteKind::CameraList);
+    CHECK(parseApiRoute("/api/cameras/").kind == ApiRouteKind::CameraList);
+
+    const ApiRoute camera = parseApiRoute("/api/cameras/front-door_2");
+    CHECK(camera.kind == ApiRouteKind::Camera);
+    CHECK(camera.cameraId == "front-door_2");
+    CHECK(camera.action == CameraAction::None);
+    CHECK(camera.actionName.empty());
+
+    const std::pair<const char*, CameraAction> actions[] = {
+        {"stream", CameraAction::Stream}, {"ws", CameraAction::Ws},       {"publish", CameraAction::Publish},
+        {"snapshot", CameraAction::Snapshot}, {"start", CameraAction::Start}, {"stop", CameraAction::Stop}};
+    for (const auto& [name, action] : actions) {
+        const ApiRoute route = parseApiRoute(std::string("/api/cameras/demo/") + name);
+        CHECK(route.kind == ApiRouteKind::Camera);
+        CHECK(route.cameraId == "demo");
+        CHECK(route.action == action);
+        CHECK(route.actionName == name);
+    }
+    const ApiRoute unknown = parseApiRoute("/api/cameras/demo/reboot");
+    CHECK(unknown.kind == ApiRouteKind::Camera);
+    CHECK(unknown.action == CameraAction::Unknown);
+    CHECK(unknown.actionName == "reboot");
+}
+
+TEST_CASE("empty segments are skipped like the router always did", "[route_path]") {
+    const ApiRoute route = parseApiRoute("//api///cameras//demo///snapshot//");
+    CHECK(route.kind == ApiRouteKind::Camera);
+    CHECK(route.cameraId == "demo");
+    CHECK(route.action == CameraAction::Snapshot);
+    CHECK(parseApiRoute("/api//ws/").kind == ApiRouteKind::MultiWebsocket);
+}
+
+TEST_CASE("paths outside the api shapes are not found", "[route_path]") {
+    for (const char* path : {"", "/", "/api", "/api/", "/apix/cameras", "/api/camera", "/api/ws/extra",
+                             "/api/cameras/demo/stream/extra", "/API/cameras", "/api/cameras/a/b/c/d/e/f",
+                             "/static/cameras/demo", "cameras/demo/api"})
+        CHECK(parseApiRoute(path).kind == ApiRouteKind::NotFound);
+    // A long path of segments is refused without building them all.
+    std::string many;
+    for (int i = 0; i < 100000; ++i) many += "/a";
+    CHECK(parseApiRoute(many).kind == ApiRouteKind::NotFound);
+    CHECK(parseApiRoute("/api/cameras" + many).kind == ApiRouteKind::NotFound);
+}
+
+TEST_CASE("camera ids with path tricks or bad characters are refused, not looked up", "[route_path]") {
+    for (const char* path : {"/api/cameras/../stream", "/api/cameras/./snapshot", "/api/cameras/..",
+                             "/api/cameras/a%2Fb/stream", "/api/cameras/caf\xc3\xa9", "/api/cameras/a b",
+                             "/api/cameras/a\x1f" "b/ws"}) {
+        INFO(path);
+        const ApiRoute route = parseApiRoute(path);
+        CHECK(route.kind == ApiRouteKind::BadCameraId);
+    }
+    CHECK(parseApiRoute("/api/cameras/" + std::string(64, 'x')).kind == ApiRouteKind::Camera);
+    CHECK(parseApiRoute("/api/cameras/" + std::string(65, 'x')).kind == ApiRouteKind::BadCameraId);
+}
