@@ -38,6 +38,7 @@ max_len_for() {
     esac
 }
 
+"$root/tools/deps.sh" fuzz >&2 || exit 2
 if [ ! -f "$build/build.ninja" ]; then
     CXX=${CXX:-clang++} meson setup "$build" "$root" -Dfuzz=true --buildtype=debugoptimized >/dev/null || exit 2
 fi

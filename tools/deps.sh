@@ -2,7 +2,8 @@
 # Installs what camrelay needs on Debian 12, only what is missing (fast when all is there).
 #   tools/deps.sh build         - build and run the service (and the bench scripts)
 #   tools/deps.sh test          - also what the test suite needs (Chromium, Node, ffmpeg, playwright-core)
-#   tools/deps.sh --list [KIND] - print the Debian packages KIND (default test) installs, one a line
+#   tools/deps.sh fuzz          - build and test, plus clang and libFuzzer (fuzz/run.sh)
+#   tools/deps.sh --list [KIND] - print the Debian packages KIND (default: every kind) installs, one a line
 #                                 (tests/deps checks every element and program we use against this list)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -17,16 +18,20 @@ build_packages=(meson ninja-build pkg-config g++
   gstreamer1.0-plugins-ugly gstreamer1.0-libav gstreamer1.0-x gstreamer1.0-libcamera
   libsoup-3.0-dev libjson-glib-dev libgstrtspserver-1.0-dev catch2 curl)
 test_packages=(chromium nodejs npm fonts-dejavu-core ffmpeg)
+# libclang-rt-14-dev holds libclang_rt.fuzzer (only a Recommends of clang's own packages).
+fuzz_packages=(clang libclang-rt-14-dev)
 
 if [ "${1:-}" = --list ]; then
   printf '%s\n' "${build_packages[@]}"
-  [ "${2:-test}" = test ] && printf '%s\n' "${test_packages[@]}"
+  case "${2:-all}" in test|fuzz|all) printf '%s\n' "${test_packages[@]}" ;; esac
+  case "${2:-all}" in fuzz|all) printf '%s\n' "${fuzz_packages[@]}" ;; esac
   exit 0
 fi
 kind=${1:-build}
 
 wanted=("${build_packages[@]}")
-[ "$kind" = test ] && wanted+=("${test_packages[@]}")
+case "$kind" in test|fuzz) wanted+=("${test_packages[@]}") ;; esac
+[ "$kind" = fuzz ] && wanted+=("${fuzz_packages[@]}")
 
 missing=()
 for p in "${wanted[@]}"; do
@@ -64,7 +69,7 @@ for e in $(demo_elements); do
 done
 [ "$absent" -eq 0 ] || exit 1
 
-if [ "$kind" = test ] && [ ! -d tests/browser/node_modules/playwright-core ]; then
+if [ "$kind" != build ] && [ ! -d tests/browser/node_modules/playwright-core ]; then
   echo "tools/deps.sh: installing playwright-core (npm)"
   (cd tests/browser && npm install --no-audit --no-fund --loglevel=error)
 fi

@@ -138,8 +138,10 @@ bool WsReader::feed(std::string_view data, std::vector<WsMessage>& out) {
             return fail(kWsProtocolError, "unknown opcode " + std::to_string(opcodeBits));
         }
         if (!out.empty() && out.back().opcode == WsOpcode::Text &&
-            !g_utf8_validate(out.back().payload.data(), gssize(out.back().payload.size()), nullptr))
+            !g_utf8_validate(out.back().payload.data(), gssize(out.back().payload.size()), nullptr)) {
+            out.pop_back();  // never handed on: the caller handles `out` before it looks at the result
             return fail(kWsInvalidPayload, "text message is not UTF-8");
+        }
     }
     buffer_.erase(0, at);
     return true;

@@ -12,8 +12,8 @@
 //    every compressed caps name the code mentions ("video/x-h265");
 //  - programs: runCommand("prog ...") in C++, find_program('prog') in meson,
 //    absolute /usr/bin paths in the browser tests, and the command words of
-//    the shell scripts (bench/, tools/run, tools/test, .ci/run);
-//  - packages: `tools/deps.sh --list test`.
+//    the shell scripts (bench/, fuzz/, tools/run, tools/test, tools/sanitize, .ci/run);
+//  - packages: `tools/deps.sh --list` (every kind: build, test, fuzz).
 #include "camera/plugin_packages.h"
 #include "child_process.h"
 
@@ -326,7 +326,9 @@ Uses programsUsed() {
             add(uses, (*it)[1], fromRoot(path) + ":" + std::to_string(lineOf(text, it->position())));
     }
     for (const auto& path : filesUnder("bench", {".sh"})) shellCommands(uses, path);
-    for (const char* script : {"tools/run", "tools/test", ".ci/run"}) shellCommands(uses, fs::path(sourceRoot()) / script);
+    for (const auto& path : filesUnder("fuzz", {".sh"})) shellCommands(uses, path);
+    for (const char* script : {"tools/run", "tools/test", "tools/sanitize", ".ci/run"})
+        shellCommands(uses, fs::path(sourceRoot()) / script);
     return uses;
 }
 
@@ -408,7 +410,7 @@ std::set<std::string> dependencyClosure(const std::vector<std::string>& roots) {
 }
 
 std::vector<std::string> depsShPackages() {
-    auto [code, out] = runCommand("bash '" + sourceRoot() + "/tools/deps.sh' --list test");
+    auto [code, out] = runCommand("bash '" + sourceRoot() + "/tools/deps.sh' --list");
     REQUIRE(code == 0);
     std::vector<std::string> packages;
     for (const auto& p : split(out, '\n'))

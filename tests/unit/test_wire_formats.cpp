@@ -82,7 +82,16 @@ TEST_CASE("the reader joins fragments, unmasks, and refuses what RFC 6455 forbid
         CHECK_FALSE(r.feed(b.bytes, messages));
         CHECK(r.closeCode() == b.code);
         CHECK_THAT(r.error(), Catch::Contains(b.why));
+        // Nothing of a refused message reaches the handlers (found by fuzz_websocket_reader:
+        // the invalid UTF-8 text was left in `out` and handled before the 1007 close).
+        CHECK(messages.empty());
     }
+    // A good message before the bad one in the same read is still delivered.
+    WsReader r(1000);
+    std::vector<WsMessage> messages;
+    CHECK_FALSE(r.feed(clientFrame(0x81, "ok") + clientFrame(0x81, "\xc3\x28"), messages));
+    REQUIRE(messages.size() == 1);
+    CHECK(messages[0].payload == "ok");
 }
 
 namespace {
