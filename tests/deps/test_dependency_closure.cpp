@@ -205,15 +205,25 @@ public:
             } else if (text.compare(i, 3, "$((") == 0) {
                 i = text.find("))", i) + 1, plain_ = false, word_ += '$';
             } else if (text.compare(i, 2, "$(") == 0) {
-                endWord(true), contexts.push_back('s'), ++i;
+                endWord(true), contexts.push_back('s'), ++i, inArray_ = false;
             } else if (c == '`') {
                 endWord(true);
                 if (contexts.back() == 'b') contexts.pop_back();
                 else contexts.push_back('b');
-            } else if (c == ')' && contexts.back() == 's') {
+            } else if (c == '(' && !word_.empty() && word_.back() == '=') {
+                // name=( array words ): values, not commands (but a $( ) inside runs one)
+                word_.clear(), contexts.push_back('a'), inArray_ = true;
+            } else if (c == ')' && contexts.back() == 'a') {
                 endWord(false), contexts.pop_back();
+                inArray_ = std::count(contexts.begin(), contexts.end(), 'a') > 0 && contexts.back() == 'a';
+            } else if (c == ')' && contexts.back() == 's') {
+                endWord(false), contexts.pop_back(), inArray_ = contexts.back() == 'a';
+            } else if (c == ')' && casePattern_) {
+                endWord(false), casePattern_ = false, commandPosition_ = true;  // "pattern)" then a command
+            } else if (c == ';' && text.compare(i, 2, ";;") == 0) {
+                endWord(false), ++i, casePattern_ = caseDepth_ > 0;  // the next case pattern
             } else if (c == ';' || c == '|' || c == '&' || c == '(' || c == ')') {
-                endWord(true);
+                endWord(!casePattern_);
             } else if (c == '<' && text.compare(i, 2, "<<") == 0 && text.compare(i, 3, "<<<") != 0) {
                 static const std::regex heredoc(R"(<<-?\s*['"]?([A-Za-z_]+)['"]?)");
                 std::smatch m;
@@ -244,10 +254,17 @@ private:
                                                             "!", "{", "time", "exec", "command", "sudo"};
         static const std::set<std::string> ends = {"fi", "done", "esac", "}", "]]"};
         if (!word_.empty()) {
-            if (skipNext_) {
+            if (casePattern_) {
+                if (word_ == "esac") casePattern_ = false, --caseDepth_;
+            } else if (skipNext_) {
                 skipNext_ = false;
+            } else if (expectIn_) {
+                if (word_ == "in") casePattern_ = true;  // "case x in": patterns follow
+                expectIn_ = false;
             } else if (commandPosition_) {
-                if (word_ == "for" || word_ == "case" || word_ == "select") skipNext_ = true, commandPosition_ = false;
+                if (word_ == "case") skipNext_ = true, expectIn_ = true, ++caseDepth_, commandPosition_ = false;
+                else if (word_ == "esac") --caseDepth_, commandPosition_ = false;
+                else if (word_ == "for" || word_ == "select") skipNext_ = true, commandPosition_ = false;
                 else if (keepsPosition.count(word_) || (plain_ && word_.find('=') != std::string::npos)) {}
                 else if (ends.count(word_)) commandPosition_ = false;
                 else record(), commandPosition_ = false;
@@ -260,7 +277,7 @@ private:
 
     void record() {
         static const std::regex name("[a-z][a-z0-9_.+-]*");
-        if (!plain_ || functions_.count(word_) || !std::regex_match(word_, name)) return;
+        if (inArray_ || !plain_ || functions_.count(word_) || !std::regex_match(word_, name)) return;
         const std::string type = shellWordType(word_);
         if (type == "builtin" || type == "keyword") return;
         add(uses_, word_, file_ + ":" + std::to_string(line_));
@@ -280,6 +297,9 @@ private:
     const std::set<std::string> functions_;
     std::string word_, heredocEnd_;
     bool plain_ = true, commandPosition_ = true, skipNext_ = false;
+    bool inArray_ = false;  // directly inside name=( ... )
+    bool expectIn_ = false, casePattern_ = false;  // inside "case ... in", before a pattern's ")"
+    int caseDepth_ = 0;
     int line_ = 1;
 };
 
