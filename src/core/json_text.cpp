@@ -18,6 +18,16 @@ size_t validSequenceLength(const char* p, size_t left) {
     return g_utf8_validate_len(p, length, nullptr) ? length : 0;
 }
 
+// Appends the UTF-8 sequence at in[i], or U+FFFD for a byte that starts none; returns the bytes used.
+size_t appendValidSequence(std::string& out, std::string_view in, size_t i) {
+    if (const size_t length = validSequenceLength(in.data() + i, in.size() - i)) {
+        out.append(in.data() + i, length);
+        return length;
+    }
+    out += kReplacement;
+    return 1;
+}
+
 }  // namespace
 
 std::string makeJsonTextValid(std::string_view in) {
@@ -47,12 +57,8 @@ std::string makeJsonTextValid(std::string_view in) {
         } else if (c < 0x80) {
             out += char(c);
             ++i;
-        } else if (const size_t length = validSequenceLength(in.data() + i, in.size() - i)) {
-            out.append(in.data() + i, length);
-            i += length;
         } else {
-            out += kReplacement;
-            ++i;
+            i += appendValidSequence(out, in, i);
         }
     }
     return out;
@@ -66,15 +72,7 @@ std::string jsonNodeToText(JsonNode* node) {
 std::string validUtf8(std::string_view in) {
     std::string out;
     out.reserve(in.size());
-    for (size_t i = 0; i < in.size();) {
-        if (const size_t length = validSequenceLength(in.data() + i, in.size() - i)) {
-            out.append(in.data() + i, length);
-            i += length;
-        } else {
-            out += kReplacement;
-            ++i;
-        }
-    }
+    for (size_t i = 0; i < in.size();) i += appendValidSequence(out, in, i);
     return out;
 }
 

@@ -65,6 +65,16 @@ std::string endpointKey(GSocketAddress* address) {
     return std::string(text ? text.get() : "") + ":" + std::to_string(g_inet_socket_address_get_port(G_INET_SOCKET_ADDRESS(address)));
 }
 
+// Runs a GLib callback's body: nothing unwinds into GLib, and what fails is logged.
+template <typename Fn>
+void guarded(const char* what, Fn&& fn) noexcept {
+    try {
+        fn();
+    } catch (...) {
+        logError("", std::string("HTTP front door: ") + what + " failed: " + currentExceptionText());
+    }
+}
+
 void setReceiveLowWater(GSocket* socket, int bytes) {
     setsockopt(g_socket_get_fd(socket), SOL_SOCKET, SO_RCVLOWAT, &bytes, sizeof bytes);
 }
@@ -225,11 +235,7 @@ FrontDoorStats FrontDoor::stats() const {
 }
 
 gboolean FrontDoor::onAcceptReady(GSocket*, GIOCondition, gpointer self) noexcept {
-    try {
-        static_cast<FrontDoor*>(self)->acceptAll();
-    } catch (const std::exception& e) {
-        logError("", std::string("HTTP front door: accepting a connection failed: ") + e.what());
-    }
+    guarded("accepting connections", [self] { static_cast<FrontDoor*>(self)->acceptAll(); });
     return G_SOURCE_CONTINUE;
 }
 
@@ -391,11 +397,7 @@ void FrontDoor::onRequestDone(SoupServer*, SoupServerMessage* msg, gpointer data
 }
 
 gboolean FrontDoor::onSweep(gpointer self) noexcept {
-    try {
-        static_cast<FrontDoor*>(self)->sweep();
-    } catch (const std::exception& e) {
-        logError("", std::string("HTTP front door: sweep failed: ") + e.what());
-    }
+    guarded("sweeping connections", [self] { static_cast<FrontDoor*>(self)->sweep(); });
     return G_SOURCE_CONTINUE;
 }
 
