@@ -113,6 +113,9 @@ bool CameraRoutes::viewerAllowed(SoupServerMessage* msg, const Camera& camera) {
         return false;
     }
     if (outputs.viewers(camera.id()) >= size_t(config.maxViewersPerCamera)) {
+        // A viewer may leave at any moment: say when to try again.
+        soup_message_headers_replace(soup_server_message_get_response_headers(msg), "Retry-After",
+                                     std::to_string(config.http.retryAfterSec).c_str());
         respondError(msg, SOUP_STATUS_SERVICE_UNAVAILABLE, "too_many_viewers",
                      "camera " + camera.id() + " already has " + std::to_string(config.maxViewersPerCamera) +
                          " viewers (limits.max-viewers-per-camera)");
@@ -170,6 +173,7 @@ void CameraRoutes::snapshot(SoupServerMessage* msg, Camera& camera) {
                                 [held, progress](const FramePtr& frame, const std::string& whyNot) {
         SoupServerMessage* m = held.get();
         if (!frame) {
+            soup_message_headers_replace(soup_server_message_get_response_headers(m), "Retry-After", "1");
             respondError(m, SOUP_STATUS_SERVICE_UNAVAILABLE, "no_frame", whyNot);
         } else {
             SoupMessageHeaders* headers = soup_server_message_get_response_headers(m);

@@ -89,6 +89,7 @@ TEST_CASE("stop and start: state, snapshot 503 while stopped, viewers carry on",
     CHECK(jsonString(stopped.body, "$.state") == "stopped");
     auto snap = httpRequest(service.port(), "GET", "/api/cameras/demo/snapshot");
     requireJsonError(snap, 503, "no_frame");
+    CHECK(snap.headers["retry-after"] == "1");
     CHECK_THAT(jsonString(snap.body, "$.message"), Catch::Contains("camera demo is stopped"));
     viewer.run(500);
     const uint64_t framesWhileStopped = viewer.stats(0).frames;

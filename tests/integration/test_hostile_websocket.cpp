@@ -321,7 +321,9 @@ TEST_CASE("issue 9: /api/ws subscriptions count against limits.max-viewers-per-c
     CHECK(binaryCount(*subscribers[0]) > 0);
     CHECK(jsonNumber(service.cameraJson("demo"), "$.ws_viewers") == 3);
     // The same limit for every kind of viewer: the MJPEG stream is now refused.
-    CHECK(httpRequest(service.port(), "GET", "/api/cameras/demo/stream").status == 503);
+    HttpResponse refused = httpRequest(service.port(), "GET", "/api/cameras/demo/stream");
+    CHECK(refused.status == 503);
+    CHECK(refused.headers["retry-after"] == "5");
     // A slot freed by an unsubscribe is taken by the next subscribe.
     subscribers[0]->sendText(R"({"type":"unsubscribe","data":{"camera":"demo"}})");
     REQUIRE(subscribers[0]->waitFor([&] { return !typed(*subscribers[0], "unsubscribed").empty(); }, 3000));
