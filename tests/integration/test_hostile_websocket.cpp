@@ -218,7 +218,7 @@ TEST_CASE("issue 9: /api/ws set with a numeric camera is an error, and its parse
     REQUIRE(ws.waitFor([&] { return typed(ws, "error").size() >= kMessages; }, 20000));
     const int64_t after = rssKiB(service.pid());
     INFO("RSS " << before << " -> " << after << " KiB over " << kMessages << " messages");
-    CHECK(after - before < 8 * 1024);
+    if (kRssBoundsApply) CHECK(after - before < 8 * 1024);
     CHECK_FALSE(ws.closed());
     CHECK(healthy(service));
 }
@@ -318,7 +318,8 @@ TEST_CASE("issue 9: /api/ws subscriptions count against limits.max-viewers-per-c
     }
     subscribers[4]->waitFor([] { return false; }, 1000);
     CHECK(binaryCount(*subscribers[4]) == 0);  // no frames for a refused subscription
-    CHECK(binaryCount(*subscribers[0]) > 0);
+    // A WsClient only reads inside its own waitFor().
+    CHECK(subscribers[0]->waitFor([&] { return binaryCount(*subscribers[0]) > 0; }, 3000));
     CHECK(jsonNumber(service.cameraJson("demo"), "$.ws_viewers") == 3);
     // The same limit for every kind of viewer: the MJPEG stream is now refused.
     HttpResponse refused = httpRequest(service.port(), "GET", "/api/cameras/demo/stream");
@@ -396,7 +397,7 @@ TEST_CASE("/api/events clients that never read are bounded and dropped; readers 
     INFO(cycles << " stop/start cycles, last event id " << jsonNumber(history, "$.last_id") << "; RSS " << rssBefore
                 << " -> max " << rssMax << " KiB");
     CHECK(establishedTo(service.port()) == 1);  // every stalled client dropped, the reader kept
-    CHECK(rssMax - rssBefore < 8 * 1024);
+    if (kRssBoundsApply) CHECK(rssMax - rssBefore < 8 * 1024);
     for (int fd : stalled) close(fd);
     // The reader got the events in order, none lost.
     reader.waitFor([] { return false; }, 1000);

@@ -278,5 +278,5 @@ TEST_CASE("thousands of connections of every kind leave fds and memory where the
     cycle(1500);
     CHECK(waitUntil([&] { return openFds(service.pid()) <= fds; }, 3000));
     INFO("RSS before " << rss << " KiB, after " << rssKiB(service.pid()) << " KiB");
-    CHECK(rssKiB(service.pid()) - rss < 2048);
+    if (kRssBoundsApply) CHECK(rssKiB(service.pid()) - rss < 2048);
 }
