@@ -14,13 +14,6 @@ using namespace camrelay::testing;
 
 namespace {
 
-std::vector<std::string> typed(const WsClient& ws, const std::string& type) {
-    std::vector<std::string> out;
-    for (const auto& m : ws.messages())
-        if (!m.binary && jsonString(m.data, "$.type") == type) out.push_back(m.data);
-    return out;
-}
-
 // A real JPEG with its frame header (SOF0) rewritten to say width x height:
 // the bytes a hostile publisher sends. Everything else stays a valid image.
 std::string withFrameSize(std::string jpeg, int width, int height) {
@@ -39,11 +32,6 @@ std::string withFrameSize(std::string jpeg, int width, int height) {
     throw std::runtime_error("no SOF0 in the test JPEG");
 }
 
-long rssKb(int pid) {
-    auto [code, out] = runCommand("awk '/VmRSS/ {print $2}' /proc/" + std::to_string(pid) + "/status");
-    return code == 0 ? std::atol(out.c_str()) : -1;
-}
-
 }  // namespace
 
 TEST_CASE("frames larger than 8192x8192 or 40 Mpixel are refused at the JPEG gate", "[push][hostile]") {
@@ -58,7 +46,7 @@ TEST_CASE("frames larger than 8192x8192 or 40 Mpixel are refused at the JPEG gat
     }
     REQUIRE(service.waitForState("door", "live", 3000));
     REQUIRE(waitUntil([&] { return jsonNumber(service.cameraJson("door"), "$.width") == 320; }, 3000));
-    const long rssBefore = rssKb(service.pid());
+    const long rssBefore = serviceRssKiB(service.pid());
 
     const std::vector<std::pair<int, int>> sizes = {{65000, 65000}, {20000, 20000}, {8192, 8192}, {8193, 240}};
     for (auto [w, h] : sizes) {
@@ -86,7 +74,7 @@ TEST_CASE("frames larger than 8192x8192 or 40 Mpixel are refused at the JPEG gat
     auto snap = httpRequest(service.port(), "GET", "/api/cameras/door/snapshot");
     CHECK(snap.status == 200);
     CHECK(snap.body == good);
-    const long rssAfter = rssKb(service.pid());
+    const long rssAfter = serviceRssKiB(service.pid());
     WARN("RSS " << rssBefore << " -> " << rssAfter << " kB after 16 oversized frames");
     CHECK(rssAfter - rssBefore < 20 * 1024);
 

@@ -3,7 +3,9 @@
 // watched; plus the limits on /api/ws subscriptions, silent publishers and
 // /api/events clients that never read.
 #include "http_client.h"
+#include "jpeg_decode.h"
 #include "json_query.h"
+#include "raw_websocket.h"
 #include "service_process.h"
 #include "ws_client.h"
 
@@ -26,33 +28,9 @@ using namespace camrelay::testing;
 
 namespace {
 
-std::vector<std::string> typed(const WsClient& ws, const std::string& type) {
-    std::vector<std::string> out;
-    for (const auto& m : ws.messages())
-        if (!m.binary && jsonString(m.data, "$.type") == type) out.push_back(m.data);
-    return out;
-}
-
 size_t binaryCount(const WsClient& ws) {
     size_t n = 0;
     for (const auto& m : ws.messages()) n += m.binary ? 1 : 0;
-    return n;
-}
-
-int64_t rssKiB(int pid) {
-    std::ifstream status("/proc/" + std::to_string(pid) + "/status");
-    std::string line;
-    while (std::getline(status, line))
-        if (line.rfind("VmRSS:", 0) == 0) return std::stoll(line.substr(6));
-    return -1;
-}
-
-int fdCount(int pid) {
-    int n = 0;
-    if (DIR* d = opendir(("/proc/" + std::to_string(pid) + "/fd").c_str())) {
-        while (dirent* e = readdir(d)) n += e->d_name[0] != '.';
-        closedir(d);
-    }
     return n;
 }
 
@@ -90,89 +68,6 @@ std::string serviceConfig(const std::string& limits) {
     return dir.write("camrelay-" + std::to_string(++n) + ".ini", "[limits]\n" + limits);
 }
 
-int rawWebSocket(int port, const std::string& path, int receiveBuffer = 0) {
-    int fd = connectLoopback(port, receiveBuffer);
-    REQUIRE(fd >= 0);
-    const std::string request = "GET " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n"
-                                "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
-                                "Sec-WebSocket-Version: 13\r\n\r\n";
-    REQUIRE(send(fd, request.data(), request.size(), MSG_NOSIGNAL) == ssize_t(request.size()));
-    std::string head;
-    char c;
-    while (head.find("\r\n\r\n") == std::string::npos && recv(fd, &c, 1, 0) == 1) head += c;
-    REQUIRE(head.rfind("HTTP/1.1 101", 0) == 0);
-    return fd;
-}
-
-// A masked client frame; length64 forces the 64-bit length form with that value.
-std::string clientFrame(uint8_t firstByte, const std::string& payload, std::optional<uint64_t> length64 = {}) {
-    std::string f;
-    f.push_back(char(firstByte));
-    const uint64_t length = length64 ? *length64 : payload.size();
-    if (!length64 && length < 126) {
-        f.push_back(char(0x80 | length));
-    } else if (!length64 && length <= 0xffff) {
-        f.push_back(char(0x80 | 126));
-        f.push_back(char(length >> 8));
-        f.push_back(char(length & 0xff));
-    } else {
-        f.push_back(char(0x80 | 127));
-        for (int shift = 56; shift >= 0; shift -= 8) f.push_back(char((length >> shift) & 0xff));
-    }
-    const char mask[4] = {0x11, 0x22, 0x33, 0x44};
-    f.append(mask, 4);
-    for (size_t i = 0; i < payload.size(); ++i) f.push_back(char(payload[i] ^ mask[i % 4]));
-    return f;
-}
-
-// Reads until the server closes; the close code of the last close frame (0: none).
-int readUntilClosed(int fd, int timeoutMs = 5000) {
-    timeval tv{timeoutMs / 1000, (timeoutMs % 1000) * 1000};
-    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-    std::string data;
-    char buffer[65536];
-    ssize_t n;
-    while ((n = recv(fd, buffer, sizeof buffer, 0)) > 0) data.append(buffer, size_t(n));
-    size_t at = 0;
-    int code = 0;
-    while (at + 2 <= data.size()) {
-        const uint8_t op = uint8_t(data[at]) & 0x0f;
-        uint64_t length = uint8_t(data[at + 1]) & 0x7f;
-        size_t header = 2;
-        if (length == 126) {
-            length = (uint8_t(data[at + 2]) << 8) | uint8_t(data[at + 3]);
-            header = 4;
-        } else if (length == 127) {
-            length = 0;
-            for (int i = 0; i < 8; ++i) length = (length << 8) | uint8_t(data[at + 2 + i]);
-            header = 10;
-        }
-        if (at + header + length > data.size()) break;
-        if (op == 8 && length >= 2) code = (uint8_t(data[at + header]) << 8) | uint8_t(data[at + header + 1]);
-        at += header + size_t(length);
-    }
-    return code;
-}
-
-std::string testJpeg() {
-    GstElement* pipeline = gst_parse_launch(
-        "videotestsrc num-buffers=1 ! video/x-raw,width=160,height=120 ! jpegenc ! appsink name=sink", nullptr);
-    GstElement* sink = gst_bin_get_by_name(GST_BIN(pipeline), "sink");
-    gst_element_set_state(pipeline, GST_STATE_PLAYING);
-    GstSample* sample = nullptr;
-    g_signal_emit_by_name(sink, "pull-sample", &sample);
-    GstMapInfo map;
-    GstBuffer* buffer = gst_sample_get_buffer(sample);
-    gst_buffer_map(buffer, &map, GST_MAP_READ);
-    std::string bytes(reinterpret_cast<const char*>(map.data), map.size);
-    gst_buffer_unmap(buffer, &map);
-    gst_sample_unref(sample);
-    gst_element_set_state(pipeline, GST_STATE_NULL);
-    gst_object_unref(sink);
-    gst_object_unref(pipeline);
-    return bytes;
-}
-
 const std::string kPushCamera = "[camera]\nname=Door\nsource=push\n";
 
 }  // namespace
@@ -194,7 +89,7 @@ TEST_CASE("issue 9: the two /publish crash inputs get an error message; service 
     CHECK(healthy(service));
     CHECK_FALSE(publisher.closed());
     // And it still takes frames.
-    const std::string jpeg = testJpeg();
+    const std::string jpeg = makeTestJpeg(160, 120);
     publisher.sendBinary(jpeg);
     CHECK(service.waitForState("door", "live", 5000));
 }
@@ -209,14 +104,14 @@ TEST_CASE("issue 9: /api/ws set with a numeric camera is an error, and its parse
     ws.sendText(message);
     REQUIRE(ws.waitFor([&] { return typed(ws, "error").size() >= 1; }, 3000));
     CHECK(jsonString(typed(ws, "error")[0], "$.data.code") == "bad_message");
-    const int64_t before = rssKiB(service.pid());
+    const int64_t before = serviceRssKiB(service.pid());
     constexpr size_t kMessages = 1000;  // +59 MB before the fix
     for (size_t i = 1; i < kMessages; ++i) {
         ws.sendText(message);
         if (i % 50 == 0) ws.waitFor([&] { return typed(ws, "error").size() >= i - 10; }, 3000);
     }
     REQUIRE(ws.waitFor([&] { return typed(ws, "error").size() >= kMessages; }, 20000));
-    const int64_t after = rssKiB(service.pid());
+    const int64_t after = serviceRssKiB(service.pid());
     INFO("RSS " << before << " -> " << after << " KiB over " << kMessages << " messages");
     if (kRssBoundsApply) CHECK(after - before < 8 * 1024);
     CHECK_FALSE(ws.closed());
@@ -228,8 +123,8 @@ TEST_CASE("issue 9: continuation of 0xFFFFFFFFFFFFFFFF bytes is closed with 1009
     REQUIRE(service.waitForState("demo", "live"));
     WsClient bystander(service.port(), "/api/cameras/demo/ws?format=binary");
     REQUIRE(bystander.waitFor([&] { return binaryCount(bystander) >= 5; }, 5000));
-    const int64_t rssBefore = rssKiB(service.pid());
-    const int fdsBefore = fdCount(service.pid());
+    const int64_t rssBefore = serviceRssKiB(service.pid());
+    const int fdsBefore = openFdCount(service.pid());
 
     int fd = rawWebSocket(service.port(), "/api/cameras/demo/ws");
     const std::string attack = clientFrame(0x01, "{\"type\":") + clientFrame(0x80, "", 0xFFFFFFFFFFFFFFFFull);
@@ -247,10 +142,10 @@ TEST_CASE("issue 9: continuation of 0xFFFFFFFFFFFFFFFF bytes is closed with 1009
     CHECK(readUntilClosed(fd) == 1009);
     close(fd);
     INFO("sent " << sent << " bytes of junk after the frame");
-    const int64_t rssAfter = rssKiB(service.pid());
+    const int64_t rssAfter = serviceRssKiB(service.pid());
     INFO("RSS " << rssBefore << " -> " << rssAfter << " KiB");
     CHECK(rssAfter - rssBefore < 8 * 1024);
-    CHECK(waitUntil([&] { return fdCount(service.pid()) <= fdsBefore; }, 3000));
+    CHECK(waitUntil([&] { return openFdCount(service.pid()) <= fdsBefore; }, 3000));
     const size_t before = binaryCount(bystander);
     CHECK(bystander.waitFor([&] { return binaryCount(bystander) > before + 20; }, 2000));
     CHECK(service.log().find("message over") != std::string::npos);  // logged with the client's address
@@ -259,8 +154,8 @@ TEST_CASE("issue 9: continuation of 0xFFFFFFFFFFFFFFFF bytes is closed with 1009
 TEST_CASE("attacks on every WebSocket input leave the service up with no fd left behind", "[hostile][websocket]") {
     ServiceProcess service({{"demo.conf", demoCamera(160, 120, 10)}, {"door.conf", kPushCamera}});
     REQUIRE(service.waitForState("demo", "live"));
-    const int fdsBefore = fdCount(service.pid());
-    const int64_t rssBefore = rssKiB(service.pid());
+    const int fdsBefore = openFdCount(service.pid());
+    const int64_t rssBefore = serviceRssKiB(service.pid());
     const std::string deep = std::string(200000, '[') + std::string(200000, ']');
     const std::vector<std::string> texts = {
         "", "null", "[]", "{", "\"x\"", "1e999999", R"({"type":null})", R"({"type":{"a":1}})",
@@ -291,9 +186,9 @@ TEST_CASE("attacks on every WebSocket input leave the service up with no fd left
         CHECK(healthy(service));
         ws.close();
     }
-    CHECK(waitUntil([&] { return fdCount(service.pid()) <= fdsBefore; }, 5000));
-    INFO("RSS " << rssBefore << " -> " << rssKiB(service.pid()) << " KiB");
-    CHECK(rssKiB(service.pid()) - rssBefore < 8 * 1024);
+    CHECK(waitUntil([&] { return openFdCount(service.pid()) <= fdsBefore; }, 5000));
+    INFO("RSS " << rssBefore << " -> " << serviceRssKiB(service.pid()) << " KiB");
+    CHECK(serviceRssKiB(service.pid()) - rssBefore < 8 * 1024);
 }
 
 TEST_CASE("issue 9: /api/ws subscriptions count against limits.max-viewers-per-camera", "[hostile][websocket][limits]") {
@@ -356,7 +251,7 @@ TEST_CASE("issue 9: a publisher that sends nothing is closed after limits.publis
     WsClient real(service.port(), "/api/cameras/door/publish");
     REQUIRE(real.waitFor([&] { return !typed(real, "ready").empty() || real.closed(); }, 3000));
     CHECK_FALSE(real.closed());
-    const std::string jpeg = testJpeg();
+    const std::string jpeg = makeTestJpeg(160, 120);
     for (int i = 0; i < 10 && !real.closed(); ++i) {
         real.sendBinary(jpeg);
         real.waitFor([] { return false; }, 300);
@@ -374,7 +269,7 @@ TEST_CASE("/api/events clients that never read are bounded and dropped; readers 
     ServiceProcess service({{"demo.conf", demoCamera(160, 120, 10)}});
     REQUIRE(service.waitForState("demo", "live"));
     WsClient reader(service.port(), "/api/events?camera=demo");
-    const int64_t rssBefore = rssKiB(service.pid());
+    const int64_t rssBefore = serviceRssKiB(service.pid());
     std::vector<int> stalled;
     for (int i = 0; i < 10; ++i) stalled.push_back(rawWebSocket(service.port(), "/api/events", 4096));
     CHECK(establishedTo(service.port()) == 11);
@@ -389,7 +284,7 @@ TEST_CASE("/api/events clients that never read are bounded and dropped; readers 
         httpRequest(service.port(), "POST", "/api/cameras/demo/start");
         ++cycles;
         if (cycles % 10 == 0) {
-            rssMax = std::max(rssMax, rssKiB(service.pid()));
+            rssMax = std::max(rssMax, serviceRssKiB(service.pid()));
             reader.waitFor([] { return false; }, 10);
         }
     }

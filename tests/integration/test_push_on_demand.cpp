@@ -22,13 +22,6 @@ std::string state(const ServiceProcess& service, const std::string& id) {
     return jsonString(service.cameraJson(id), "$.state");
 }
 
-std::vector<std::string> typed(const WsClient& ws, const std::string& type) {
-    std::vector<std::string> out;
-    for (const auto& m : ws.messages())
-        if (!m.binary && jsonString(m.data, "$.type") == type) out.push_back(m.data);
-    return out;
-}
-
 // Names of the service's threads: GStreamer names streaming threads after
 // their pads ("videotestsrc0:s..."), so a running pipeline shows up here.
 std::vector<std::string> threadNames(int pid) {

@@ -3,6 +3,7 @@
 #include "http_client.h"
 #include "jpeg_decode.h"
 #include "json_query.h"
+#include "raw_websocket.h"
 #include "service_process.h"
 #include "viewer_pool.h"
 #include "ws_client.h"
@@ -57,73 +58,6 @@ BinaryFrame parseBinary(const std::string& m) {
     REQUIRE(header == 24 + idLength);
     return {m.substr(24, idLength), bigEndian(m, 8), int64_t(bigEndian(m, 16)), (m[5] & 1) != 0, m.substr(header)};
 }
-
-// A WebSocket opened by hand on a raw socket (handshake read), for protocol abuse.
-int rawWebSocket(int port, const std::string& path, int receiveBuffer = 0) {
-    int fd = connectLoopback(port, receiveBuffer);
-    const std::string request = "GET " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n"
-                                "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
-                                "Sec-WebSocket-Version: 13\r\n\r\n";
-    REQUIRE(send(fd, request.data(), request.size(), MSG_NOSIGNAL) == ssize_t(request.size()));
-    std::string head;
-    char c;
-    while (head.find("\r\n\r\n") == std::string::npos && recv(fd, &c, 1, 0) == 1) head += c;
-    REQUIRE(head.rfind("HTTP/1.1 101", 0) == 0);
-    CHECK_THAT(head, Catch::Contains("Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo="));  // RFC 6455's example
-    return fd;
-}
-
-// Reads until the server closes; returns the close code of the last close frame seen (0: none).
-int readUntilClosed(int fd, int timeoutMs = 5000) {
-    timeval tv{timeoutMs / 1000, (timeoutMs % 1000) * 1000};
-    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-    std::string data;
-    char buffer[65536];
-    ssize_t n;
-    while ((n = recv(fd, buffer, sizeof buffer, 0)) > 0) data.append(buffer, size_t(n));
-    // Walk the frames to the close frame.
-    size_t at = 0;
-    int code = 0;
-    while (at + 2 <= data.size()) {
-        const uint8_t op = uint8_t(data[at]) & 0x0f;
-        uint64_t length = uint8_t(data[at + 1]) & 0x7f;
-        size_t header = 2;
-        if (length == 126) { length = (uint8_t(data[at + 2]) << 8) | uint8_t(data[at + 3]); header = 4; }
-        else if (length == 127) { length = bigEndian(data, at + 2); header = 10; }
-        if (at + header + length > data.size()) break;
-        if (op == 8 && length >= 2) code = (uint8_t(data[at + header]) << 8) | uint8_t(data[at + header + 1]);
-        at += header + size_t(length);
-    }
-    return code;
-}
-
-std::string maskedFrame(uint8_t opcode, const std::string& payload, bool masked = true) {
-    std::string f;
-    f.push_back(char(0x80 | opcode));
-    const uint8_t maskBit = masked ? 0x80 : 0;
-    if (payload.size() < 126) f.push_back(char(maskBit | payload.size()));
-    else if (payload.size() <= 0xffff) {
-        f.push_back(char(maskBit | 126));
-        f.push_back(char(payload.size() >> 8));
-        f.push_back(char(payload.size() & 0xff));
-    } else {
-        f.push_back(char(maskBit | 127));
-        for (int s = 56; s >= 0; s -= 8) f.push_back(char((uint64_t(payload.size()) >> s) & 0xff));
-    }
-    const char mask[4] = {0x12, 0x34, 0x56, 0x78};
-    if (masked) f.append(mask, 4);
-    for (size_t i = 0; i < payload.size(); ++i) f.push_back(masked ? char(payload[i] ^ mask[i % 4]) : payload[i]);
-    return f;
-}
-
-int64_t serviceRssKiB(int pid) {
-    std::ifstream status("/proc/" + std::to_string(pid) + "/status");
-    std::string line;
-    while (std::getline(status, line))
-        if (line.rfind("VmRSS:", 0) == 0) return std::stoll(line.substr(6));
-    return -1;
-}
-
 
 }  // namespace
 
@@ -221,14 +155,17 @@ TEST_CASE("protocol abuse closes only the abuser, with the right close code", "[
     REQUIRE(service.waitForState("demo", "live"));
     WsClient bystander(service.port(), "/api/cameras/demo/ws?format=binary");
 
-    int unmasked = rawWebSocket(service.port(), "/api/cameras/demo/ws");
-    const std::string frame = maskedFrame(1, R"({"type":"ping"})", false);
+    std::string head;
+    int unmasked = rawWebSocket(service.port(), "/api/cameras/demo/ws", 0, &head);
+    REQUIRE(unmasked >= 0);
+    CHECK_THAT(head, Catch::Contains("Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo="));  // RFC 6455's example
+    const std::string frame = clientFrame(0x81, R"({"type":"ping"})", {}, false);
     send(unmasked, frame.data(), frame.size(), MSG_NOSIGNAL);
     CHECK(readUntilClosed(unmasked) == 1002);
     close(unmasked);
 
     int oversized = rawWebSocket(service.port(), "/api/cameras/demo/ws");
-    const std::string big = maskedFrame(1, std::string(70000, 'x'));
+    const std::string big = clientFrame(0x81, std::string(70000, 'x'));
     send(oversized, big.data(), big.size(), MSG_NOSIGNAL);
     CHECK(readUntilClosed(oversized) == 1009);
     close(oversized);
@@ -240,7 +177,7 @@ TEST_CASE("protocol abuse closes only the abuser, with the right close code", "[
     close(garbage);
 
     int badUtf8 = rawWebSocket(service.port(), "/api/cameras/demo/ws");
-    const std::string invalid = maskedFrame(1, "\xff\xfe\xfd");
+    const std::string invalid = clientFrame(0x81, "\xff\xfe\xfd");
     send(badUtf8, invalid.data(), invalid.size(), MSG_NOSIGNAL);
     CHECK(readUntilClosed(badUtf8) == 1007);
     close(badUtf8);

@@ -1,5 +1,7 @@
 #include "service_process.h"
 
+#include <dirent.h>
+
 #include "http_client.h"
 
 #include <sys/stat.h>
@@ -98,5 +100,22 @@ bool ServiceProcess::waitForState(const std::string& id, const std::string& stat
 }
 
 int ServiceProcess::stop() { return process_.stop(); }
+
+int64_t serviceRssKiB(int pid) {
+    std::ifstream status("/proc/" + std::to_string(pid) + "/status");
+    std::string line;
+    while (std::getline(status, line))
+        if (line.rfind("VmRSS:", 0) == 0) return std::stoll(line.substr(6));
+    return -1;
+}
+
+int openFdCount(int pid) {
+    int n = 0;
+    if (DIR* d = opendir(("/proc/" + std::to_string(pid) + "/fd").c_str())) {
+        while (dirent* e = readdir(d)) n += e->d_name[0] != '.';
+        closedir(d);
+    }
+    return n;
+}
 
 }  // namespace camrelay::testing

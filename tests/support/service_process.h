@@ -3,6 +3,7 @@
 // pipelines directory, stopped with SIGTERM when the fixture goes.
 #include "child_process.h"
 
+#include <cstdint>
 #include <functional>
 #include <map>
 #include <string>
@@ -58,6 +59,10 @@ inline constexpr bool kRssBoundsApply = false;
 #else
 inline constexpr bool kRssBoundsApply = true;
 #endif
+
+// The process's resident memory (VmRSS, KiB; -1 if gone) and open descriptors.
+int64_t serviceRssKiB(int pid);
+int openFdCount(int pid);
 
 // Path of the built binary (set by meson in CAMRELAY_BINARY).
 std::string camrelayBinary();

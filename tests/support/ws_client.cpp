@@ -1,5 +1,7 @@
 #include "ws_client.h"
 
+#include "json_query.h"
+
 #include <chrono>
 #include <stdexcept>
 
@@ -89,6 +91,13 @@ void WsClient::sendBinary(const std::string& bytes) {
 
 void WsClient::sendText(const std::string& text) {
     soup_websocket_connection_send_text(connection_, text.c_str());
+}
+
+std::vector<std::string> typed(const WsClient& ws, const std::string& type) {
+    std::vector<std::string> out;
+    for (const auto& m : ws.messages())
+        if (!m.binary && jsonString(m.data, "$.type") == type) out.push_back(m.data);
+    return out;
 }
 
 }  // namespace camrelay::testing

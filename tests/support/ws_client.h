@@ -45,4 +45,7 @@ private:
     std::vector<WsMessage> messages_;
 };
 
+// The JSON text messages the client received whose "type" is type.
+std::vector<std::string> typed(const WsClient& ws, const std::string& type);
+
 }  // namespace camrelay::testing

@@ -2,47 +2,15 @@
 #include "camera/jpeg_info.h"
 #include "outputs/websocket_protocol.h"
 
+#include "jpeg_decode.h"
+#include "raw_websocket.h"
+
 #include <catch2/catch.hpp>
 #include <gst/gst.h>
 
 using namespace camrelay;
-
-namespace {
-std::string clientFrame(uint8_t firstByte, const std::string& payload) {
-    std::string f;
-    f.push_back(char(firstByte));
-    if (payload.size() < 126) f.push_back(char(0x80 | payload.size()));
-    else {
-        f.push_back(char(0x80 | 126));
-        f.push_back(char(payload.size() >> 8));
-        f.push_back(char(payload.size() & 0xff));
-    }
-    const char mask[4] = {1, 2, 3, 4};
-    f.append(mask, 4);
-    for (size_t i = 0; i < payload.size(); ++i) f.push_back(char(payload[i] ^ mask[i % 4]));
-    return f;
-}
-
-std::string testJpeg(int width, int height) {
-    const std::string text = "videotestsrc num-buffers=1 ! video/x-raw,width=" + std::to_string(width) +
-                             ",height=" + std::to_string(height) + " ! jpegenc ! appsink name=sink";
-    GstElement* pipeline = gst_parse_launch(text.c_str(), nullptr);
-    GstElement* sink = gst_bin_get_by_name(GST_BIN(pipeline), "sink");
-    gst_element_set_state(pipeline, GST_STATE_PLAYING);
-    GstSample* sample = nullptr;
-    g_signal_emit_by_name(sink, "pull-sample", &sample);
-    GstMapInfo map;
-    GstBuffer* buffer = gst_sample_get_buffer(sample);
-    gst_buffer_map(buffer, &map, GST_MAP_READ);
-    std::string bytes(reinterpret_cast<const char*>(map.data), map.size);
-    gst_buffer_unmap(buffer, &map);
-    gst_sample_unref(sample);
-    gst_element_set_state(pipeline, GST_STATE_NULL);
-    gst_object_unref(sink);
-    gst_object_unref(pipeline);
-    return bytes;
-}
-}  // namespace
+using camrelay::testing::clientFrame;
+using camrelay::testing::makeTestJpeg;
 
 TEST_CASE("the handshake answer and server frames follow RFC 6455", "[websocket]") {
     CHECK(websocketAccept("dGhlIHNhbXBsZSBub25jZQ==") == "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=");
@@ -154,7 +122,7 @@ TEST_CASE("lengths near 2^63 and 2^64 never wrap, in any frame position", "[webs
 }
 
 TEST_CASE("pushed frames must be whole JPEG images with a size", "[push]") {
-    const std::string jpeg = testJpeg(320, 240);
+    const std::string jpeg = makeTestJpeg(320, 240);
     std::string why;
     auto info = inspectJpeg(jpeg, &why);
     REQUIRE(info);
