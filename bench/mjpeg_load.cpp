@@ -4,6 +4,7 @@
 // Reports per-viewer fps (min, median), time to first frame p50/p99, delivery
 // latency (arrival minus X-Timestamp, i.e. capture to viewer) p50/p99, and,
 // with --pid, the service's CPU% over the measured window and its peak RSS.
+#include "service_process.h"
 #include "http_client.h"
 #include "json_query.h"
 #include "viewer_pool.h"
@@ -34,21 +35,6 @@ struct Args {
     std::string ws;  // empty: MJPEG; json or binary: WebSocket
     int stalled = 0;  // extra viewers that never read (4 KiB receive window)
 };
-
-double cpuSeconds(int pid) {
-    std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
-    std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    auto close = text.rfind(')');
-    if (close == std::string::npos) return 0;
-    std::istringstream fields(text.substr(close + 2));
-    std::string f;
-    unsigned long long utime = 0, stime = 0;
-    for (int i = 3; i <= 15 && fields >> f; ++i) {
-        if (i == 14) utime = std::stoull(f);
-        if (i == 15) stime = std::stoull(f);
-    }
-    return double(utime + stime) / double(sysconf(_SC_CLK_TCK));
-}
 
 long statusKiB(int pid, const char* key) {
     std::ifstream in("/proc/" + std::to_string(pid) + "/status");
@@ -110,7 +96,7 @@ int main(int argc, char** argv) {
         framesAtStart.push_back(pool.stats(i).frames);
         latencyAtStart.push_back(pool.stats(i).latencyUs.size());
     }
-    const double cpu0 = a.pid ? cpuSeconds(a.pid) : 0;
+    const double cpu0 = a.pid ? processCpuSeconds(a.pid) : 0;
     const int64_t t0 = monotonicUs();
     pool.run(int(a.duration * 500));
     // Mid-window (before limits.client-timeout closes stalled viewers): what
@@ -119,7 +105,7 @@ int main(int argc, char** argv) {
     if (a.stalled && !a.ws.empty()) heldBytes = jsonNumber(httpRequest(a.port, "GET", "/health").body, "$.websocket.max_viewer_pending_bytes");
     pool.run(int(a.duration * 500));
     const double wall = double(monotonicUs() - t0) / 1e6;
-    const double cpu1 = a.pid ? cpuSeconds(a.pid) : 0;
+    const double cpu1 = a.pid ? processCpuSeconds(a.pid) : 0;
 
     std::vector<double> fps, firstFrameMs, latencyMs;
     size_t failed = 0;

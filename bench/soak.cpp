@@ -17,6 +17,7 @@
 // prints one summary line ending in TARGET MET or TARGET MISSED against issue 9's
 // targets (no fd growth, RSS growth < 2 MiB, witness >= 29 fps in every 10 s window).
 // Traffic goes to 127.0.0.1 only; every connection has a deadline and the run a maximum duration.
+#include "service_process.h"
 #include "multipart_reader.h"
 #include "viewer_pool.h"
 
@@ -177,21 +178,6 @@ long closeWaitCount(int port) {
         if (state == "08" && local.size() > 5 && local.compare(local.size() - 5, 5, portHex) == 0) ++n;
     }
     return n;
-}
-
-double cpuSeconds(int pid) {
-    std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
-    std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    auto close = text.rfind(')');
-    if (close == std::string::npos) return 0;
-    std::istringstream fields(text.substr(close + 2));
-    std::string f;
-    unsigned long long utime = 0, stime = 0;
-    for (int i = 3; i <= 15 && fields >> f; ++i) {
-        if (i == 14) utime = std::stoull(f);
-        if (i == 15) stime = std::stoull(f);
-    }
-    return double(utime + stime) / double(sysconf(_SC_CLK_TCK));
 }
 
 struct Sample {
@@ -655,7 +641,7 @@ int main(int argc, char** argv) {
     const Sample before = samples.front();
     const long fdLimit = a.pid ? openFilesLimit(a.pid) : -1;
 
-    const double cpuStart = a.pid ? cpuSeconds(a.pid) : 0;
+    const double cpuStart = a.pid ? processCpuSeconds(a.pid) : 0;
     Load load(a);
     bool aborted = false, serviceDied = false;
     for (int i = 0; i < a.held; ++i)
@@ -687,7 +673,7 @@ int main(int argc, char** argv) {
     if (aborted || serviceDied) load.abortAll();
     load.closeHeld();
     const double loadSeconds = elapsed();
-    const double cpuLoad = a.pid ? cpuSeconds(a.pid) - cpuStart : 0;
+    const double cpuLoad = a.pid ? processCpuSeconds(a.pid) - cpuStart : 0;
     // The witness and the service's CPU once the clients are gone: what the leftovers cost.
     const uint64_t settleFrames0 = witness.frames();
     const int64_t settleStart = monotonicUs();
@@ -704,7 +690,7 @@ int main(int argc, char** argv) {
     serviceDied = serviceDied || !alive(a.pid);
     const double settleSeconds = double(monotonicUs() - settleStart) / 1e6;
     const double settleFps = double(witness.frames() - settleFrames0) / settleSeconds;
-    const double cpuSettle = a.pid && !serviceDied ? cpuSeconds(a.pid) - cpuStart - cpuLoad : 0;
+    const double cpuSettle = a.pid && !serviceDied ? processCpuSeconds(a.pid) - cpuStart - cpuLoad : 0;
     if (!serviceDied) sample("after", next, &load.totals());
     double witnessOverall = 0;
     std::string witnessError;

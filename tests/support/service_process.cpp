@@ -1,6 +1,8 @@
 #include "service_process.h"
 
 #include <dirent.h>
+#include <iterator>
+#include <unistd.h>
 
 #include "http_client.h"
 
@@ -107,6 +109,21 @@ int64_t serviceRssKiB(int pid) {
     while (std::getline(status, line))
         if (line.rfind("VmRSS:", 0) == 0) return std::stoll(line.substr(6));
     return -1;
+}
+
+double processCpuSeconds(int pid) {
+    std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+    std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    const auto close = text.rfind(')');  // the command name may hold spaces and parentheses
+    if (close == std::string::npos) return 0;
+    std::istringstream fields(text.substr(close + 2));
+    std::string f;
+    unsigned long long utime = 0, stime = 0;
+    for (int i = 3; i <= 15 && fields >> f; ++i) {
+        if (i == 14) utime = std::stoull(f);
+        if (i == 15) stime = std::stoull(f);
+    }
+    return double(utime + stime) / double(sysconf(_SC_CLK_TCK));
 }
 
 int openFdCount(int pid) {

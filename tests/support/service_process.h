@@ -63,6 +63,8 @@ inline constexpr bool kRssBoundsApply = true;
 // The process's resident memory (VmRSS, KiB; -1 if gone) and open descriptors.
 int64_t serviceRssKiB(int pid);
 int openFdCount(int pid);
+// User + system CPU time the process has used, in seconds.
+double processCpuSeconds(int pid);
 
 // Path of the built binary (set by meson in CAMRELAY_BINARY).
 std::string camrelayBinary();
