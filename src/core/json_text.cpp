@@ -69,11 +69,4 @@ std::string jsonNodeToText(JsonNode* node) {
     return makeJsonTextValid(text ? text.get() : "null");
 }
 
-std::string validUtf8(std::string_view in) {
-    std::string out;
-    out.reserve(in.size());
-    for (size_t i = 0; i < in.size();) i += appendValidSequence(out, in, i);
-    return out;
-}
-
 }  // namespace camrelay

@@ -32,7 +32,4 @@ std::string makeJsonTextValid(std::string_view generated);
 // the service.
 std::string jsonNodeToText(JsonNode* node);
 
-// text with every invalid UTF-8 byte replaced by U+FFFD (for logs, messages).
-std::string validUtf8(std::string_view text);
-
 }  // namespace camrelay
