@@ -11,12 +11,12 @@ cd "$(dirname "$0")/.."
 # gstreamer1.0-x: clockoverlay/textoverlay/timeoverlay (demo camera, offline
 # picture, RTSP test camera). gstreamer1.0-tools: gst-inspect-1.0 (the check
 # below) and gst-launch-1.0 (docs). gstreamer1.0-libcamera: the Pi example.
-# curl: bench scripts.
+# curl: bench scripts. nettle-dev: PBKDF2/HMAC for passwords and stream tokens.
 build_packages=(meson ninja-build pkg-config g++
   libglib2.0-dev libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev
   gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad
   gstreamer1.0-plugins-ugly gstreamer1.0-libav gstreamer1.0-x gstreamer1.0-libcamera
-  libsoup-3.0-dev libjson-glib-dev libgstrtspserver-1.0-dev catch2 curl)
+  libsoup-3.0-dev libjson-glib-dev libgstrtspserver-1.0-dev nettle-dev catch2 curl)
 test_packages=(chromium nodejs npm fonts-dejavu-core ffmpeg)
 # libclang-rt-14-dev holds libclang_rt.fuzzer (only a Recommends of clang's own packages).
 fuzz_packages=(clang libclang-rt-14-dev)

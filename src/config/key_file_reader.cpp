@@ -13,8 +13,13 @@ std::string keyName(const char* group, const char* key) {
     return key ? name + "." + clipText(key, kMaxQuotedBytes) : name;
 }
 std::string quoted(const std::string& text) { return "\"" + clipText(text, kMaxQuotedBytes) + "\""; }
+// A name ending in '*' stands for every name with that prefix ("user:*").
 bool contains(std::initializer_list<const char*> names, const char* name) {
-    return std::any_of(names.begin(), names.end(), [&](const char* n) { return std::strcmp(n, name) == 0; });
+    return std::any_of(names.begin(), names.end(), [&](const char* n) {
+        const size_t len = std::strlen(n);
+        if (len && n[len - 1] == '*') return std::strncmp(n, name, len - 1) == 0;
+        return std::strcmp(n, name) == 0;
+    });
 }
 }  // namespace
 
@@ -57,6 +62,14 @@ void KeyFileReader::rejectUnknown(std::initializer_list<const char*> groups, con
         for (gchar** k = ks.get(); k && *k; ++k)
             if (!contains(keys, *k)) problem(*g, *k, "unknown key");
     }
+}
+
+std::vector<std::string> KeyFileReader::groupNames() const {
+    std::vector<std::string> out;
+    if (!parsed_) return out;
+    GUniquePtr<gchar*> names(g_key_file_get_groups(keyFile_.get(), nullptr));
+    for (gchar** g = names.get(); *g; ++g) out.emplace_back(*g);
+    return out;
 }
 
 bool KeyFileReader::has(const char* group, const char* key) const {

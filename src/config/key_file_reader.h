@@ -10,6 +10,7 @@
 #include <initializer_list>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace camrelay {
 
@@ -20,9 +21,11 @@ public:
 
     bool ok() const { return parsed_; }
     // Reports groups and keys outside the allowed set (typos are the usual cause).
+    // A group name ending in '*' allows every group with that prefix.
     void rejectUnknown(std::initializer_list<const char*> groups,
                        const char* group, std::initializer_list<const char*> keys);
     bool has(const char* group, const char* key) const;
+    std::vector<std::string> groupNames() const;
 
     std::optional<std::string> string(const char* group, const char* key);
     std::optional<int> integer(const char* group, const char* key, int min, int max);

@@ -4,7 +4,87 @@
 #include "core/gobject_ptr.h"
 #include "key_file_reader.h"
 
+#include "auth/password_hash.h"
+
+#include <regex>
+
 namespace camrelay {
+
+const char* toString(Role role) { return role == Role::Admin ? "admin" : "viewer"; }
+
+bool isLoopbackAddress(const std::string& address) {
+    GInetAddress* parsed = g_inet_address_new_from_string(address.c_str());
+    if (!parsed) return address == "localhost";
+    const bool loopback = g_inet_address_get_is_loopback(parsed);
+    g_object_unref(parsed);
+    return loopback;
+}
+
+bool authEnabled(const ServiceConfig& config) {
+    return config.auth.enabled.value_or(!isLoopbackAddress(config.listenAddress));
+}
+
+namespace {
+
+// "a, b; c" -> {a, b, c}: lists are separated by commas, semicolons or spaces.
+std::vector<std::string> splitList(const std::string& text) {
+    std::vector<std::string> out;
+    std::string item;
+    for (char c : text + ",") {
+        if (c == ',' || c == ';' || c == ' ' || c == '\t') {
+            if (!item.empty()) out.push_back(std::move(item));
+            item.clear();
+        } else {
+            item += c;
+        }
+    }
+    return out;
+}
+
+// An origin is scheme://host[:port], nothing else (no path, no trailing slash).
+bool isOrigin(const std::string& text) {
+    static const std::regex form(R"(^https?://[A-Za-z0-9.\-]+(:[0-9]{1,5})?$|^https?://\[[0-9A-Fa-f:.]+\](:[0-9]{1,5})?$)");
+    return text.size() < 256 && std::regex_match(text, form);
+}
+
+void parseUsers(KeyFileReader& reader, AuthConfig& auth) {
+    static const std::regex userName("^[A-Za-z0-9._@-]{1,64}$");
+    for (const std::string& group : reader.groupNames()) {
+        if (group.rfind("user:", 0) != 0) continue;
+        const char* g = group.c_str();
+        reader.rejectUnknown({"server", "paths", "limits", "rtsp", "auth", "user:*"}, g, {"role", "password"});
+        UserAccount user;
+        user.name = group.substr(5);
+        if (!std::regex_match(user.name, userName)) {
+            reader.problem(g, nullptr, "a user name is 1 to 64 letters, digits and . _ @ -");
+            continue;
+        }
+        const auto role = reader.string(g, "role");
+        if (!role) {
+            reader.problem(g, "role", "missing: viewer or admin");
+            continue;
+        }
+        if (*role != "viewer" && *role != "admin") {
+            reader.problem(g, "role", "must be viewer or admin");
+            continue;
+        }
+        user.role = *role == "admin" ? Role::Admin : Role::Viewer;
+        auto password = reader.string(g, "password");
+        std::string why;
+        if (!password) {
+            reader.problem(g, "password", "missing (make one with camrelay --hash-password)");
+            continue;
+        }
+        if (!parsePasswordHash(*password, &why)) {
+            reader.problem(g, "password", why);  // never quotes the value: it may be a pasted password
+            continue;
+        }
+        user.passwordHash = *password;
+        auth.users.push_back(std::move(user));
+    }
+}
+
+}  // namespace
 
 ServiceConfigLoad parseServiceConfig(const std::string& fileLabel, const std::string& text) {
     ServiceConfigLoad load;
@@ -12,8 +92,11 @@ ServiceConfigLoad parseServiceConfig(const std::string& fileLabel, const std::st
     c.file = fileLabel;
     KeyFileReader reader(fileLabel, text, load.problems);
     if (!reader.ok()) return load;
-    const std::initializer_list<const char*> groups = {"server", "paths", "limits", "rtsp"};
-    reader.rejectUnknown(groups, "server", {"listen", "port", "backlog"});
+    const std::initializer_list<const char*> groups = {"server", "paths", "limits", "rtsp", "auth", "user:*"};
+    reader.rejectUnknown(groups, "server", {"listen", "port", "backlog", "hosts", "allowed-origins", "frame-ancestors",
+                                            "tls-certificate", "tls-key"});
+    reader.rejectUnknown(groups, "auth", {"enabled", "session-ttl", "token-ttl", "max-token-ttl",
+                                          "login-failures-per-minute"});
     reader.rejectUnknown(groups, "paths", {"pipelines", "data"});
     reader.rejectUnknown(groups, "limits", {"client-timeout", "snapshot-timeout-ms", "max-viewers-per-camera",
                                             "max-connections", "max-connections-per-address", "max-url-bytes",
@@ -50,6 +133,36 @@ ServiceConfigLoad parseServiceConfig(const std::string& fileLabel, const std::st
     if (auto v = reader.integer("rtsp", "port", 0, 65535)) c.rtspPort = *v;
     // --- client input hardening (issue 9: WebSocket/JSON input) ---
     if (auto v = reader.integer("limits", "publish-idle-timeout", 1, 3600)) c.publishIdleTimeoutSec = *v;
+
+    // --- who may do what (issue 10) ---
+    AuthConfig& a = c.auth;
+    if (auto v = reader.boolean("auth", "enabled")) a.enabled = *v;
+    if (auto v = reader.integer("auth", "session-ttl", 60, 366 * 24 * 3600)) a.sessionTtlSec = *v;
+    if (auto v = reader.integer("auth", "max-token-ttl", 60, 10 * 366 * 24 * 3600)) a.maxTokenTtlSec = *v;
+    if (auto v = reader.integer("auth", "token-ttl", 60, a.maxTokenTtlSec)) a.tokenTtlSec = *v;
+    if (auto v = reader.integer("auth", "login-failures-per-minute", 1, 10000)) a.loginFailuresPerMinute = *v;
+    parseUsers(reader, a);
+    WebSecurity& w = c.web;
+    if (auto v = reader.string("server", "hosts")) w.hosts = splitList(*v);
+    if (auto v = reader.string("server", "allowed-origins")) {
+        for (const std::string& origin : splitList(*v)) {
+            if (isOrigin(origin)) w.allowedOrigins.push_back(origin);
+            else reader.problem("server", "allowed-origins", "not an origin (scheme://host[:port], no path): \"" +
+                                                                 origin.substr(0, 80) + "\"");
+        }
+    }
+    if (auto v = reader.string("server", "frame-ancestors")) {
+        // Goes into a header: no characters that would end the directive or the header.
+        if (v->find_first_of(";,\r\n") != std::string::npos || v->size() > 512)
+            reader.problem("server", "frame-ancestors", "a CSP source list: 'self', 'none' or origins separated by spaces");
+        else
+            w.frameAncestors = v->empty() ? "'none'" : *v;
+    }
+    if (auto v = reader.string("server", "tls-certificate")) w.tlsCertificate = *v;
+    if (auto v = reader.string("server", "tls-key")) w.tlsKey = *v;
+    if (w.tlsCertificate.empty() != w.tlsKey.empty())
+        reader.problem("server", w.tlsKey.empty() ? "tls-key" : "tls-certificate",
+                       "tls-certificate and tls-key go together (PEM files)");
     return load;
 }
 

@@ -3,7 +3,9 @@
 #include "problem.h"
 
 #include <cstdint>
+#include <optional>
 #include <string>
+#include <vector>
 
 namespace camrelay {
 
@@ -20,9 +22,37 @@ struct HttpLimits {
     int retryAfterSec = 5;              // Retry-After on 503 answers
 };
 
+enum class Role { Viewer, Admin };  // viewer: watch and read state; admin: everything
+const char* toString(Role role);
+
+struct UserAccount {
+    std::string name;
+    Role role = Role::Viewer;
+    std::string passwordHash;  // "pbkdf2-sha256$<iterations>$<salt>$<hash>" (camrelay --hash-password)
+};
+
+// [auth] and the [user:NAME] groups.
+struct AuthConfig {
+    std::optional<bool> enabled;          // unset: on unless the service listens on loopback only
+    std::vector<UserAccount> users;
+    int sessionTtlSec = 7 * 24 * 3600;    // a browser login lasts this long
+    int tokenTtlSec = 24 * 3600;          // a stream token's default lifetime
+    int maxTokenTtlSec = 366 * 24 * 3600; // the longest one that may be asked for
+    int loginFailuresPerMinute = 10;      // per client address; beyond: 429
+};
+
+// [server]: what browsers may do (see docs/security.md).
+struct WebSecurity {
+    std::vector<std::string> hosts;           // allowed Host names besides IP literals and the defaults; "*": any
+    std::vector<std::string> allowedOrigins;  // other origins that may call the API (CORS)
+    std::string frameAncestors = "'self'";    // CSP frame-ancestors of the pages
+    std::string tlsCertificate;               // PEM files: HTTPS and WSS when both are set
+    std::string tlsKey;
+};
+
 struct ServiceConfig {
     std::string file;                   // empty: built-in defaults
-    std::string listenAddress = "0.0.0.0";
+    std::string listenAddress = "127.0.0.1";  // only this machine until configured otherwise
     int port = 8080;                    // 0: any free port (printed at start)
     int listenBacklog = 1024;           // GLib's default of 10 stalls bursts of viewers
     std::string pipelinesDir;           // empty: the embedded demo camera
@@ -31,11 +61,17 @@ struct ServiceConfig {
     int snapshotTimeoutMs = 2000;       // how long a snapshot waits for a first frame
     int maxViewersPerCamera = 2000;     // beyond this, stream requests get 503
     HttpLimits http;
+    AuthConfig auth;
+    WebSecurity web;
     bool rtspEnabled = true;            // re-serve every camera at rtsp://host:rtspPort/<id>
     int rtspPort = 8554;                // 0: any free port (printed at start)
     // --- client input hardening (issue 9: WebSocket/JSON input) ---
     int publishIdleTimeoutSec = 10;     // a publisher with no valid frame for this long is closed (1008)
 };
+
+// Auth is on when configured so, or by default when the service listens beyond loopback.
+bool authEnabled(const ServiceConfig& config);
+bool isLoopbackAddress(const std::string& address);
 
 struct ServiceConfigLoad {
     ServiceConfig config;
