@@ -1,5 +1,8 @@
 // camrelay: options, gst_init, the loop, unix signals, exit codes.
 //   0 clean exit, 1 config problems, 2 bad command line, 3 cannot listen.
+#include "auth/auth_key.h"
+#include "auth/authenticator.h"
+#include "auth/password_hash.h"
 #include "camera/registry.h"
 #include "config/service_config.h"
 #include "core/gobject_ptr.h"
@@ -13,6 +16,7 @@
 #include <sys/resource.h>
 
 #include <cstdio>
+#include <iostream>
 #include <string>
 #include <vector>
 
@@ -29,7 +33,42 @@ struct Options {
     gint port = -1;
     gint rtspPort = -2;
     gboolean check = FALSE;
+    gboolean hashPassword = FALSE;
 };
+
+// --hash-password: one line from stdin (no echo needed: it is meant for pipes
+// and `read -s`), the hash to paste as password= in a [user:NAME] group.
+int printPasswordHash() {
+    std::string password;
+    if (!std::getline(std::cin, password) || password.empty()) {
+        std::fprintf(stderr, "camrelay: --hash-password reads the password from stdin (one line, not empty)\n");
+        return 2;
+    }
+    if (password.size() > kMaxPasswordBytes) {
+        std::fprintf(stderr, "camrelay: passwords are limited to %zu bytes\n", kMaxPasswordBytes);
+        return 2;
+    }
+    std::printf("%s\n", hashPassword(password).c_str());
+    return 0;
+}
+
+// Auth: on when configured, or when listening beyond loopback. Its key signs
+// stream tokens and lives in the data dir. Returns false with the message.
+std::unique_ptr<Authenticator> makeAuthenticator(const ServiceConfig& config, std::string* error) {
+    const bool enabled = authEnabled(config);
+    if (!enabled) {
+        if (!isLoopbackAddress(config.listenAddress))
+            logWarning("", "authentication is OFF ([auth] enabled=false) while listening on " + config.listenAddress +
+                               ": anyone who can reach this port can watch and control every camera");
+        return std::make_unique<Authenticator>(config.auth, false, std::string());
+    }
+    auto key = loadOrCreateAuthKey(config.dataDir, error);
+    if (!key) return nullptr;
+    if (config.auth.users.empty())
+        logWarning("", "authentication is on but no user is configured: only /health and the login page answer. "
+                       "Add a [user:NAME] group with role=admin and password= from camrelay --hash-password");
+    return std::make_unique<Authenticator>(config.auth, true, std::move(*key));
+}
 
 std::vector<CameraConfigLoad> loadCameras(const ServiceConfig& config, ConfigProblems& problems) {
     if (!config.pipelinesDir.empty()) return loadCameraDirectory(config.pipelinesDir, problems);
@@ -73,6 +112,8 @@ int main(int argc, char** argv) {
         {"listen", 0, 0, G_OPTION_ARG_STRING, &o.listen, "Listen address", "ADDR"},
         {"rtsp-port", 0, 0, G_OPTION_ARG_INT, &o.rtspPort, "RTSP re-streaming port (0: any free port, -1: off)", "N"},
         {"check", 0, 0, G_OPTION_ARG_NONE, &o.check, "Validate the config and every camera file, then exit", nullptr},
+        {"hash-password", 0, 0, G_OPTION_ARG_NONE, &o.hashPassword,
+         "Read a password on stdin, print its hash for password= in a [user:NAME] group", nullptr},
         {nullptr, 0, 0, G_OPTION_ARG_NONE, nullptr, nullptr, nullptr}};
     GOptionContext* context = g_option_context_new("- camera streaming service");
     g_option_context_add_main_entries(context, entries, nullptr);
@@ -85,6 +126,7 @@ int main(int argc, char** argv) {
         std::fprintf(stderr, "camrelay: %s (see --help)\n", errorMessage(optionError).c_str());
         return 2;
     }
+    if (o.hashPassword) return printPasswordHash();
     gst_init(nullptr, nullptr);
     initLogging();
 
@@ -121,6 +163,13 @@ int main(int argc, char** argv) {
         setrlimit(RLIMIT_NOFILE, &files);
     }
 
+    std::string authError;
+    std::unique_ptr<Authenticator> auth = makeAuthenticator(config, &authError);
+    if (!auth) {
+        logError("", authError);
+        return 1;
+    }
+
     GUniquePtr<GMainLoop> loop(g_main_loop_new(nullptr, FALSE));
     int exitCode = 0;
     {
@@ -131,9 +180,9 @@ int main(int argc, char** argv) {
             Camera& camera = registry.add(std::move(load));
             if (!camera.configValid() && !reported) logError(camera.id(), camera.lastError());
         }
-        Outputs outputs(registry, config);
+        Outputs outputs(registry, config, *auth);
         PushIngest ingest(config.clientTimeoutSec, config.publishIdleTimeoutSec);
-        HttpServer server(config, registry, outputs, ingest);
+        HttpServer server(config, registry, outputs, ingest, *auth);
         std::string error;
         if (!server.listen(&error) || (outputs.rtsp() && !outputs.rtsp()->start(&error))) {
             logError("", error);

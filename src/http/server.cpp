@@ -4,8 +4,9 @@
 
 namespace camrelay {
 
-HttpServer::HttpServer(const ServiceConfig& config, Registry& registry, Outputs& outputs, PushIngest& ingest)
-    : config_(config), registry_(registry), outputs_(outputs), ingest_(ingest) {
+HttpServer::HttpServer(const ServiceConfig& config, Registry& registry, Outputs& outputs, PushIngest& ingest,
+                       Authenticator& auth)
+    : config_(config), registry_(registry), outputs_(outputs), ingest_(ingest), auth_(auth) {
     server_ = GRef<SoupServer>::adopt(SOUP_SERVER(g_object_new(SOUP_TYPE_SERVER, "server-header", "camrelay", nullptr)));
     door_ = std::make_unique<FrontDoor>(config_.http, server_.get());
     addCameraRoutes(server_.get(), registry_, outputs_, ingest_, config_);  // "/api"

@@ -3,6 +3,7 @@
 // and the route groups. Routes find the camera, check the request and hand
 // the client to an output; they never move frames themselves.
 // Thread affinity: loop thread only.
+#include "auth/authenticator.h"
 #include "camera/registry.h"
 #include "config/service_config.h"
 #include "core/gobject_ptr.h"
@@ -20,7 +21,7 @@ namespace camrelay {
 
 class HttpServer {
 public:
-    HttpServer(const ServiceConfig& config, Registry& registry, Outputs& outputs, PushIngest& ingest);
+    HttpServer(const ServiceConfig& config, Registry& registry, Outputs& outputs, PushIngest& ingest, Authenticator& auth);
     ~HttpServer();
 
     // Binds and listens; false with a message naming the address on failure.
@@ -32,6 +33,7 @@ private:
     Registry& registry_;
     Outputs& outputs_;
     PushIngest& ingest_;
+    Authenticator& auth_;
     GRef<SoupServer> server_;
     std::unique_ptr<FrontDoor> door_;
 };

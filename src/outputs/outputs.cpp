@@ -2,11 +2,11 @@
 
 namespace camrelay {
 
-Outputs::Outputs(Registry& registry, const ServiceConfig& config)
+Outputs::Outputs(Registry& registry, const ServiceConfig& config, Authenticator& auth)
     : websockets_(registry, config.clientTimeoutSec) {
     for (Camera* camera : registry.cameras())
         mjpeg_[camera->id()] = std::make_unique<MjpegFanout>(*camera, config.clientTimeoutSec);
-    if (config.rtspEnabled) rtsp_ = std::make_unique<RtspRestream>(registry, config);
+    if (config.rtspEnabled) rtsp_ = std::make_unique<RtspRestream>(registry, config, auth);
     // /api/ws subscriptions count against the same per-camera limit as stream requests.
     websockets_.setAdmission([this, limit = size_t(config.maxViewersPerCamera)](const std::string& id) {
         return viewers(id) < limit;

@@ -3,6 +3,7 @@
 // RTSP re-streaming.
 // Cameras do not know about outputs; outputs attach to cameras.
 // Thread affinity: loop thread only.
+#include "auth/authenticator.h"
 #include "camera/registry.h"
 #include "config/service_config.h"
 #include "outputs/mjpeg_fanout.h"
@@ -18,7 +19,8 @@ namespace camrelay {
 
 class Outputs {
 public:
-    Outputs(Registry& registry, const ServiceConfig& config);
+    // auth outlives the outputs (RTSP clients are checked against it).
+    Outputs(Registry& registry, const ServiceConfig& config, Authenticator& auth);
     MjpegFanout* mjpeg(const std::string& cameraId) const;
     MjpegStats mjpegStats(const std::string& cameraId) const;
     SnapshotRequests& snapshots() { return snapshots_; }

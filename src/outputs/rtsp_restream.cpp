@@ -100,7 +100,8 @@ struct RtspRestream::Mount {
     }
 };
 
-RtspRestream::RtspRestream(Registry& registry, const ServiceConfig& config) : config_(config) {
+RtspRestream::RtspRestream(Registry& registry, const ServiceConfig& config, Authenticator& auth) : config_(config) {
+    (void)auth;  // TODO(rtspauth branch): GstRTSPAuth backed by it
     server_ = GRef<GstRTSPServer>::adopt(gst_rtsp_server_new());
     gst_rtsp_server_set_address(server_.get(), config.listenAddress.c_str());
     gst_rtsp_server_set_service(server_.get(), std::to_string(config.rtspPort).c_str());

@@ -12,6 +12,7 @@
 // creates it for the first client and unprepares it after the last one leaves.
 // Thread affinity: loop thread only (gst-rtsp-server callbacks that may come
 // from its own threads are moved to the loop first).
+#include "auth/authenticator.h"
 #include "camera/registry.h"
 #include "config/service_config.h"
 #include "core/gobject_ptr.h"
@@ -26,7 +27,8 @@ namespace camrelay {
 
 class RtspRestream {
 public:
-    RtspRestream(Registry& registry, const ServiceConfig& config);
+    // auth: RTSP clients must authenticate when it is enabled (rtsp_auth, not yet wired).
+    RtspRestream(Registry& registry, const ServiceConfig& config, Authenticator& auth);
     ~RtspRestream();
     RtspRestream(const RtspRestream&) = delete;
     RtspRestream& operator=(const RtspRestream&) = delete;
