@@ -1,4 +1,6 @@
-// /api/cameras[/{id}[/start|stop|stream|snapshot|ws|publish]], /api/ws
+// /api/cameras[/{id}[/start|stop|stream|snapshot|ws|publish|token]], /api/ws
+#include "core/json_input.h"
+#include "http/access_gate.h"
 #include "core/clock.h"
 #include "core/log.h"
 #include "http/camera_json.h"
@@ -22,6 +24,7 @@ struct CameraRoutes {
     Outputs& outputs;
     PushIngest& ingest;
     const ServiceConfig& config;
+    Authenticator& auth;
 
     void handle(SoupServerMessage* msg, const char* path, GHashTable* query);
     void list(SoupServerMessage* msg);
@@ -32,6 +35,7 @@ struct CameraRoutes {
     bool viewerAllowed(SoupServerMessage* msg, const Camera& camera);
     void snapshot(SoupServerMessage* msg, Camera& camera);
     void control(SoupServerMessage* msg, Camera& camera, const std::string& action);
+    void token(SoupServerMessage* msg, Camera& camera);
 };
 
 void CameraRoutes::handle(SoupServerMessage* msg, const char* path, GHashTable* query) {
@@ -40,7 +44,7 @@ void CameraRoutes::handle(SoupServerMessage* msg, const char* path, GHashTable* 
         if (!methodIs(msg, "GET")) return respondMethodNotAllowed(msg, "GET");
         return multiWebsocket(msg);
     }
-    if (route.kind == ApiRouteKind::NotFound) {
+    if (route.kind == ApiRouteKind::NotFound || route.kind == ApiRouteKind::Session) {
         respondError(msg, SOUP_STATUS_NOT_FOUND, "not_found", std::string("no API route ") + path);
         return;
     }
@@ -79,6 +83,9 @@ void CameraRoutes::handle(SoupServerMessage* msg, const char* path, GHashTable* 
     case CameraAction::Stop:
         if (!methodIs(msg, "POST")) return respondMethodNotAllowed(msg, "POST");
         return control(msg, *camera, route.actionName);
+    case CameraAction::Token:
+        if (!methodIs(msg, "POST")) return respondMethodNotAllowed(msg, "POST");
+        return token(msg, *camera);
     case CameraAction::Unknown:
         break;
     }
@@ -214,11 +221,46 @@ void CameraRoutes::control(SoupServerMessage* msg, Camera& camera, const std::st
     respondJson(msg, SOUP_STATUS_OK, cameraJson(camera, outputs));
 }
 
+// A read-only token for this camera's stream, snapshot and WebSocket, for
+// clients that cannot log in (<img> on another page, Home Assistant).
+void CameraRoutes::token(SoupServerMessage* msg, Camera& camera) {
+    if (!auth.enabled())
+        return respondError(msg, SOUP_STATUS_CONFLICT, "auth_off", "authentication is off: the camera needs no token");
+    int ttl = auth.config().tokenTtlSec;
+    const int maxTtl = auth.config().maxTokenTtlSec;
+    GUniquePtr<GBytes> bytes(soup_message_body_flatten(soup_server_message_get_request_body(msg)));
+    gsize size = 0;
+    const char* data = static_cast<const char*>(g_bytes_get_data(bytes.get(), &size));
+    if (size > 0) {
+        JsonInput input(std::string(data, size), JsonInputLimits{4096, 2});
+        JsonObjectView object = input.ok() ? input.rootObject() : JsonObjectView();
+        double value = 0;
+        const auto member = object ? object.number("ttl", &value) : JsonObjectView::Member::WrongType;
+        if (member == JsonObjectView::Member::WrongType || (member == JsonObjectView::Member::Ok &&
+                                                            (value != std::floor(value) || value < 60 || value > maxTtl)))
+            return respondError(msg, SOUP_STATUS_BAD_REQUEST, "bad_ttl",
+                                "send {} or {\"ttl\": seconds}, a whole number from 60 to " + std::to_string(maxTtl) +
+                                    " ([auth] max-token-ttl)");
+        if (member == JsonObjectView::Member::Ok) ttl = int(value);
+    }
+    int64_t expires = 0;
+    const std::string token = auth.issueToken(camera.id(), ttl, &expires);
+    const Identity* who = requestIdentity(msg);
+    logInfo(camera.id(), "stream token issued to " + (who ? printableName(who->user) : std::string("?")) + " for " +
+                             std::to_string(ttl) + " s");
+    const std::string base = "/api/cameras/" + camera.id();
+    JsonObjectValue body;
+    body.set("token", token).set("camera", camera.id()).set("expires", expires).set("expires_in", int64_t(ttl));
+    body.set("stream", base + "/stream?token=" + token).set("snapshot", base + "/snapshot?token=" + token);
+    body.set("ws", base + "/ws?token=" + token);
+    respondJson(msg, SOUP_STATUS_OK, body);
+}
+
 }  // namespace
 
 void addCameraRoutes(SoupServer* server, Registry& registry, Outputs& outputs, PushIngest& ingest,
-                     const ServiceConfig& config) {
-    auto* routes = new CameraRoutes{registry, outputs, ingest, config};
+                     const ServiceConfig& config, Authenticator& auth) {
+    auto* routes = new CameraRoutes{registry, outputs, ingest, config, auth};
     soup_server_add_handler(
         server, "/api",
         [](SoupServer*, SoupServerMessage* msg, const char* path, GHashTable* query, gpointer data) noexcept {

@@ -29,6 +29,7 @@ CameraAction actionFromName(std::string_view name) {
     if (name == "snapshot") return CameraAction::Snapshot;
     if (name == "start") return CameraAction::Start;
     if (name == "stop") return CameraAction::Stop;
+    if (name == "token") return CameraAction::Token;
     return CameraAction::Unknown;
 }
 
@@ -39,6 +40,10 @@ ApiRoute parseApiRoute(std::string_view path) {
     const std::vector<std::string_view> parts = splitPath(path);  // "api", "cameras", id, action
     if (parts.size() == 2 && parts[0] == "api" && parts[1] == "ws") {
         route.kind = ApiRouteKind::MultiWebsocket;
+        return route;
+    }
+    if (parts.size() == 2 && parts[0] == "api" && parts[1] == "session") {
+        route.kind = ApiRouteKind::Session;
         return route;
     }
     if (parts.size() < 2 || parts.size() > 4 || parts[0] != "api" || parts[1] != "cameras") return route;

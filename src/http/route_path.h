@@ -10,12 +10,13 @@ namespace camrelay {
 enum class ApiRouteKind {
     NotFound,        // no /api route has this shape
     MultiWebsocket,  // /api/ws
+    Session,         // /api/session
     CameraList,      // /api/cameras
     BadCameraId,     // /api/cameras/{id}[/{action}] with an id isValidCameraId() refuses
     Camera,          // /api/cameras/{id}[/{action}]
 };
 
-enum class CameraAction { None, Stream, Ws, Publish, Snapshot, Start, Stop, Unknown };
+enum class CameraAction { None, Stream, Ws, Publish, Snapshot, Start, Stop, Token, Unknown };
 
 struct ApiRoute {
     ApiRouteKind kind = ApiRouteKind::NotFound;

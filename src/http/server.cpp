@@ -6,13 +6,15 @@ namespace camrelay {
 
 HttpServer::HttpServer(const ServiceConfig& config, Registry& registry, Outputs& outputs, PushIngest& ingest,
                        Authenticator& auth)
-    : config_(config), registry_(registry), outputs_(outputs), ingest_(ingest), auth_(auth) {
+    : config_(config), registry_(registry), outputs_(outputs), ingest_(ingest), auth_(auth),
+      gate_(GateSettings{config, auth, !config.web.tlsCertificate.empty()}) {
     server_ = GRef<SoupServer>::adopt(SOUP_SERVER(g_object_new(SOUP_TYPE_SERVER, "server-header", "camrelay", nullptr)));
     door_ = std::make_unique<FrontDoor>(config_.http, server_.get());
-    addCameraRoutes(server_.get(), registry_, outputs_, ingest_, config_);  // "/api"
+    addCameraRoutes(server_.get(), registry_, outputs_, ingest_, config_, auth_);  // "/api"
     addEventRoutes(server_.get(), registry_, config_.clientTimeoutSec);                      // "/api/events"
     addStaticRoutes(server_.get(), registry_, outputs_, *door_);             // "/", "/health"
-    addRequestLimits(server_.get(), {"/", "/api", "/api/events", "/health"}, config_.http);
+    addSessionRoutes(server_.get(), auth_, !config_.web.tlsCertificate.empty());                         // "/api/session"
+    gate_.attach(server_.get(), {"/", "/api", "/api/events", "/api/session", "/health"});
 }
 
 HttpServer::~HttpServer() {

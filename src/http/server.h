@@ -7,6 +7,7 @@
 #include "camera/registry.h"
 #include "config/service_config.h"
 #include "core/gobject_ptr.h"
+#include "http/access_gate.h"
 #include "http/front_door.h"
 #include "ingest/push_ingest.h"
 #include "outputs/outputs.h"
@@ -34,17 +35,18 @@ private:
     Outputs& outputs_;
     PushIngest& ingest_;
     Authenticator& auth_;
+    AccessGate gate_;  // before server_: its early handlers point at it
     GRef<SoupServer> server_;
     std::unique_ptr<FrontDoor> door_;
 };
 
 // Route groups, each in its own file.
 void addCameraRoutes(SoupServer* server, Registry& registry, Outputs& outputs, PushIngest& ingest,
-                     const ServiceConfig& config);
+                     const ServiceConfig& config, Authenticator& auth);
 void addStaticRoutes(SoupServer* server, Registry& registry, Outputs& outputs, const FrontDoor& door);
 // clientTimeoutSec: an events WebSocket client that accepts no bytes for this long is dropped.
 void addEventRoutes(SoupServer* server, Registry& registry, int clientTimeoutSec);
-// Rejects chunked request bodies (the API never needs them) and multi-range requests.
-void addRequestLimits(SoupServer* server, std::initializer_list<const char*> paths, const HttpLimits& limits);
+// /api/session (login, who am I, logout).
+void addSessionRoutes(SoupServer* server, Authenticator& auth, bool tls);
 
 }  // namespace camrelay

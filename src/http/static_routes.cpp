@@ -1,9 +1,9 @@
 // "/" and the page's files (compiled in with GResource), and /health.
 #include "core/clock.h"
+#include "http/access_gate.h"
 #include "http/json.h"
 #include "http/server.h"
 
-#include <cstring>
 #include <regex>
 
 namespace camrelay {
@@ -57,6 +57,12 @@ void addStaticRoutes(SoupServer* server, Registry& registry, Outputs& outputs, c
         server, "/health",
         [](SoupServer*, SoupServerMessage* msg, const char*, GHashTable*, gpointer data) noexcept {
             auto* health = static_cast<Health*>(data);
+            if (!requestIdentity(msg)) {
+                // Auth is on and no credential came: liveness only, nothing about the cameras.
+                JsonObjectValue body;
+                body.set("status", "ok");
+                return respondJson(msg, SOUP_STATUS_OK, body);
+            }
             int64_t live = 0, failed = 0, recovering = 0;
             for (Camera* c : health->registry.cameras()) {
                 live += c->state() == CameraState::Live;
@@ -83,35 +89,6 @@ void addStaticRoutes(SoupServer* server, Registry& registry, Outputs& outputs, c
             respondJson(msg, SOUP_STATUS_OK, body);
         },
         new Health{registry, outputs, door}, [](gpointer data) { delete static_cast<Health*>(data); });
-}
-
-void addRequestLimits(SoupServer* server, std::initializer_list<const char*> paths, const HttpLimits& limits) {
-    // Runs once headers are read, before the handler. The front door has
-    // already refused a declared body over the limit; a chunked one has no
-    // declared size, and the API never needs one.
-    // libsoup matches early and normal handlers by the same most specific
-    // path, so the limit is registered beside every route group.
-    for (const char* path : paths) soup_server_add_early_handler(
-        server, path,
-        [](SoupServer*, SoupServerMessage* msg, const char*, GHashTable*, gpointer data) noexcept {
-            const auto* limits = static_cast<const HttpLimits*>(data);
-            SoupMessageHeaders* headers = soup_server_message_get_request_headers(msg);
-            // libsoup answers Range itself, as many parts as asked (20,000 copies of a
-            // snapshot for one 60 KB header): only a single range is honoured; any
-            // other Range is ignored, as RFC 9110 allows, and the whole body is sent.
-            const char* range = soup_message_headers_get_one(headers, "Range");
-            if (range && (std::strchr(range, ',') || std::strlen(range) > 64)) soup_message_headers_remove(headers, "Range");
-            if (soup_message_headers_get_encoding(headers) == SOUP_ENCODING_CHUNKED ||
-                soup_message_headers_get_content_length(headers) > limits->maxBodyBytes) {
-                // Answered at once when the client sent "Expect: 100-continue"; otherwise
-                // libsoup reads the body through (bounded by the request timeout), not kept in memory.
-                soup_message_body_set_accumulate(soup_server_message_get_request_body(msg), FALSE);
-                respondError(msg, SOUP_STATUS_REQUEST_ENTITY_TOO_LARGE, "body_too_large",
-                             "request bodies are limited to " + std::to_string(limits->maxBodyBytes) +
-                                 " bytes and must declare their length");
-            }
-        },
-        const_cast<HttpLimits*>(&limits), nullptr);
 }
 
 }  // namespace camrelay

@@ -1,0 +1,54 @@
+#pragma once
+// The checks every request passes before its handler runs (a libsoup early
+// handler, so a refused request never reaches a route, a WebSocket upgrade or
+// a body read):
+//   1. request limits (chunked or oversized bodies, multi-range);
+//   2. Host: a configured name, this machine's name or an IP literal (DNS rebinding);
+//   3. Origin: a browser request from another origin is refused unless that
+//      origin is in [server] allowed-origins (then it gets CORS headers);
+//      OPTIONS preflights are answered here;
+//   4. who is asking (auth/authenticator) against the route's rule (access_rules);
+// and sets the security headers every answer carries.
+// Thread affinity: loop thread only.
+#include "auth/authenticator.h"
+#include "config/service_config.h"
+
+#include <libsoup/soup.h>
+
+#include <initializer_list>
+#include <memory>
+
+namespace camrelay {
+
+struct GateSettings {
+    const ServiceConfig& config;
+    Authenticator& auth;
+    bool tls = false;  // the service speaks HTTPS: cookies get Secure, origins https://
+};
+
+struct Gate;
+
+class AccessGate {
+public:
+    explicit AccessGate(const GateSettings& settings);
+    ~AccessGate();
+    // Registers the gate beside every route group path (libsoup runs the early
+    // handler of the most specific path, the same one it picks for the handler).
+    // The gate must outlive the server's handlers.
+    void attach(SoupServer* server, std::initializer_list<const char*> paths);
+
+private:
+    std::unique_ptr<Gate> gate_;
+};
+
+// The identity the gate accepted for this request; null if the route is
+// public and no credential came (or before the gate ran).
+const Identity* requestIdentity(SoupServerMessage* msg);
+// The client's IP address as text ("" if unknown).
+std::string requestPeer(SoupServerMessage* msg);
+// The value of one cookie from the Cookie header ("" if absent).
+std::string requestCookie(SoupServerMessage* msg, const char* name);
+
+constexpr const char* kSessionCookie = "camrelay_session";
+
+}  // namespace camrelay
