@@ -81,7 +81,7 @@ function update(camera) {
 
 async function refresh() {
   try {
-    const response = await fetch('/api/cameras', { cache: 'no-store' });
+    const response = camrelaySession.checkAnswer(await fetch('/api/cameras', { cache: 'no-store' }));
     if (!response.ok) throw new Error(`HTTP ${response.status}`);
     const { cameras } = await response.json();
     const seen = new Set(cameras.map(c => c.id));

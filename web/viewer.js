@@ -155,6 +155,7 @@ function connect() {
     }
   };
   ws.onclose = () => {
+    camrelaySession.stillLoggedIn();  // a refused upgrade looks like a close: maybe the session ended
     reconnects += 1;
     setConnection('closed', `disconnected; retrying in ${Math.round(retryDelay / 1000)} s`);
     setTimeout(connect, retryDelay);

@@ -56,14 +56,13 @@ AuthResult Authenticator::checkPassword(const std::string& user, const std::stri
     const std::string cacheKey = hmacSha256(key_, "password\n" + user + '\0' + password);
     {
         std::lock_guard<std::mutex> lock(mutex_);
+        // The limit first: otherwise a cached right guess would answer while wrong ones are refused.
+        if (int wait = limiter_.retryAfterSec(peer, now))
+            return {AuthOutcome::RateLimited, std::nullopt, "too many failed logins from this address", wait};
         auto hit = verified_.find(cacheKey);
         if (hit != verified_.end() && hit->second > now) {
             const Account* account = findUser(user);
             if (account) return accepted({Identity::Kind::User, user, account->role, "", "password"});
-        }
-        if (int wait = limiter_.retryAfterSec(peer, now)) {
-            AuthResult r{AuthOutcome::RateLimited, std::nullopt, "too many failed logins from this address", wait};
-            return r;
         }
     }
     const Account* account = findUser(user);

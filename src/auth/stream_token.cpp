@@ -39,7 +39,7 @@ std::optional<StreamGrant> TokenSigner::verify(std::string_view token, int64_t n
         if (!idChar(c)) return std::nullopt;
     int64_t expiresUnix = 0;
     auto [end, ec] = std::from_chars(expires.data(), expires.data() + expires.size(), expiresUnix);
-    if (expires.empty() || ec != std::errc() || end != expires.data() + expires.size()) return std::nullopt;
+    if (expires.empty() || !(expires[0] >= '0' && expires[0] <= '9') || ec != std::errc() || end != expires.data() + expires.size()) return std::nullopt;
     if (!constantTimeEqual(sig, signature(camera, expires))) {
         *check = TokenCheck::BadSignature;
         return std::nullopt;
