@@ -86,9 +86,10 @@ void handle(SoupServerMessage* msg, const char* path, SessionRoutes& routes) {
     if (!isRead(msg)) return respondMethodNotAllowed(msg, "GET, HEAD, POST, DELETE");
     const Identity* who = requestIdentity(msg);
     if (!who) {
+        // Public route: "nobody" is an answer, not a refusal.
         JsonObjectValue body;
-        body.set("auth", true).set("error", "unauthorized").set("message", "not logged in");
-        return respondJson(msg, SOUP_STATUS_UNAUTHORIZED, body);
+        body.set("auth", true).setNull("user").setNull("role");
+        return respondJson(msg, SOUP_STATUS_OK, body);
     }
     respondJson(msg, SOUP_STATUS_OK, describe(*who, routes.auth.enabled()));
 }

@@ -87,7 +87,7 @@ ServiceProcess::~ServiceProcess() { stop(); }
 std::string ServiceProcess::log() const { return readTextFile(logPath_); }
 
 std::string ServiceProcess::cameraJson(const std::string& id) const {
-    return httpRequest(port_, "GET", "/api/cameras/" + id).body;
+    return httpRequest(port_, "GET", "/api/cameras/" + id, {}, requestHeaders_).body;
 }
 
 bool ServiceProcess::waitForState(const std::string& id, const std::string& state, int timeoutMs) const {

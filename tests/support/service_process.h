@@ -43,6 +43,9 @@ public:
     bool waitForState(const std::string& id, const std::string& state, int timeoutMs = 10000) const;
     // SIGTERM and wait; returns the exit status (-1 if it had to be killed).
     int stop();
+    // Extra request header lines ("Authorization: ...\r\n") for the fixture's own
+    // requests (cameraJson, waitForState), for services running with auth on.
+    void setRequestHeaders(std::string headers) { requestHeaders_ = std::move(headers); }
 
 private:
     TempDir dir_;
@@ -50,6 +53,7 @@ private:
     ChildProcess process_;
     int port_ = 0;
     int rtspPort_ = 0;
+    std::string requestHeaders_;
 };
 
 // Under AddressSanitizer (tools/sanitize) freed memory stays resident in its

@@ -1,0 +1,379 @@
+// Access control end to end: the real binary with [auth] on, real HTTP clients.
+// The auth matrix walks the service's own route table (http/access_rules), so a
+// route added later is in the matrix without anyone remembering to add it.
+#include "auth/stream_token.h"
+#include "core/files.h"
+#include "http/access_rules.h"
+#include "http_client.h"
+#include "json_query.h"
+#include "service_process.h"
+#include "ws_client.h"
+
+#include <catch2/catch.hpp>
+#include <glib.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <sys/stat.h>
+#include <regex>
+
+using namespace camrelay;
+using namespace camrelay::testing;
+
+namespace {
+
+std::string basic(const std::string& userPass) {
+    gchar* encoded = g_base64_encode(reinterpret_cast<const guchar*>(userPass.data()), userPass.size());
+    std::string header = "Authorization: Basic " + std::string(encoded) + "\r\n";
+    g_free(encoded);
+    return header;
+}
+
+// The password hash as an admin makes it: camrelay --hash-password.
+std::string hashWithBinary(const std::string& password) {
+    auto [code, out] = runCommand("printf '%s\\n' '" + password + "' | " + camrelayBinary() + " --hash-password");
+    REQUIRE(code == 0);
+    REQUIRE(out.rfind("pbkdf2-sha256$", 0) == 0);
+    return out.substr(0, out.find('\n'));
+}
+
+struct AuthService {
+    TempDir dir;
+    std::string config;
+    std::unique_ptr<ServiceProcess> service;
+
+    explicit AuthService(const std::string& extra = "", const std::string& authGroup = "[auth]\nenabled=true\nlogin-failures-per-minute=10000\n") {
+        static const std::string adminHash = hashWithBinary("admin-pw");
+        static const std::string viewerHash = hashWithBinary("viewer-pw");
+        config = dir.write("camrelay.ini", "[paths]\ndata=" + dir.path() + "/data\n" + authGroup +
+                                               "[user:ada]\nrole=admin\npassword=" + adminHash +
+                                               "\n[user:vic]\nrole=viewer\npassword=" + viewerHash + "\n" + extra);
+        service = std::make_unique<ServiceProcess>(
+            std::map<std::string, std::string>{{"demo.conf", demoCamera()}, {"yard.conf", demoCamera()}},
+            std::vector<std::string>{"--config", config});
+        service->setRequestHeaders(basic("ada:admin-pw"));
+    }
+    int port() const { return service->port(); }
+    std::string key() const {
+        std::string error;
+        auto text = readFile(dir.path() + "/data/auth.key", &error);
+        REQUIRE(text);
+        return *text;
+    }
+};
+
+// The status line and headers only: streams never end, so the body is not read.
+struct Head {
+    int status = 0;
+    std::string headers;
+};
+Head requestHead(int port, const std::string& method, const std::string& target, const std::string& extra = {}) {
+    const int fd = connectLoopback(port);
+    REQUIRE(fd >= 0);
+    std::string request = method + " " + target + " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n" + extra;
+    if (method == "POST" || method == "PUT" || method == "PATCH") request += "Content-Length: 0\r\n";
+    request += "\r\n";
+    REQUIRE(send(fd, request.data(), request.size(), MSG_NOSIGNAL) == ssize_t(request.size()));
+    timeval tv{5, 0};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    std::string got;
+    char buffer[4096];
+    while (got.find("\r\n\r\n") == std::string::npos) {
+        ssize_t n = recv(fd, buffer, sizeof buffer, 0);
+        if (n <= 0) break;
+        got.append(buffer, size_t(n));
+    }
+    close(fd);
+    Head head;
+    std::smatch m;
+    if (std::regex_search(got, m, std::regex(R"(^HTTP/1\.[01] (\d{3}))"))) head.status = std::stoi(m[1].str());
+    head.headers = got.substr(0, got.find("\r\n\r\n"));
+    return head;
+}
+
+bool refusedStatus(int status) { return status == 401 || status == 403 || status == 303 || status == 421 || status == 429; }
+
+std::string sessionCookie(int port, const std::string& user, const std::string& password) {
+    auto r = httpRequest(port, "POST", "/api/session", "{\"user\":\"" + user + "\",\"password\":\"" + password + "\"}",
+                         "Content-Type: application/json\r\nContent-Length: " +
+                             std::to_string(28 + user.size() + password.size()) + "\r\n");
+    REQUIRE(r.status == 200);
+    const std::string cookie = r.headers["set-cookie"];
+    CHECK_THAT(cookie, Catch::Contains("HttpOnly") && Catch::Contains("SameSite=Strict") && Catch::Contains("Max-Age="));
+    return "Cookie: " + cookie.substr(0, cookie.find(';')) + "\r\n";
+}
+
+}  // namespace
+
+TEST_CASE("auth matrix: every route x every kind of caller gets the status its rule says", "[auth][matrix]") {
+    AuthService s;
+    REQUIRE(s.service->waitForState("demo", "live", 15000));
+    const int port = s.port();
+    auto token = httpRequest(port, "POST", "/api/cameras/demo/token", "", basic("vic:viewer-pw"));
+    REQUIRE(token.status == 200);
+    const std::string demoToken = jsonString(token.body, "$.token");
+    auto yard = httpRequest(port, "POST", "/api/cameras/yard/token", "", basic("ada:admin-pw"));
+    const std::string yardToken = jsonString(yard.body, "$.token");
+    const TokenSigner signer(s.key());
+    const std::string expired = signer.issue("demo", g_get_real_time() / 1000000 - 5);
+    std::string tampered = demoToken;
+    tampered.back() = tampered.back() == 'A' ? 'B' : 'A';
+    const std::string viewerSession = sessionCookie(port, "vic", "viewer-pw");
+    const std::string adminSession = sessionCookie(port, "ada", "admin-pw");
+
+    enum class Who { None, WrongPassword, Viewer, Admin, ViewerSession, AdminSession, Token, ExpiredToken,
+                     TamperedToken, OtherCameraToken, ForeignOrigin };
+    struct Caller { Who who; const char* name; std::string headers; std::string query; };
+    const std::vector<Caller> callers = {
+        {Who::None, "no credentials", "", ""},
+        {Who::WrongPassword, "wrong password", basic("vic:nope"), ""},
+        {Who::Viewer, "viewer (Basic)", basic("vic:viewer-pw"), ""},
+        {Who::Admin, "admin (Basic)", basic("ada:admin-pw"), ""},
+        {Who::ViewerSession, "viewer session cookie", viewerSession, ""},
+        {Who::AdminSession, "admin session cookie", adminSession, ""},
+        {Who::Token, "token of this camera", "", "?token=" + demoToken},
+        {Who::ExpiredToken, "expired token", "", "?token=" + expired},
+        {Who::TamperedToken, "tampered token", "", "?token=" + tampered},
+        {Who::OtherCameraToken, "token of another camera", "", "?token=" + yardToken},
+        {Who::ForeignOrigin, "admin from another origin", basic("ada:admin-pw") + "Origin: http://evil.example\r\n", ""},
+    };
+    size_t cells = 0;
+    for (const AccessRule& rule : accessRules()) {
+        for (const char* method : {"GET", "POST"}) {
+            const bool read = std::string(method) == "GET";
+            const Access need = read ? rule.read : rule.write;
+            // Stopping a camera is a real effect: aim writes at start, which leaves it running.
+            std::string path = rule.example;
+            if (path == "/api/cameras/demo/stop") path = "/api/cameras/demo/start";
+            for (const Caller& c : callers) {
+                const Head head = requestHead(port, method, path + c.query, c.headers);
+                INFO(method << " " << rule.example << " as " << c.name << " -> " << head.status << "\n" << head.headers);
+                ++cells;
+                const bool tokenHere = rule.streamToken && read;
+                bool allowed = false;
+                switch (c.who) {
+                case Who::ForeignOrigin: allowed = false; break;
+                case Who::None: case Who::WrongPassword: case Who::ExpiredToken: case Who::TamperedToken:
+                    allowed = need == Access::Public; break;
+                case Who::Viewer: case Who::ViewerSession: allowed = need != Access::Admin; break;
+                case Who::Admin: case Who::AdminSession: allowed = true; break;
+                case Who::Token: allowed = need == Access::Public || tokenHere; break;
+                case Who::OtherCameraToken: allowed = need == Access::Public; break;
+                }
+                if (allowed) {
+                    CHECK_FALSE(refusedStatus(head.status));
+                    CHECK(head.status != 0);
+                } else if (c.who == Who::ForeignOrigin) {
+                    CHECK(head.status == 403);
+                } else if (c.who == Who::None || c.who == Who::WrongPassword || c.who == Who::ExpiredToken ||
+                           c.who == Who::TamperedToken) {
+                    // A person at a browser page goes to the login page; everything else gets 401.
+                    CHECK(head.status == (rule.page && read ? 303 : 401));
+                } else {
+                    CHECK(head.status == 403);
+                }
+                if (head.status == 401) CHECK_THAT(head.headers, Catch::Contains("WWW-Authenticate: Basic realm=\"camrelay\""));
+            }
+        }
+    }
+    CHECK(cells >= accessRules().size() * 2 * callers.size());
+    // The matrix's writes never stopped anything.
+    CHECK(s.service->waitForState("demo", "live", 1000));
+}
+
+TEST_CASE("with auth on, only the login page, its files and /health (up/down only) answer without credentials", "[auth]") {
+    AuthService s;
+    const int port = s.port();
+    auto health = httpRequest(port, "GET", "/health");
+    CHECK(health.status == 200);
+    CHECK(health.body == "{\"status\":\"ok\"}\n");  // nothing about cameras or clients
+    CHECK(httpRequest(port, "GET", "/health", {}, basic("vic:viewer-pw")).body.find("\"cameras\"") != std::string::npos);
+    CHECK(httpRequest(port, "GET", "/login.html").status == 200);
+    CHECK(httpRequest(port, "GET", "/login.js").status == 200);
+    auto page = httpRequest(port, "GET", "/");
+    CHECK(page.status == 303);
+    CHECK(page.headers["location"] == "/login.html?next=/");
+    CHECK(httpRequest(port, "GET", "/dashboard.js").status == 303);
+    for (const char* path : {"/api/cameras", "/api/cameras/demo", "/api/cameras/demo/snapshot", "/api/events", "/api/ws"})
+        CHECK(httpRequest(port, "GET", path).status == 401);
+    // Security headers on every answer.
+    CHECK(health.headers["x-content-type-options"] == "nosniff");
+    CHECK(health.headers["referrer-policy"] == "no-referrer");
+    CHECK_THAT(health.headers["content-security-policy"], Catch::Contains("frame-ancestors 'self'"));
+    CHECK_THAT(health.headers["content-security-policy"], Catch::Contains("default-src 'self'"));
+}
+
+TEST_CASE("session: log in, who am I, log out; the cookie stops working at logout", "[auth]") {
+    AuthService s;
+    const int port = s.port();
+    const std::string cookie = sessionCookie(port, "vic", "viewer-pw");
+    auto me = httpRequest(port, "GET", "/api/session", {}, cookie);
+    CHECK(me.status == 200);
+    CHECK(jsonString(me.body, "$.user") == "vic");
+    CHECK(jsonString(me.body, "$.role") == "viewer");
+    CHECK(httpRequest(port, "GET", "/api/cameras", {}, cookie).status == 200);
+    auto out = httpRequest(port, "DELETE", "/api/session", {}, cookie);
+    CHECK(out.status == 204);
+    CHECK_THAT(out.headers["set-cookie"], Catch::Contains("Max-Age=0"));
+    CHECK(httpRequest(port, "GET", "/api/cameras", {}, cookie).status == 401);
+    CHECK(jsonIsNull(httpRequest(port, "GET", "/api/session", {}, cookie).body, "$.user"));
+
+    // Bad logins: wrong password 401, wrong types and garbage 400; never a cookie.
+    auto post = [&](const std::string& body) {
+        return httpRequest(port, "POST", "/api/session", body,
+                           "Content-Type: application/json\r\nContent-Length: " + std::to_string(body.size()) + "\r\n");
+    };
+    auto wrong = post("{\"user\":\"vic\",\"password\":\"nope\"}");
+    CHECK(wrong.status == 401);
+    CHECK(wrong.headers.count("set-cookie") == 0);
+    for (const std::string& bad : {std::string("{\"user\":1,\"password\":\"x\"}"), std::string("{\"user\":\"vic\"}"),
+                                   std::string("[[[[[[[[[[[[[[[[[[[[[[[[[[[[[["), std::string("not json"),
+                                   std::string("{\"user\":\"vic\",\"password\":null}"), std::string(5000, '{')}) {
+        INFO(bad.substr(0, 40));
+        auto r = post(bad);
+        CHECK((r.status == 400 || r.status == 413));
+        CHECK(r.headers.count("set-cookie") == 0);
+    }
+    // The password never reaches the log.
+    CHECK_THAT(s.service->log(), Catch::Contains("login failed for user \"vic\""));
+    CHECK_THAT(s.service->log(), !Catch::Contains("nope") && !Catch::Contains("viewer-pw"));
+}
+
+TEST_CASE("stream tokens: one camera, reads only, until expiry; bad ttl refused", "[auth]") {
+    AuthService s;
+    REQUIRE(s.service->waitForState("demo", "live", 15000));
+    const int port = s.port();
+    auto issued = httpRequest(port, "POST", "/api/cameras/demo/token", "{\"ttl\":120}",
+                              basic("vic:viewer-pw") + "Content-Length: 11\r\n");
+    REQUIRE(issued.status == 200);
+    const std::string token = jsonString(issued.body, "$.token");
+    CHECK(jsonNumber(issued.body, "$.expires_in") == 120);
+    // <img src=".../stream?token=...">: a real MJPEG stream, and a snapshot.
+    auto snap = httpRequest(port, "GET", "/api/cameras/demo/snapshot?token=" + token);
+    CHECK(snap.status == 200);
+    CHECK(snap.headers["content-type"] == "image/jpeg");
+    CHECK(requestHead(port, "GET", "/api/cameras/demo/stream?token=" + token).status == 200);
+    // A WebSocket viewer with the token gets frames.
+    WsClient ws(port, "/api/cameras/demo/ws?format=binary&token=" + token);
+    CHECK(ws.waitFor([&] { return ws.messages().size() >= 3; }, 5000));
+    // Not another camera, not the API, not a write.
+    CHECK(httpRequest(port, "GET", "/api/cameras/yard/snapshot?token=" + token).status == 403);
+    CHECK(httpRequest(port, "GET", "/api/cameras?token=" + token).status == 403);
+    CHECK(httpRequest(port, "POST", "/api/cameras/demo/stop?token=" + token, "", "Content-Length: 0\r\n").status == 403);
+    CHECK(httpRequest(port, "POST", "/api/cameras/demo/token?token=" + token, "", "Content-Length: 0\r\n").status == 403);
+    // As a Bearer header too.
+    CHECK(httpRequest(port, "GET", "/api/cameras/demo/snapshot", {}, "Authorization: Bearer " + token + "\r\n").status == 200);
+    // An expired one stops working; an absurd ttl is refused.
+    const TokenSigner signer(s.key());
+    CHECK(httpRequest(port, "GET", "/api/cameras/demo/snapshot?token=" + signer.issue("demo", g_get_real_time() / 1000000 - 1)).status == 401);
+    for (const std::string& body : {std::string("{\"ttl\":1}"), std::string("{\"ttl\":\"60\"}"), std::string("{\"ttl\":99999999999}"),
+                                    std::string("{\"ttl\":60.5}"), std::string("[1]"), std::string("garbage")}) {
+        INFO(body);
+        CHECK(httpRequest(port, "POST", "/api/cameras/demo/token", body,
+                          basic("vic:viewer-pw") + "Content-Length: " + std::to_string(body.size()) + "\r\n").status == 400);
+    }
+    CHECK(httpRequest(port, "POST", "/api/cameras/nosuch/token", "", basic("vic:viewer-pw") + "Content-Length: 0\r\n").status == 404);
+}
+
+TEST_CASE("origins, hosts and CORS: foreign pages are refused, configured ones get CORS", "[auth][origin]") {
+    AuthService s("[server]\nhosts=cam.example\nallowed-origins=https://ha.example:8123\nframe-ancestors='self' https://ha.example:8123\n");
+    REQUIRE(s.service->waitForState("demo", "live", 15000));
+    const int port = s.port();
+    const std::string admin = basic("ada:admin-pw");
+    // A foreign page's no-cors POST (it carries Origin) does not stop the camera.
+    CHECK(requestHead(port, "POST", "/api/cameras/demo/stop", admin + "Origin: http://evil.example\r\n").status == 403);
+    CHECK(requestHead(port, "POST", "/api/cameras/demo/stop", admin + "Sec-Fetch-Site: cross-site\r\n").status == 403);
+    CHECK(s.service->waitForState("demo", "live", 500));
+    // Own origin is fine.
+    CHECK(requestHead(port, "POST", "/api/cameras/demo/start", admin + "Origin: http://127.0.0.1\r\n").status == 200);
+    // A foreign WebSocket upgrade is refused before any frame.
+    const std::string upgrade = "Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\n"
+                                "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n";
+    CHECK(requestHead(port, "GET", "/api/ws", admin + upgrade + "Origin: http://evil.example\r\n").status == 403);
+    CHECK(requestHead(port, "GET", "/api/ws", admin + upgrade + "Origin: http://127.0.0.1\r\n").status == 101);
+    // DNS rebinding: a name the service does not answer to.
+    auto rebinding = rawExchange(port, "GET /api/cameras HTTP/1.1\r\nHost: attacker.example\r\n" + admin + "Connection: close\r\n\r\n");
+    CHECK_THAT(rebinding, Catch::StartsWith("HTTP/1.1 421") && Catch::Contains("[server] hosts"));
+    CHECK_THAT(rawExchange(port, "GET /health HTTP/1.1\r\nHost: cam.example:8080\r\nConnection: close\r\n\r\n"),
+               Catch::StartsWith("HTTP/1.1 200"));
+    CHECK_THAT(rawExchange(port, "GET /health HTTP/1.1\r\nHost: [::1]:8080\r\nConnection: close\r\n\r\n"),
+               Catch::StartsWith("HTTP/1.1 200"));
+    // CORS: preflight and answers for the configured origin only.
+    auto preflight = requestHead(port, "OPTIONS", "/api/cameras",
+                                 "Origin: https://ha.example:8123\r\nAccess-Control-Request-Method: GET\r\n"
+                                 "Access-Control-Request-Headers: authorization\r\n");
+    CHECK(preflight.status == 204);
+    CHECK_THAT(preflight.headers, Catch::Contains("Access-Control-Allow-Origin: https://ha.example:8123"));
+    CHECK_THAT(preflight.headers, Catch::Contains("Access-Control-Allow-Headers: Authorization"));
+    CHECK(requestHead(port, "OPTIONS", "/api/cameras", "Origin: http://evil.example\r\nAccess-Control-Request-Method: GET\r\n").status == 403);
+    auto cors = requestHead(port, "GET", "/api/cameras", admin + "Origin: https://ha.example:8123\r\n");
+    CHECK(cors.status == 200);
+    CHECK_THAT(cors.headers, Catch::Contains("Access-Control-Allow-Origin: https://ha.example:8123"));
+    CHECK_THAT(cors.headers, Catch::Contains("frame-ancestors 'self' https://ha.example:8123"));
+}
+
+TEST_CASE("origin checks hold with auth off too: a foreign page cannot stop a camera", "[auth][origin]") {
+    ServiceProcess service({{"demo.conf", demoCamera()}});
+    REQUIRE(service.waitForState("demo", "live", 15000));
+    CHECK(requestHead(service.port(), "POST", "/api/cameras/demo/stop", "Origin: http://evil.example\r\n").status == 403);
+    CHECK(service.waitForState("demo", "live", 500));
+    CHECK(requestHead(service.port(), "GET", "/api/cameras").status == 200);  // loopback, auth off by default
+}
+
+TEST_CASE("failed logins are rate-limited per address with Retry-After", "[auth]") {
+    AuthService s("", "[auth]\nenabled=true\nlogin-failures-per-minute=3\n");
+    const int port = s.port();
+    for (int i = 0; i < 3; ++i) CHECK(httpRequest(port, "GET", "/api/cameras", {}, basic("vic:guess" + std::to_string(i))).status == 401);
+    auto limited = httpRequest(port, "GET", "/api/cameras", {}, basic("vic:viewer-pw"));
+    CHECK(limited.status == 429);
+    CHECK(std::stoi(limited.headers["retry-after"]) > 0);
+    // A session made before still works (no password check).
+}
+
+TEST_CASE("path tricks never reach a route they should not", "[auth][paths]") {
+    AuthService s;
+    REQUIRE(s.service->waitForState("demo", "live", 15000));
+    const int port = s.port();
+    const std::string viewer = basic("vic:viewer-pw");
+    for (const char* path : {"/api/cameras/demo/stop/", "//api/cameras/demo/stop", "/api//cameras//demo//stop",
+                             "/api/cameras/demo/./stop", "/api/cameras/x/../demo/stop", "/api/cameras/demo%2Fstop",
+                             "/api/cameras/demo/stop%00", "/api/cameras/demo/stop?x=/../", "/API/cameras/demo/stop",
+                             "/api/cameras/demo/%73top", "/api/events/../cameras/demo/stop", "/health/../api/cameras/demo/stop",
+                             "/login.html/../api/cameras/demo/stop", "/%2e%2e/api/cameras/demo/stop"}) {
+        INFO(path);
+        const int status = requestHead(port, "POST", path, viewer).status;
+        CHECK(status != 200);
+        CHECK(status != 0);
+        const int anonymous = requestHead(port, "GET", std::string(path)).status;
+        CHECK(anonymous != 200);
+    }
+    for (const char* path : {"/login.html/../index.html", "/%2e%2e/etc/passwd", "/..%2f..%2fetc%2fpasswd", "/.hidden",
+                             "/api/cameras/../../../../etc/passwd", "/api/cameras/demo/snapshot/../../yard/snapshot"}) {
+        INFO(path);
+        CHECK(requestHead(port, "GET", path).status != 200);
+    }
+    CHECK(s.service->waitForState("demo", "live", 500));
+}
+
+TEST_CASE("auth needs a writable data dir for its key, and a service beyond loopback without users says so", "[auth][config]") {
+    TempDir dir;
+    dir.write("file", "x");
+    const std::string config = dir.write("c.ini", "[paths]\ndata=" + dir.path() + "/file/sub\n[auth]\nenabled=true\n");
+    auto [code, out] = runCommand(camrelayBinary() + " --config " + config + " --port 0 --rtsp-port -1 2>&1");
+    CHECK(code == 1);
+    CHECK_THAT(out, Catch::Contains("auth key") && Catch::Contains("[paths] data"));
+
+    TempDir data;
+    const std::string open = dir.write("o.ini", "[paths]\ndata=" + data.path() + "\n");
+    ServiceProcess service({{"demo.conf", demoCamera()}}, {"--config", open, "--listen", "0.0.0.0"});
+    CHECK_THAT(service.log(), Catch::Contains("no user is configured"));
+    CHECK(httpRequest(service.port(), "GET", "/api/cameras").status == 401);
+    struct stat st {};
+    REQUIRE(stat((data.path() + "/auth.key").c_str(), &st) == 0);
+    CHECK((st.st_mode & 0777) == 0600);
+
+    const std::string off = dir.write("off.ini", "[paths]\ndata=" + data.path() + "\n[auth]\nenabled=false\n");
+    ServiceProcess unprotected({{"demo.conf", demoCamera()}}, {"--config", off, "--listen", "0.0.0.0"});
+    CHECK_THAT(unprotected.log(), Catch::Contains("authentication is OFF"));
+}
