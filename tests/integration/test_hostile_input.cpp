@@ -261,12 +261,12 @@ TEST_CASE("stopping a camera whose source is stuck does not freeze the service",
     std::atomic<bool> done{false};
     std::thread client([&] {
         const int64_t t0 = monotonicUs();
-        std::string answer = rawExchange(service.port(), "POST /api/cameras/stuck/stop HTTP/1.1\r\nHost: x\r\n"
+        std::string answer = rawExchange(service.port(), "POST /api/cameras/stuck/stop HTTP/1.1\r\nHost: localhost\r\n"
                                                          "Content-Length: 0\r\nConnection: close\r\n\r\n", 5000);
         if (answer.rfind("HTTP/1.1 200", 0) == 0) stopMs = (monotonicUs() - t0) / 1000;
         for (int i = 0; i < 20 && !done; ++i) {
             const int64_t h0 = monotonicUs();
-            std::string h = rawExchange(service.port(), "GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", 2000);
+            std::string h = rawExchange(service.port(), "GET /health HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n", 2000);
             const int64_t ms = (monotonicUs() - h0) / 1000;
             if (h.rfind("HTTP/1.1 200", 0) == 0) ++healthAnswers;
             worstHealthMs = std::max<int64_t>(worstHealthMs, ms);

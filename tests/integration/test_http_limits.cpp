@@ -56,14 +56,14 @@ TEST_CASE("request limits are answered with 414, 431 and 413; Range is single or
     const int port = service.port();
 
     // 1 MiB URL and 64 KiB / 1 MiB headers: before, the connection was reset with no answer.
-    std::string reply = rawExchange(port, "GET /" + std::string(1 << 20, 'a') + " HTTP/1.1\r\nHost: x\r\n\r\n");
+    std::string reply = rawExchange(port, "GET /" + std::string(1 << 20, 'a') + " HTTP/1.1\r\nHost: localhost\r\n\r\n");
     CHECK(statusOf(reply) == 414);
     CHECK_THAT(reply, Catch::Contains("\"error\":\"uri_too_long\""));
     for (size_t size : {size_t(64) << 10, size_t(1) << 20}) {
-        reply = rawExchange(port, "GET /health HTTP/1.1\r\nHost: x\r\nX-Big: " + std::string(size, 'a') + "\r\n\r\n");
+        reply = rawExchange(port, "GET /health HTTP/1.1\r\nHost: localhost\r\nX-Big: " + std::string(size, 'a') + "\r\n\r\n");
         CHECK(statusOf(reply) == 431);
     }
-    std::string many = "GET /health HTTP/1.1\r\nHost: x\r\n";
+    std::string many = "GET /health HTTP/1.1\r\nHost: localhost\r\n";
     for (int i = 0; i < 200; ++i) many += "X-" + std::to_string(i) + ": y\r\n";
     reply = rawExchange(port, many + "\r\n");
     CHECK(statusOf(reply) == 431);
@@ -71,17 +71,17 @@ TEST_CASE("request limits are answered with 414, 431 and 413; Range is single or
 
     // A declared body over the limit is refused at once, without waiting for it.
     const auto started = std::chrono::steady_clock::now();
-    reply = rawExchange(port, "POST /api/cameras/demo/stop HTTP/1.1\r\nHost: x\r\nContent-Length: 1000000000000\r\n\r\n");
+    reply = rawExchange(port, "POST /api/cameras/demo/stop HTTP/1.1\r\nHost: localhost\r\nContent-Length: 1000000000000\r\n\r\n");
     CHECK(statusOf(reply) == 413);
     CHECK(std::chrono::steady_clock::now() - started < std::chrono::seconds(2));
-    CHECK(statusOf(rawExchange(port, "POST /api/cameras/demo/stop HTTP/1.1\r\nHost: x\r\nContent-Length: 12abc\r\n\r\n")) == 400);
+    CHECK(statusOf(rawExchange(port, "POST /api/cameras/demo/stop HTTP/1.1\r\nHost: localhost\r\nContent-Length: 12abc\r\n\r\n")) == 400);
     // A chunked body that never ends is refused before it starts.
-    CHECK(statusOf(rawExchange(port, "POST /api/cameras/demo/stop HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n", 2000)) == 411);
+    CHECK(statusOf(rawExchange(port, "POST /api/cameras/demo/stop HTTP/1.1\r\nHost: localhost\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n", 2000)) == 411);
 
     // Range: 20,000 ranges in a 60 KB header were 20,000 copies of the snapshot.
     std::string ranges = "bytes=0-";
     for (int i = 1; i < 20000; ++i) ranges += ",0-";
-    reply = rawExchange(port, "GET /api/cameras/demo/snapshot HTTP/1.1\r\nHost: x\r\nRange: " + ranges + "\r\n\r\n");
+    reply = rawExchange(port, "GET /api/cameras/demo/snapshot HTTP/1.1\r\nHost: localhost\r\nRange: " + ranges + "\r\n\r\n");
     CHECK(statusOf(reply) == 431);  // the header alone is over the head limit
     HttpResponse whole = httpRequest(port, "GET", "/api/cameras/demo/snapshot", "", "Range: bytes=0-,0-,0-\r\n");
     CHECK(whole.status == 200);  // several ranges: ignored, the whole JPEG once
@@ -106,7 +106,7 @@ TEST_CASE("keep-alive connections closed by the client leave no descriptor or ti
     for (int i = 0; i < 3000; ++i) {
         const int fd = connectLoopback(port);
         REQUIRE(fd >= 0);
-        const std::string request = "GET /health HTTP/1.1\r\nHost: x\r\nConnection: keep-alive\r\n\r\n";
+        const std::string request = "GET /health HTTP/1.1\r\nHost: localhost\r\nConnection: keep-alive\r\n\r\n";
         REQUIRE(send(fd, request.data(), request.size(), MSG_NOSIGNAL) == ssize_t(request.size()));
         std::string reply;
         closedWithin(fd, 2000, &reply);  // the service closes after its answer
@@ -159,7 +159,7 @@ TEST_CASE("slow, silent and half-sent requests are closed on time while the witn
         for (int i = 0; i < 100; ++i) silent.push_back(connectLoopback(port));
         for (int i = 0; i < 50; ++i) {
             body.push_back(connectLoopback(port));
-            const std::string head = "POST /api/cameras/demo/stop HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n0123456789";
+            const std::string head = "POST /api/cameras/demo/stop HTTP/1.1\r\nHost: localhost\r\nContent-Length: 1000\r\n\r\n0123456789";
             send(body.back(), head.data(), head.size(), MSG_NOSIGNAL);
         }
         // Slowloris: one header byte every 200 ms to each, for up to 4 s.
@@ -255,14 +255,14 @@ TEST_CASE("thousands of connections of every kind leave fds and memory where the
     const int port = service.port();
     auto cycle = [&](int rounds) {
         for (int i = 0; i < rounds; ++i) {
-            rawExchange(port, "GET /api/cameras HTTP/1.1\r\nHost: x\r\nConnection: keep-alive\r\n\r\n", 2000);
+            rawExchange(port, "GET /api/cameras HTTP/1.1\r\nHost: localhost\r\nConnection: keep-alive\r\n\r\n", 2000);
             // reset in the middle of a request head
             const int fd = connectLoopback(port);
             send(fd, "GET /hea", 8, MSG_NOSIGNAL);
             linger hard{1, 0};
             setsockopt(fd, SOL_SOCKET, SO_LINGER, &hard, sizeof hard);
             close(fd);
-            rawExchange(port, "GET /api/cameras/demo/snapshot HTTP/1.1\r\nHost: x\r\n\r\n", 2000);
+            rawExchange(port, "GET /api/cameras/demo/snapshot HTTP/1.1\r\nHost: localhost\r\n\r\n", 2000);
         }
     };
     cycle(300);  // warm up allocator pools

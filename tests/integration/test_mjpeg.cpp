@@ -49,7 +49,7 @@ TEST_CASE("the boundary follows each frame at once, so the last frame is complet
     // A 1 fps camera: after the first frame the stream must already end in the boundary.
     ServiceProcess service({{"demo.conf", demoCamera(160, 120, 1)}});
     REQUIRE(service.waitForState("demo", "live"));
-    std::string reply = rawExchange(service.port(), "GET /api/cameras/demo/stream HTTP/1.1\r\nHost: x\r\n\r\n", 400);
+    std::string reply = rawExchange(service.port(), "GET /api/cameras/demo/stream HTTP/1.1\r\nHost: localhost\r\n\r\n", 400);
     REQUIRE_THAT(reply, Catch::StartsWith("HTTP/1.1 200 OK\r\n"));
     CHECK_THAT(reply, Catch::Contains("Content-Type: multipart/x-mixed-replace;boundary=camrelayframe\r\n"));
     CHECK_THAT(reply, Catch::EndsWith("\xff\xd9\r\n--camrelayframe\r\n"));
