@@ -6,6 +6,7 @@
 
 #include <glib.h>
 
+#include <algorithm>
 #include <cstring>
 
 namespace camrelay {
@@ -64,6 +65,15 @@ AuthResult Authenticator::checkPassword(const std::string& user, const std::stri
             const Account* account = findUser(user);
             if (account) return accepted({Identity::Kind::User, user, account->role, "", "password"});
         }
+        // Hashing runs on the caller's thread (the HTTP loop): bound it for all
+        // clients together, so guesses from many addresses cannot starve the viewers.
+        const double rate = config_.passwordChecksPerSecond;
+        hashBudget_ = hashBudgetAtUs_ == 0 ? 4 * rate
+                                           : std::min(4 * rate, hashBudget_ + double(now - hashBudgetAtUs_) * rate / 1e6);
+        hashBudgetAtUs_ = now;
+        if (hashBudget_ < 1)
+            return {AuthOutcome::RateLimited, std::nullopt, "too many password checks right now", 1};
+        hashBudget_ -= 1;
     }
     const Account* account = findUser(user);
     // An unknown user costs the same hashing as a wrong password: no user enumeration by timing.

@@ -97,6 +97,10 @@ private:
     std::unordered_map<std::string, Session> sessions_;      // by HMAC of the session id
     std::unordered_map<std::string, int64_t> verified_;      // HMAC of user+password -> valid until
     LoginLimiter limiter_;
+    // Password hashes (cache misses) for everyone: a token bucket of
+    // [auth] password-checks-per-second, with a burst of four seconds' worth.
+    double hashBudget_ = 0;
+    int64_t hashBudgetAtUs_ = 0;
 };
 
 // A user name or other client text safe for a log line: printable ASCII, clipped.

@@ -96,7 +96,7 @@ ServiceConfigLoad parseServiceConfig(const std::string& fileLabel, const std::st
     reader.rejectUnknown(groups, "server", {"listen", "port", "backlog", "hosts", "allowed-origins", "frame-ancestors",
                                             "tls-certificate", "tls-key"});
     reader.rejectUnknown(groups, "auth", {"enabled", "session-ttl", "token-ttl", "max-token-ttl",
-                                          "login-failures-per-minute"});
+                                          "login-failures-per-minute", "password-checks-per-second"});
     reader.rejectUnknown(groups, "paths", {"pipelines", "data"});
     reader.rejectUnknown(groups, "limits", {"client-timeout", "snapshot-timeout-ms", "max-viewers-per-camera",
                                             "max-connections", "max-connections-per-address", "max-url-bytes",
@@ -141,6 +141,7 @@ ServiceConfigLoad parseServiceConfig(const std::string& fileLabel, const std::st
     if (auto v = reader.integer("auth", "max-token-ttl", 60, 10 * 366 * 24 * 3600)) a.maxTokenTtlSec = *v;
     if (auto v = reader.integer("auth", "token-ttl", 60, a.maxTokenTtlSec)) a.tokenTtlSec = *v;
     if (auto v = reader.integer("auth", "login-failures-per-minute", 1, 10000)) a.loginFailuresPerMinute = *v;
+    if (auto v = reader.integer("auth", "password-checks-per-second", 1, 1000)) a.passwordChecksPerSecond = *v;
     parseUsers(reader, a);
     WebSecurity& w = c.web;
     if (auto v = reader.string("server", "hosts")) w.hosts = splitList(*v);

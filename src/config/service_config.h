@@ -39,6 +39,7 @@ struct AuthConfig {
     int tokenTtlSec = 24 * 3600;          // a stream token's default lifetime
     int maxTokenTtlSec = 366 * 24 * 3600; // the longest one that may be asked for
     int loginFailuresPerMinute = 10;      // per client address; beyond: 429
+    int passwordChecksPerSecond = 4;      // hashes for all clients together (the HTTP loop computes them)
 };
 
 // [server]: what browsers may do (see docs/security.md).

@@ -43,7 +43,7 @@ struct AuthService {
     std::string config;
     std::unique_ptr<ServiceProcess> service;
 
-    explicit AuthService(const std::string& extra = "", const std::string& authGroup = "[auth]\nenabled=true\nlogin-failures-per-minute=10000\n") {
+    explicit AuthService(const std::string& extra = "", const std::string& authGroup = "[auth]\nenabled=true\nlogin-failures-per-minute=10000\npassword-checks-per-second=1000\n") {
         static const std::string adminHash = hashWithBinary("admin-pw");
         static const std::string viewerHash = hashWithBinary("viewer-pw");
         config = dir.write("camrelay.ini", "[paths]\ndata=" + dir.path() + "/data\n" + authGroup +
