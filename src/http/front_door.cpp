@@ -421,6 +421,12 @@ void FrontDoor::sweep() {
         pending_.erase(tag);
     }
     for (auto it = handedOver_.begin(); it != handedOver_.end();) {
+        // libsoup answered and closed it without a request-read (its own 400
+        // for a malformed head): stop holding the socket, so its ticket goes now.
+        if (g_socket_is_closed(it->second.socket.get())) {
+            it = handedOver_.erase(it);
+            continue;
+        }
         if (now < it->second.deadlineUs) {
             ++it;
             continue;

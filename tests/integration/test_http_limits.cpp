@@ -120,6 +120,28 @@ TEST_CASE("keep-alive connections closed by the client leave no descriptor or ti
     CHECK(jsonNumber(health, "$.http.accepted") >= 3001);
 }
 
+TEST_CASE("heads libsoup itself refuses (400) release their connection at once, not at the request timeout",
+          "[http-limits][regression]") {
+    // Found while attacking the auth gate: a NUL byte in a header value makes
+    // libsoup answer 400 and close without "request-read"; the front door held the
+    // socket (and its per-address ticket) for the whole request timeout, so 256 such
+    // requests in 30 s refused every later request from that address with 503.
+    // Now the sweep (every 250 ms) lets go of sockets libsoup has closed.
+    ServiceProcess service({{"demo.conf", demoCamera()}});
+    for (int i = 0; i < 600; ++i) {
+        if (i % 100 == 99) std::this_thread::sleep_for(std::chrono::milliseconds(400));
+        const std::string head = "GET /health HTTP/1.1\r\nHost: localhost\r\nX-Bad: " + std::string(1, '\0') +
+                                 "\xff\r\nConnection: close\r\n\r\n";
+        std::string reply = rawExchange(service.port(), head, 2000);
+        INFO(i << ": " << reply.substr(0, 40));
+        REQUIRE(statusOf(reply) == 400);
+    }
+    CHECK(waitUntil([&] {
+        return jsonNumber(httpRequest(service.port(), "GET", "/health").body, "$.http.connections") <= 2;
+    }, 1000));
+    CHECK(httpRequest(service.port(), "GET", "/api/cameras").status == 200);
+}
+
 TEST_CASE("clients that close or reset in the middle of a request head are released at once", "[http-limits]") {
     // Found by bench/run-soak.sh: a peek shows the buffered bytes before the end
     // of stream, so these waited for the 10 s head timeout (and were re-peeked meanwhile).
