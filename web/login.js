@@ -1,14 +1,22 @@
 // Login form: POST /api/session, which sets an HttpOnly session cookie, then
-// back to the page that sent us here (?next=, only paths of this site).
+// back to the page that sent us here (?next=, only pages of this site).
 'use strict';
 
 const form = document.getElementById('login');
 const message = document.getElementById('message');
 
+// An absolute URL of this site: "//evil.example", "/\\evil.example" or
+// "https://..." would leave it, and so would "/<tab>/evil.example" (the URL
+// parser drops tabs and newlines), so the check is the parser's own answer.
 function nextPage() {
   const next = new URLSearchParams(location.search).get('next') || '/';
-  // A path on this site only: "//evil.example" or "https://..." would leave it.
-  return /^\/(?![\/\\])/.test(next) ? next : '/';
+  if (!next.startsWith('/')) return '/';
+  try {
+    const url = new URL(next, location.origin);
+    return url.origin === location.origin ? url.href : '/';
+  } catch (error) {
+    return '/';
+  }
 }
 
 form.addEventListener('submit', async event => {

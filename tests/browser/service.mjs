@@ -1,18 +1,29 @@
 // Starts the real camrelay binary on a free loopback port with a temporary pipelines dir.
-import { spawn } from 'node:child_process';
+import { spawn, execFileSync } from 'node:child_process';
 import { mkdtempSync, mkdirSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 // port: 0 for any free port, or a fixed one (to restart a service where a page expects it).
-export async function startService(cameras, port = 0) {
+// options.config: a service config text (or dir => text, dir being the service's
+// temporary directory, e.g. for [paths] data=), passed with --config;
+// options.args: more command line arguments.
+export async function startService(cameras, port = 0, options = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'camrelay-browser-'));
   const pipelines = join(dir, 'pipelines');
   mkdirSync(pipelines);
   for (const [name, text] of Object.entries(cameras)) writeFileSync(join(pipelines, name), text);
   const binary = process.env.CAMRELAY_BINARY;
   if (!binary) throw new Error('CAMRELAY_BINARY is not set (run with meson test)');
-  const child = spawn(binary, ['--listen', '127.0.0.1', '--port', String(port), '--rtsp-port', '0', '--pipelines', pipelines],
+  const extra = [];
+  if (options.config !== undefined) {
+    const file = join(dir, 'camrelay.conf');
+    writeFileSync(file, typeof options.config === 'function' ? options.config(dir) : options.config);
+    extra.push('--config', file);
+  }
+  extra.push(...(options.args || []));
+  const child = spawn(binary, ['--listen', '127.0.0.1', '--port', String(port), '--rtsp-port', '0', '--pipelines', pipelines,
+                               ...extra],
                       { stdio: ['ignore', 'pipe', 'inherit'] });
   const bound = await new Promise((resolve, reject) => {
     let out = '';
@@ -33,6 +44,13 @@ export async function startService(cameras, port = 0) {
       rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+// The hash for password= in a [user:NAME] group, from the binary itself.
+export function hashPassword(password) {
+  const binary = process.env.CAMRELAY_BINARY;
+  if (!binary) throw new Error('CAMRELAY_BINARY is not set (run with meson test)');
+  return execFileSync(binary, ['--hash-password'], { input: `${password}\n`, encoding: 'utf8' }).trim();
 }
 
 export const launchOptions = {
