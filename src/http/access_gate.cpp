@@ -118,7 +118,11 @@ void refuseUnauthenticated(SoupServerMessage* msg, const AccessRule& rule, const
     }
     if (rule.page && isRead(msg)) {
         // A person at a browser: the login page, then back here.
-        GUniquePtr<char> next(g_uri_escape_string(path, "/", FALSE));
+        // Back to the same page with its query (viewer.html?camera=...) after the login.
+        GUri* uri = soup_server_message_get_uri(msg);
+        const char* query = uri ? g_uri_get_query(uri) : nullptr;
+        const std::string target = std::string(path) + (query ? std::string("?") + query : std::string());
+        GUniquePtr<char> next(g_uri_escape_string(target.c_str(), "/", FALSE));
         const std::string location = std::string("/login.html?next=") + next.get();
         soup_message_headers_replace(out, "Location", location.c_str());
         soup_message_headers_replace(out, "Cache-Control", "no-store");

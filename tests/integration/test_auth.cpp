@@ -195,6 +195,9 @@ TEST_CASE("with auth on, only the login page, its files and /health (up/down onl
     CHECK(page.status == 303);
     CHECK(page.headers["location"] == "/login.html?next=/");
     CHECK(httpRequest(port, "GET", "/dashboard.js").status == 303);
+    // The login page brings the person back to the same page, query included.
+    CHECK(httpRequest(port, "GET", "/viewer.html?camera=demo").headers["location"] ==
+          "/login.html?next=/viewer.html%3Fcamera%3Ddemo");
     for (const char* path : {"/api/cameras", "/api/cameras/demo", "/api/cameras/demo/snapshot", "/api/events", "/api/ws"})
         CHECK(httpRequest(port, "GET", path).status == 401);
     // Security headers on every answer.
