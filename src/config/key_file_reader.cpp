@@ -73,7 +73,7 @@ std::string firstBadLine(std::string_view text) {
             if (!isGroupLine(line)) return at + " is not a valid [group] line";
             inGroup = true;
         } else if (!isKeyLine(line)) {
-            return at + " is not a key=value pair, a [group] or a # comment";
+            return at + " is not a [group], a setting (name=value) or a # comment";
         } else if (!inGroup) {
             return at + " comes before the first [group]";
         }
