@@ -1,5 +1,6 @@
 // redactCredentials: every form a camera source can carry a credential in,
 // what must stay as it is, invalid UTF-8, and megabyte hostile inputs.
+#include "config/camera_config.h"
 #include "core/redact.h"
 
 #include <catch2/catch.hpp>
@@ -155,4 +156,26 @@ TEST_CASE("megabyte hostile inputs are redacted correctly", "[redact][limits]") 
         noise += "@:/'\"\\ =?&abc\xff"[(seed >> 16) % 15];
     }
     CHECK(validUtf8(redactCredentials(noise)));
+}
+
+TEST_CASE("config syntax errors name the line by number and never quote it", "[redact][config]") {
+    struct Bad { std::string text; std::string expected; };
+    const Bad cases[] = {
+        {"root:$6$secretline:19000::\n", "syntax error: line 1 is not a [group], a setting (name=value) or a # comment"},
+        {"# comment\r\n\r\n[camera]\r\nsecretline\r\n", "syntax error: line 4 is not a [group], a setting (name=value)"},
+        {"a=secretline\n[camera]\n", "syntax error: line 1 comes before the first [group]"},
+        {"[camera]\n[secret[line]\n", "syntax error: line 2 is not a valid [group] line"},
+        {"[camera]\nsource=rtsp://a:secretline\xff@h\n", "syntax error: line 2 is not UTF-8 text"},
+        {"[database]\npassword=secretline\n", "has no [camera] group: not a camera file"},
+    };
+    for (const auto& c : cases) {
+        INFO(c.text);
+        auto load = camrelay::parseCameraConfig("cam", "pipelines/cam.conf", c.text);
+        REQUIRE(load.problems.size() == 1);
+        CHECK_THAT(load.problems[0].toString(), Catch::Contains(c.expected));
+        CHECK(load.problems[0].toString().find("secret") == std::string::npos);
+        CHECK(load.problems[0].toString().find("database") == std::string::npos);
+    }
+    // A comment may hold any bytes; the rest of the file is read.
+    CHECK(camrelay::parseCameraConfig("cam", "f", "# caf\xe9\n[camera]\nsource=videotestsrc\n").problems.empty());
 }
