@@ -84,7 +84,7 @@ std::vector<CameraConfigLoad> loadCameras(const ServiceConfig& config, ConfigPro
 // Every problem of the service config and every camera, as the camera would see it at start.
 int check(const ServiceConfig& config, const ConfigProblems& serviceProblems, std::vector<CameraConfigLoad>& loads) {
     size_t problems = serviceProblems.size();
-    for (const auto& p : serviceProblems) std::printf("%s\n", p.toString().c_str());
+    for (const auto& p : serviceProblems) std::printf("%s\n", redactCredentials(p.toString()).c_str());
     for (auto& load : loads) {
         if (load.problems.empty()) {
             GraphPlanResult plan = planGraph(load.config);

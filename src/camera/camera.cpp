@@ -27,10 +27,11 @@ std::string describeError(GstMessage* message) {
     gst_message_parse_error(message, &raw, &debug);
     GUniquePtr<GError> error(raw);
     GUniquePtr<gchar> details(debug);
-    GST_DEBUG("error details: %s", debug ? debug : "");
+    GST_DEBUG("error details: %s", redactCredentials(debug ? debug : "").c_str());
     // The text may come from the camera itself (an HTTP reason phrase): it is
     // shown in every /api/cameras answer and kept in the event log, so bounded.
-    return clipText(std::string(GST_OBJECT_NAME(GST_MESSAGE_SRC(message))) + ": " + errorMessage(error),
+    // Redacted before it is cut: a URL cut inside its password has no '@' left.
+    return clipText(redactCredentials(std::string(GST_OBJECT_NAME(GST_MESSAGE_SRC(message))) + ": " + errorMessage(error)),
                     kMaxErrorBytes);
 }
 
@@ -242,7 +243,7 @@ void Camera::launch(CameraState launching) {
 // The source is gone (error, end of stream, watchdog): show the placeholder,
 // wait, rebuild. The camera's config is fine, so this never ends in failed.
 void Camera::sourceLost(const std::string& why) {
-    const std::string reason = redactCredentials(why);
+    const std::string reason = redactCredentials(why);  // also drawn into the placeholder frames
     logWarning(id(), reason);
     teardownPipeline();
     if (plan_.push) {  // nothing to reconnect to: the publisher decides
@@ -288,8 +289,10 @@ void Camera::teardownPipeline() {
     pipeline_.reset();
 }
 
+// The one place an error is stored: everything that shows it (/api/cameras,
+// /api/ws, 503 bodies, snapshots, events) reads lastError_, already redacted.
 void Camera::setState(CameraState state, std::string error) {
-    if (!error.empty()) lastError_ = std::move(error);
+    if (!error.empty()) lastError_ = redactCredentials(error);
     if (state == state_) return;
     state_ = state;
     stateSinceUs_ = monotonicNowUs();
@@ -301,16 +304,16 @@ void Camera::setState(CameraState state, std::string error) {
     stateSignal_.emit(state);
 }
 
+// The one place events leave the camera (event log, /api/events): redacted here.
 void Camera::emitEvent(const char* type, std::string message, int attempt, double delaySec) {
-    eventSignal_.emit(CameraEvent{id(), type, toString(state_), std::move(message), attempt, delaySec});
+    eventSignal_.emit(CameraEvent{id(), type, toString(state_), redactCredentials(message), attempt, delaySec});
 }
 
 void Camera::fail(const std::string& error) {
-    const std::string reason = redactCredentials(error);
-    logError(id(), reason);
+    logError(id(), error);  // logLine, emitEvent and setState redact
     halt();
-    emitEvent("error", reason);
-    setState(CameraState::Failed, reason);
+    emitEvent("error", error);
+    setState(CameraState::Failed, error);
 }
 
 void Camera::onCaptured(CapturedFrame captured) {
@@ -398,8 +401,7 @@ gboolean Camera::onBusMessage(GstMessage* message) {
         GError* raw = nullptr;
         gst_message_parse_warning(message, &raw, nullptr);
         GUniquePtr<GError> warning(raw);
-        logWarning(id(), redactCredentials(std::string(GST_OBJECT_NAME(GST_MESSAGE_SRC(message))) + ": " +
-                                           errorMessage(warning)));
+        logWarning(id(), std::string(GST_OBJECT_NAME(GST_MESSAGE_SRC(message))) + ": " + errorMessage(warning));
         break;
     }
     case GST_MESSAGE_EOS:

@@ -11,7 +11,9 @@
 // (stalled, reconnecting) the camera emits "camera offline" placeholder frames
 // at 1 fps, so viewers stay connected and see why. Frames leave the streaming
 // thread through a FrameReceiver, so capture never waits on viewers.
-// Everything shown to users or logged is passed through redactCredentials.
+// Everything shown to users or logged is passed through redactCredentials:
+// setState() stores lastError_ redacted, emitEvent() redacts every event, the
+// pipeline text is redacted once, and logLine() redacts every line.
 // Thread affinity: loop thread only.
 #include "camera/encoded_tap.h"
 #include "camera/event_log.h"

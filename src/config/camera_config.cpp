@@ -74,6 +74,12 @@ CameraConfigLoad parseCameraConfig(const std::string& id, const std::string& fil
 
     KeyFileReader reader(fileLabel, text, load.problems);
     if (!reader.ok()) return load;
+    // A key file without [camera] is some other file (a symlink to another
+    // program's config): its group and key names are not listed, nothing of it is quoted.
+    if (!reader.hasGroup(kGroup)) {
+        load.problems.push_back({fileLabel, "", "has no [camera] group: not a camera file"});
+        return load;
+    }
     reader.rejectUnknown({kGroup}, kGroup,
                          {"name", "source", "encoder", "width", "height", "framerate", "quality", "enabled", "jpeg-passthrough",
                           "watchdog-timeout", "start-timeout", "reconnect-delay", "reconnect-max-delay",

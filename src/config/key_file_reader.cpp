@@ -1,5 +1,7 @@
 #include "key_file_reader.h"
 
+#include "core/redact.h"
+
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
@@ -12,7 +14,8 @@ std::string keyName(const char* group, const char* key) {
     std::string name = clipText(group ? group : "", kMaxQuotedBytes);
     return key ? name + "." + clipText(key, kMaxQuotedBytes) : name;
 }
-std::string quoted(const std::string& text) { return "\"" + clipText(text, kMaxQuotedBytes) + "\""; }
+// Redacted before it is cut: a URL cut inside its password has no '@' left.
+std::string quoted(const std::string& text) { return "\"" + clipText(redactCredentials(text), kMaxQuotedBytes) + "\""; }
 // A name ending in '*' stands for every name with that prefix ("user:*").
 bool contains(std::initializer_list<const char*> names, const char* name) {
     return std::any_of(names.begin(), names.end(), [&](const char* n) {
@@ -21,14 +24,81 @@ bool contains(std::initializer_list<const char*> names, const char* name) {
         return std::strcmp(n, name) == 0;
     });
 }
+
+bool isBlank(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v'; }
+bool isControl(char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; }
+
+// "[name]" with optional blanks after it, name without [ ] or control
+// characters: GLib's rule for a group line.
+bool isGroupLine(std::string_view line) {
+    const size_t close = line.find(']');
+    if (line.empty() || line[0] != '[' || close == std::string_view::npos || close == 1) return false;
+    for (size_t i = 1; i < close; ++i)
+        if (line[i] == '[' || isControl(line[i])) return false;
+    for (size_t i = close + 1; i < line.size(); ++i)
+        if (line[i] != ' ' && line[i] != '\t') return false;
+    return true;
+}
+
+// "key=value" or "key[locale]=value" with a key GLib accepts.
+bool isKeyLine(std::string_view line) {
+    const size_t eq = line.find('=');
+    if (eq == std::string_view::npos || eq == 0) return false;
+    std::string_view key = line.substr(0, eq);
+    while (!key.empty() && isBlank(key.back())) key.remove_suffix(1);
+    const size_t open = key.find('[');
+    const std::string_view name = key.substr(0, open);
+    if (name.empty() || name.find(']') != std::string_view::npos) return false;
+    if (open == std::string_view::npos) return true;
+    const std::string_view locale = key.substr(open);  // "[de_DE@euro]"
+    if (locale.size() < 3 || locale.back() != ']') return false;
+    for (char c : locale.substr(1, locale.size() - 2))
+        if (!g_ascii_isalnum(c) && c != '-' && c != '_' && c != '.' && c != '@') return false;
+    return true;
+}
+
+// Why the text is not a key file, naming the first bad line by its number
+// only: the file may not be a camera file at all (a symlink to /etc/shadow),
+// and a line of it must never be shown. Empty when every line is fine.
+std::string firstBadLine(std::string_view text) {
+    bool inGroup = false;
+    size_t number = 0;
+    while (!text.empty()) {
+        ++number;
+        const size_t nl = text.find('\n');
+        std::string_view line = text.substr(0, nl);
+        text.remove_prefix(nl == std::string_view::npos ? text.size() : nl + 1);
+        if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+        while (!line.empty() && isBlank(line.front())) line.remove_prefix(1);
+        const std::string at = "line " + std::to_string(number);
+        if (line.empty() || line[0] == '#') continue;
+        if (!g_utf8_validate(line.data(), gssize(line.size()), nullptr))
+            return at + " is not UTF-8 text (camera files are UTF-8)";
+        if (line[0] == '[') {
+            if (!isGroupLine(line)) return at + " is not a valid [group] line";
+            inGroup = true;
+        } else if (!isKeyLine(line)) {
+            return at + " is not a [group], a setting (name=value) or a # comment";
+        } else if (!inGroup) {
+            return at + " comes before the first [group]";
+        }
+    }
+    return {};
+}
 }  // namespace
 
 KeyFileReader::KeyFileReader(std::string fileLabel, const std::string& text, ConfigProblems& problems)
     : file_(std::move(fileLabel)), problems_(problems), keyFile_(g_key_file_new()) {
+    // GLib's own syntax errors quote the offending line or value: they are
+    // never shown. Lines are checked here first, and reported by number.
+    if (std::string bad = firstBadLine(text); !bad.empty()) {
+        add("", "syntax error: " + bad);
+        return;
+    }
     GError* raw = nullptr;
     parsed_ = g_key_file_load_from_data(keyFile_.get(), text.data(), text.size(), G_KEY_FILE_NONE, &raw);
     GUniquePtr<GError> error(raw);
-    if (!parsed_) add("", std::string("syntax error: ") + errorMessage(error));
+    if (!parsed_) add("", "syntax error: not a key file GLib can read (its lines are not quoted)");
 }
 
 void KeyFileReader::problem(const char* group, const char* key, std::string message) {
@@ -37,7 +107,8 @@ void KeyFileReader::problem(const char* group, const char* key, std::string mess
 
 void KeyFileReader::add(std::string key, std::string message) {
     if (problems_.size() < kMaxProblemsPerFile) {
-        problems_.push_back({file_, std::move(key), clipText(message, kMaxMessageBytes)});
+        // Redacted before it is cut: a URL cut inside its password has no '@' left.
+        problems_.push_back({file_, std::move(key), clipText(redactCredentials(message), kMaxMessageBytes)});
         return;
     }
     if (unlisted_++ == 0) {
@@ -62,6 +133,10 @@ void KeyFileReader::rejectUnknown(std::initializer_list<const char*> groups, con
         for (gchar** k = ks.get(); k && *k; ++k)
             if (!contains(keys, *k)) problem(*g, *k, "unknown key");
     }
+}
+
+bool KeyFileReader::hasGroup(const char* group) const {
+    return parsed_ && g_key_file_has_group(keyFile_.get(), group);
 }
 
 std::vector<std::string> KeyFileReader::groupNames() const {
@@ -100,7 +175,7 @@ std::optional<int> KeyFileReader::integer(const char* group, const char* key, in
         return std::nullopt;
     }
     if (v < min || v > max) {
-        problem(group, key, "must be " + std::to_string(min) + ".." + std::to_string(max) + " (got " + clipText(*text, kMaxQuotedBytes) + ")");
+        problem(group, key, "must be " + std::to_string(min) + ".." + std::to_string(max) + " (got " + clipText(redactCredentials(*text), kMaxQuotedBytes) + ")");
         return std::nullopt;
     }
     return static_cast<int>(v);

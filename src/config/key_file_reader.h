@@ -2,7 +2,10 @@
 // Typed, validating reads from one GKeyFile. Every failed read adds a
 // ConfigProblem naming the file and "group.key"; reads never throw.
 // Problems are bounded (problem.h): at most kMaxProblemsPerFile are listed,
-// then one more counts the rest; quoted text and messages are clipped.
+// then one more counts the rest; quoted text and messages are redacted
+// (core/redact.h), then clipped. Syntax errors name the line by its number and
+// never quote it (GLib's own messages do, and the file may be any file a
+// symlink points to).
 // Thread affinity: any thread (one reader per thread).
 #include "core/gobject_ptr.h"
 #include "problem.h"
@@ -24,6 +27,7 @@ public:
     // A group name ending in '*' allows every group with that prefix.
     void rejectUnknown(std::initializer_list<const char*> groups,
                        const char* group, std::initializer_list<const char*> keys);
+    bool hasGroup(const char* group) const;
     bool has(const char* group, const char* key) const;
     std::vector<std::string> groupNames() const;
 

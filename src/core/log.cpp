@@ -7,6 +7,8 @@
 
 #include <cstdio>
 #include <mutex>
+#include <string_view>
+#include <vector>
 
 GST_DEBUG_CATEGORY(camrelay_camera_debug);
 GST_DEBUG_CATEGORY(camrelay_http_debug);
@@ -15,9 +17,34 @@ GST_DEBUG_CATEGORY(camrelay_config_debug);
 
 namespace camrelay {
 
+namespace {
+
+// GLib's and GStreamer's own g_warning()/g_critical() lines go to stderr (the
+// journal) beside ours: they lose credentials the same way.
+GLogWriterOutput redactingWriter(GLogLevelFlags level, const GLogField* fields, gsize count, gpointer) noexcept {
+    try {
+        std::vector<GLogField> copy(fields, fields + count);
+        std::string message;
+        for (GLogField& field : copy) {
+            if (g_strcmp0(field.key, "MESSAGE") != 0 || !field.value) continue;
+            const char* text = static_cast<const char*>(field.value);
+            message = redactCredentials(field.length < 0 ? std::string_view(text) : std::string_view(text, size_t(field.length)));
+            field.value = message.c_str();
+            field.length = -1;
+        }
+        return g_log_writer_default(level, copy.data(), count, nullptr);
+    } catch (...) {  // out of memory: the unredacted line is not written
+        std::fputs("camrelay: a GLib log message could not be redacted and was dropped\n", stderr);
+        return G_LOG_WRITER_HANDLED;
+    }
+}
+
+}  // namespace
+
 void initLogging() {
     static std::once_flag once;
     std::call_once(once, [] {
+        g_log_set_writer_func(redactingWriter, nullptr, nullptr);
         GST_DEBUG_CATEGORY_INIT(camrelay_camera_debug, "camrelay-camera", 0, "camrelay cameras");
         GST_DEBUG_CATEGORY_INIT(camrelay_http_debug, "camrelay-http", 0, "camrelay HTTP server");
         GST_DEBUG_CATEGORY_INIT(camrelay_output_debug, "camrelay-output", 0, "camrelay outputs");

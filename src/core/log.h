@@ -4,6 +4,9 @@
 //    ("camrelay: [camera demo] live 1280x720"), which journald captures;
 //  - developers: one GstDebugCategory per module, so
 //    GST_DEBUG=camrelay-*:5 works beside the elements' own logs.
+// Every line loses credentials (core/redact.h) before it is written, ours in
+// logLine() and GLib's/GStreamer's g_warning()/g_critical() through the GLib
+// log writer initLogging() installs. GST_DEBUG output is GStreamer's own.
 // Thread affinity: any thread.
 #include <gst/gst.h>
 
