@@ -90,7 +90,9 @@ struct RtspRestream::Mount {
     void requestKeyframe() {
         if (!encoder) return;
         GRef<GstPad> pad = GRef<GstPad>::adopt(gst_element_get_static_pad(encoder.get(), "src"));
-        if (pad) gst_pad_send_event(pad.get(), gst_video_event_new_upstream_force_key_unit(GST_CLOCK_TIME_NONE, TRUE, 0));
+        // all-headers=FALSE: clients have SPS/PPS from the SDP and every second
+        // (config-interval=1); asking for them again made ffmpeg see repeated DTS.
+        if (pad) gst_pad_send_event(pad.get(), gst_video_event_new_upstream_force_key_unit(GST_CLOCK_TIME_NONE, FALSE, 0));
     }
     void push(const FramePtr& frame) {
         if (!source || !playing(source.get())) return;
@@ -139,7 +141,10 @@ RtspRestream::RtspRestream(Registry& registry, const ServiceConfig& config, Auth
         g_signal_connect(client, "play-request", G_CALLBACK(+[](GstRTSPClient*, GstRTSPContext* ctx, gpointer self) noexcept {
             if (!ctx || !ctx->uri || !ctx->uri->abspath) return;
             auto* restream = static_cast<RtspRestream*>(self);
-            auto it = restream->mounts_.find(std::string(ctx->uri->abspath).substr(1));
+            // Clients PLAY the Content-Base ("/demo/"), some the mount ("/demo"); the query is not in abspath.
+            const std::string path = ctx->uri->abspath;
+            if (path.empty() || path[0] != '/') return;
+            auto it = restream->mounts_.find(path.substr(1, path.find('/', 1) - 1));
             if (it == restream->mounts_.end()) return;
             std::shared_ptr<Mount> mount = it->second;
             invokeOn(mount->loop, [mount] {

@@ -112,6 +112,23 @@ std::string rtspHead(int port, const std::string& method, const std::string& url
     return connection.request(method, url, extraHeaders);
 }
 
+size_t occurrences(const std::string& text, const std::string& needle) {
+    size_t n = 0;
+    for (size_t at = text.find(needle); at != std::string::npos; at = text.find(needle, at + 1)) ++n;
+    return n;
+}
+
+// Every RTSP media the service made has gone. A client arriving while a shared
+// media is being unprepared (its last client just left) is refused by
+// gst-rtsp-server, so a test's next client waits for this.
+void waitRtspIdle(const ServiceProcess& service) {
+    const bool idle = waitUntil([&] {
+        const std::string log = service.log();
+        return occurrences(log, "RTSP clients connected") == occurrences(log, "no RTSP clients");
+    }, 10000);
+    REQUIRE(idle);
+}
+
 std::string statusLine(const std::string& head) { return head.substr(0, head.find("\r\n")); }
 
 std::string basic(const std::string& user, const std::string& password) {
@@ -160,6 +177,7 @@ TEST_CASE("RTSP with auth on: no or wrong credentials get 401 with a Basic chall
     CHECK_THAT(wrongText, Catch::Contains("401"));
 
     SECTION("rtspsrc and ffprobe with a user's password") {
+        waitRtspIdle(s.service);  // the DESCRIBE above made a media
         {
             DecodingPlayer viewer(h264Player(s.url("/demo", "alice:" + kViewerPassword)));
             CHECK(viewer.pull(30, 8000) == 30);
@@ -169,6 +187,7 @@ TEST_CASE("RTSP with auth on: no or wrong credentials get 401 with a Basic chall
             DecodingPlayer admin(h264Player(s.url("/yard", "root:" + kAdminPassword)));
             CHECK(admin.pull(30, 8000) == 30);
         }
+        waitRtspIdle(s.service);
         auto [code, text] = probe(s.url("/demo", "root:" + kAdminPassword));
         CHECK(code == 0);
         CHECK(text == "h264,320,240\n");
@@ -194,12 +213,17 @@ TEST_CASE("RTSP with auth on: a stream token opens its own camera only, and not 
     const std::string demoToken = s.token("demo", unixNow() + 600);
 
     SECTION("?token= in the URL, for clients that cannot send headers") {
-        DecodingPlayer player(h264Player(s.url("/demo?token=" + demoToken)));
-        CHECK(player.pull(30, 8000) == 30);
+        {
+            DecodingPlayer player(h264Player(s.url("/demo?token=" + demoToken)));
+            CHECK(player.pull(30, 8000) == 30);
+        }
+        waitRtspIdle(s.service);
         auto [code, text] = probe(s.url("/demo?token=" + demoToken));
         CHECK(code == 0);
         CHECK(text == "h264,320,240\n");
+        waitRtspIdle(s.service);
         CHECK(statusLine(rtspHead(port, "DESCRIBE", s.url("/demo?token=" + demoToken))) == "RTSP/1.0 200 OK");
+        waitRtspIdle(s.service);
         CHECK(statusLine(rtspHead(port, "DESCRIBE", s.url("/demo?a=1&token=" + demoToken + "&b=2"))) == "RTSP/1.0 200 OK");
     }
     SECTION("a URL token covers the later requests of its connection, for its own camera only") {
@@ -285,6 +309,7 @@ TEST_CASE("RTSP with auth off: anyone watches without credentials, as before", "
     const std::string head = rtspHead(service.rtspPort(), "DESCRIBE", url);
     CHECK(statusLine(head) == "RTSP/1.0 200 OK");
     CHECK_THAT(head, !Catch::Contains("WWW-Authenticate"));
+    waitRtspIdle(service);
     DecodingPlayer player(h264Player(url));
     CHECK(player.pull(30, 8000) == 30);
 }
