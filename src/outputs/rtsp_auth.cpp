@@ -63,7 +63,8 @@ gboolean authenticateRequest(GstRTSPAuth* base, GstRTSPContext* ctx) noexcept {
         Credentials credentials;
         if (ctx->conn)
             if (const gchar* ip = gst_rtsp_connection_get_ip(ctx->conn)) credentials.peer = ip;
-        const std::string what = std::string("RTSP ") + gst_rtsp_method_as_text(ctx->method) + " " +
+        const gchar* method = gst_rtsp_method_as_text(ctx->method);
+        const std::string what = std::string("RTSP ") + (method ? method : "?") + " " +
                                  requestPath(ctx) + " from " + credentials.peer;
         gchar* header = nullptr;
         if (gst_rtsp_message_get_header(ctx->request, GST_RTSP_HDR_AUTHORIZATION, &header, 0) == GST_RTSP_OK && header) {
@@ -73,23 +74,23 @@ gboolean authenticateRequest(GstRTSPAuth* base, GstRTSPContext* ctx) noexcept {
             }
             credentials.authorization = header;
         }
-        if (ctx->uri) credentials.queryToken = rtspQueryToken(ctx->uri->query);
+        const std::string urlToken = ctx->uri ? rtspQueryToken(ctx->uri->query) : std::string();
+        credentials.queryToken = urlToken;
         // gst-rtsp-server's Content-Base drops the query, so the SETUP URLs
-        // clients derive from it lose ?token=: a URL token stands for the
-        // later requests of its connection that carry no credentials. It is
-        // verified again each time (expiry, camera), never trusted as a login.
+        // clients derive from it lose ?token=: a URL token that was accepted
+        // stands for the later requests of its connection that carry no
+        // credentials. It is verified again each time (expiry, camera).
         GObject* connection = ctx->client ? G_OBJECT(ctx->client) : nullptr;
-        if (connection && !credentials.queryToken.empty()) {
-            g_object_set_qdata_full(connection, connectionTokenQuark(), new std::string(credentials.queryToken),
-                                    [](gpointer p) { delete static_cast<std::string*>(p); });
-        } else if (connection && credentials.authorization.empty()) {
+        if (connection && urlToken.empty() && credentials.authorization.empty())
             if (auto* remembered = static_cast<const std::string*>(g_object_get_qdata(connection, connectionTokenQuark())))
                 credentials.queryToken = *remembered;
-        }
         AuthResult result = state.auth->authenticate(credentials);
         if (result.outcome == AuthOutcome::Ok && result.identity) {
             auto token = state.tokens.find(rtspRole(*result.identity));
             if (token != state.tokens.end()) {
+                if (connection && !urlToken.empty())
+                    g_object_set_qdata_full(connection, connectionTokenQuark(), new std::string(urlToken),
+                                            [](gpointer p) { delete static_cast<std::string*>(p); });
                 ctx->token = token->second.get();
                 return TRUE;
             }

@@ -15,9 +15,10 @@
 // "viewer", "admin" or "token:<camera id>"; each camera's factory (protect())
 // lets viewer, admin and its own token role access and construct its media,
 // so a token for camera A opens A and nothing else (404 elsewhere, as for a
-// mount the client may not see). A ?token= also covers the later requests of
-// its connection that carry no credentials (SETUP URLs come from Content-Base,
-// which gst-rtsp-server builds without the query); it is re-verified each time. No credentials, or wrong ones: 401 with the
+// mount the client may not see). An accepted ?token= also covers the later
+// requests of its connection that carry no credentials (SETUP URLs come from
+// Content-Base, which gst-rtsp-server builds without the query); it is
+// verified again each time. No credentials, or wrong ones: 401 with the
 // challenge above. OPTIONS needs no credentials; DESCRIBE and SETUP do (the
 // media-factory checks), PLAY/TEARDOWN need the session those returned.
 //
