@@ -1,11 +1,13 @@
 #include "rtsp_restream.h"
 
 #include "core/invoke.h"
+#include "outputs/rtsp_auth.h"
 #include "core/log.h"
 
 #include <gst/app/gstappsrc.h>
 #include <gst/video/video-event.h>
 
+#include <optional>
 #include <utility>
 
 #define GST_CAT_DEFAULT camrelay_output_debug
@@ -88,7 +90,9 @@ struct RtspRestream::Mount {
     void requestKeyframe() {
         if (!encoder) return;
         GRef<GstPad> pad = GRef<GstPad>::adopt(gst_element_get_static_pad(encoder.get(), "src"));
-        if (pad) gst_pad_send_event(pad.get(), gst_video_event_new_upstream_force_key_unit(GST_CLOCK_TIME_NONE, TRUE, 0));
+        // all-headers=FALSE: clients have SPS/PPS from the SDP and every second
+        // (config-interval=1); asking for them again made ffmpeg see repeated DTS.
+        if (pad) gst_pad_send_event(pad.get(), gst_video_event_new_upstream_force_key_unit(GST_CLOCK_TIME_NONE, FALSE, 0));
     }
     void push(const FramePtr& frame) {
         if (!source || !playing(source.get())) return;
@@ -101,13 +105,21 @@ struct RtspRestream::Mount {
 };
 
 RtspRestream::RtspRestream(Registry& registry, const ServiceConfig& config, Authenticator& auth) : config_(config) {
-    (void)auth;  // TODO(rtspauth branch): GstRTSPAuth backed by it
     server_ = GRef<GstRTSPServer>::adopt(gst_rtsp_server_new());
     gst_rtsp_server_set_address(server_.get(), config.listenAddress.c_str());
     gst_rtsp_server_set_service(server_.get(), std::to_string(config.rtspPort).c_str());
     GRef<GstRTSPMountPoints> points = GRef<GstRTSPMountPoints>::adopt(gst_rtsp_server_get_mount_points(server_.get()));
     GMainContext* loop = g_main_context_ref_thread_default();
     g_main_context_unref(loop);  // the loop's context outlives the service
+    // Auth off: no GstRTSPAuth at all, every client is let in as before.
+    std::optional<RtspAuth> rtspAuth;
+    if (auth.enabled()) {
+        std::vector<std::string> ids;
+        for (Camera* camera : registry.cameras())
+            if (camera->configValid()) ids.push_back(camera->id());
+        rtspAuth.emplace(auth, ids);
+        gst_rtsp_server_set_auth(server_.get(), rtspAuth->get());  // the server keeps its own reference
+    }
     for (Camera* camera : registry.cameras()) {
         if (!camera->configValid()) continue;
         auto mount = std::make_shared<Mount>();
@@ -116,6 +128,7 @@ RtspRestream::RtspRestream(Registry& registry, const ServiceConfig& config, Auth
         GstRTSPMediaFactory* factory = gst_rtsp_media_factory_new();
         gst_rtsp_media_factory_set_launch(factory, rtspMediaLaunch(mount->passthrough()).c_str());
         gst_rtsp_media_factory_set_shared(factory, TRUE);  // one encoder for every RTSP client
+        if (rtspAuth) RtspAuth::protect(factory, camera->id());
         g_signal_connect_data(factory, "media-configure", G_CALLBACK(&RtspRestream::onMediaConfigure),
                               new std::shared_ptr<Mount>(mount),
                               [](gpointer p, GClosure*) { delete static_cast<std::shared_ptr<Mount>*>(p); },
@@ -128,7 +141,10 @@ RtspRestream::RtspRestream(Registry& registry, const ServiceConfig& config, Auth
         g_signal_connect(client, "play-request", G_CALLBACK(+[](GstRTSPClient*, GstRTSPContext* ctx, gpointer self) noexcept {
             if (!ctx || !ctx->uri || !ctx->uri->abspath) return;
             auto* restream = static_cast<RtspRestream*>(self);
-            auto it = restream->mounts_.find(std::string(ctx->uri->abspath).substr(1));
+            // Clients PLAY the Content-Base ("/demo/"), some the mount ("/demo"); the query is not in abspath.
+            const std::string path = ctx->uri->abspath;
+            if (path.empty() || path[0] != '/') return;
+            auto it = restream->mounts_.find(path.substr(1, path.find('/', 1) - 1));
             if (it == restream->mounts_.end()) return;
             std::shared_ptr<Mount> mount = it->second;
             invokeOn(mount->loop, [mount] {

@@ -10,6 +10,8 @@
 //     outage instead of a frozen picture.
 // The media exists only while RTSP clients are connected: gst-rtsp-server
 // creates it for the first client and unprepares it after the last one leaves.
+// With auth on, DESCRIBE and SETUP need a user or a stream token for the
+// camera (rtsp_auth.h); with auth off anyone may watch.
 // Thread affinity: loop thread only (gst-rtsp-server callbacks that may come
 // from its own threads are moved to the loop first).
 #include "auth/authenticator.h"
@@ -27,7 +29,7 @@ namespace camrelay {
 
 class RtspRestream {
 public:
-    // auth: RTSP clients must authenticate when it is enabled (rtsp_auth, not yet wired).
+    // auth: when it is enabled, RTSP clients authenticate (rtsp_auth.h); it must outlive this.
     RtspRestream(Registry& registry, const ServiceConfig& config, Authenticator& auth);
     ~RtspRestream();
     RtspRestream(const RtspRestream&) = delete;
