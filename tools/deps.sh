@@ -17,7 +17,7 @@ build_packages=(meson ninja-build pkg-config g++
   gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad
   gstreamer1.0-plugins-ugly gstreamer1.0-libav gstreamer1.0-x gstreamer1.0-libcamera
   libsoup-3.0-dev libjson-glib-dev libgstrtspserver-1.0-dev nettle-dev catch2 curl)
-test_packages=(chromium nodejs npm fonts-dejavu-core ffmpeg)
+test_packages=(chromium nodejs npm fonts-dejavu-core ffmpeg openssl)
 # libclang-rt-14-dev holds libclang_rt.fuzzer (only a Recommends of clang's own packages).
 fuzz_packages=(clang libclang-rt-14-dev)
 

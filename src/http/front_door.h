@@ -16,6 +16,13 @@
 //    for ONE request: every response says Connection: close, so no idle
 //    keep-alive connection ever exists, and a declared body that does not
 //    arrive within request-timeout gets the connection shut down.
+// With a certificate (HTTPS and WSS), a connection within the caps gets its
+// TLS handshake (asynchronous, cancelled and closed at head-timeout), then is
+// handed to libsoup at once: the request head is encrypted, so it is not read
+// ahead; libsoup's own head limit (64 KiB) bounds it, the header and request
+// timeouts bound its time, and URL length and field count are checked once
+// libsoup has parsed the head (414/431). Refused connections are closed
+// without an answer (a plaintext 503 means nothing to a TLS client).
 // Counting uses a ticket attached to each GSocket, released when the socket is
 // finalized, whoever holds it last (libsoup, or an output that stole it).
 // Decision and measurements: docs/architecture.md "Front door".
@@ -69,6 +76,10 @@ public:
     // Binds and listens (backlog as configured); false with a message naming the address.
     bool listen(const std::string& address, int port, int backlog, std::string* error);
     int port() const { return port_; }
+    // Serves HTTPS and WSS from now on: loads the PEM certificate (chain) and
+    // key once. False with a message naming [server] tls-certificate/tls-key.
+    bool useTls(const std::string& certificateFile, const std::string& keyFile, std::string* error);
+    bool tls() const { return bool(certificate_); }
     FrontDoorStats stats() const;
     uint64_t connectionCap() const { return maxConnections_; }
 
@@ -81,6 +92,14 @@ private:
         int64_t deadlineUs = 0;
         bool closing = false;  // answered; draining input until EOF or the deadline
         size_t seen = 0;       // bytes peeked last time
+        std::string address;
+    };
+    struct Handshake {
+        GRef<GSocket> socket;
+        GRef<GIOStream> tls;  // the GTlsServerConnection over socket
+        GRef<GCancellable> cancel;
+        int64_t deadlineUs = 0;
+        int64_t acceptedUs = 0;
         std::string address;
     };
     struct HandedOver {
@@ -100,6 +119,10 @@ private:
     void answer(Pending& p, unsigned status, const std::string& code, const std::string& message,
                 const std::string& extraHeaders = "");
     void handOver(Pending& p);
+    void startHandshake(GRef<GSocket> socket, const std::string& address);
+    static void onHandshakeDone(GObject* tls, GAsyncResult* result, gpointer call) noexcept;
+    void finishHandshake(uint64_t id, GAsyncResult* result);
+    static void onGotHeaders(SoupServerMessage* msg, gpointer self) noexcept;
     void sweep();
     void refreshCap();  // maxConnections_ from the config and the open-files limit
 
@@ -114,6 +137,12 @@ private:
     FdWatchSet watch_;
     std::map<FdWatchSet::Tag, Pending> pending_;
     std::map<std::string, HandedOver> handedOver_;  // by the peer's "address:port"
+    GRef<GTlsCertificate> certificate_;             // set: HTTPS
+    std::map<uint64_t, Handshake> handshakes_;
+    uint64_t nextHandshake_ = 0;
+    // Handshake callbacks may run after the door is gone (cancelled): they
+    // find it through this, cleared by the destructor.
+    std::shared_ptr<FrontDoor*> alive_;
     std::vector<char> peekBuffer_;
     uint64_t maxConnections_ = 0;
     int port_ = 0;
