@@ -123,6 +123,9 @@ public:
         return ok;
     }
     void sendText(const std::string& text) { soup_websocket_connection_send_text(connection_, text.c_str()); }
+    void sendBinary(const std::string& bytes) {
+        soup_websocket_connection_send_binary(connection_, bytes.data(), bytes.size());
+    }
     bool hasText(const std::string& type) const {
         for (const auto& t : texts)
             if (jsonString(t, "$.type") == type) return true;
@@ -259,4 +262,53 @@ TEST_CASE("TLS: an unreadable certificate stops the start with a message naming 
     CHECK(code != 0);
     CHECK_THAT(text, Catch::Contains("tls-certificate"));
     CHECK_THAT(text, Catch::Contains("/nonexistent/cert.pem"));
+}
+
+TEST_CASE("WSS publish: pushed JPEGs reach an HTTPS snapshot byte for byte", "[tls][push]") {
+    ServiceProcess service({{"door.conf", std::string("[camera]\nname=Door\nsource=push\n")}}, {"--config", tlsConfig()});
+    WssClient publisher(service.port(), "/api/cameras/door/publish");
+    REQUIRE(publisher.waitFor([&] { return publisher.hasText("ready"); }, 3000));
+    const std::string jpeg = makeTestJpeg(320, 240);
+    bool live = false;
+    for (int i = 0; i < 40 && !live; ++i) {
+        publisher.sendBinary(jpeg);
+        publisher.waitFor([] { return false; }, 50);
+        if (i % 5 == 4) live = jsonString(curl(httpsUrl(service.port(), "/api/cameras/door")).second, "$.state") == "live";
+    }
+    REQUIRE(live);
+    TempDir out;
+    CHECK(curl("-o " + out.path() + "/snap.jpg " + httpsUrl(service.port(), "/api/cameras/door/snapshot")).first == 0);
+    CHECK(readTextFile(out.path() + "/snap.jpg") == jpeg);
+}
+
+TEST_CASE("TLS: a WSS viewer that stops reading is dropped after the client timeout; another keeps its frames", "[tls][slow]") {
+    ServiceProcess service({{"demo.conf", demoCamera(1280, 720, 30)}},
+                           {"--config", tlsConfig("[limits]\nclient-timeout=2\n")});
+    WssClient healthy(service.port(), "/api/cameras/demo/ws?format=binary");
+    // Its context is never run again: libsoup reads nothing, the TCP window
+    // fills, and the service's TLS writes would block.
+    auto stalled = std::make_unique<WssClient>(service.port(), "/api/cameras/demo/ws?format=binary");
+    auto timedOut = [&] {
+        return jsonNumber(curl(httpsUrl(service.port(), "/health")).second, "$.websocket.viewers_timed_out") >= 1;
+    };
+    bool dropped = false;
+    const int before = healthy.binary;
+    for (int i = 0; i < 60 && !dropped; ++i) {
+        healthy.waitFor([] { return false; }, 500);
+        dropped = timedOut();
+    }
+    CHECK(dropped);
+    // The healthy viewer was served all along (30 fps camera, at least half of it).
+    const int got = healthy.binary - before;
+    healthy.waitFor([] { return false; }, 1000);
+    CHECK(healthy.binary - before > got);
+    CHECK(healthy.binary - before >= 15);
+}
+
+TEST_CASE("TLS: request limits apply once libsoup has parsed the head (414)", "[tls][limits]") {
+    ServiceProcess service({{"demo.conf", demoCamera(160, 120, 5)}},
+                           {"--config", tlsConfig("[limits]\nmax-url-bytes=300\n")});
+    auto [code, status] = curl("-o /dev/null -w '%{http_code}' '" + httpsUrl(service.port(), "/api/cameras?x=" + std::string(400, 'a')) + "'");
+    CHECK(status == "414");
+    CHECK(curl("-o /dev/null -w '%{http_code}' " + httpsUrl(service.port(), "/api/cameras")).second == "200");
 }
