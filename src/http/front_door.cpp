@@ -6,6 +6,7 @@
 
 #include <gio/gio.h>
 
+#include <sys/ioctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -26,6 +27,11 @@ constexpr uint64_t kFdReserve = 256;
 // A closing connection is drained this long at most (so the client reads our
 // answer instead of a reset), then closed.
 constexpr int64_t kLingerUs = 2 * G_USEC_PER_SEC;
+// TLS handshakes in progress per client address. Each holds one of GLib's
+// pool threads (glib-networking's handshakes block in a thread) until done or
+// timed out: a client that sends its hello and stalls must not take them all.
+// A browser opens about six connections at once; more wait their turn.
+constexpr size_t kMaxHandshakesPerAddress = 8;
 constexpr const char* kTicketKey = "camrelay-front-door-ticket";
 
 const char* reasonPhrase(unsigned status) {
@@ -180,7 +186,7 @@ FrontDoor::~FrontDoor() {
     *alive_ = nullptr;
     for (auto& [id, h] : handshakes_) {
         g_cancellable_cancel(h.cancel.get());
-        g_socket_close(h.socket.get(), nullptr);
+        g_socket_shutdown(h.socket.get(), TRUE, TRUE, nullptr);
     }
     for (gulong id : {startedHandler_, readHandler_, finishedHandler_, abortedHandler_}) g_signal_handler_disconnect(server_, id);
     if (sweepId_) g_source_remove(sweepId_);
@@ -293,16 +299,13 @@ void FrontDoor::admit(GRef<GSocket> socket) {
     g_object_set_data_full(G_OBJECT(socket.get()), kTicketKey, new Ticket{ledger_, p.address},
                            [](gpointer t) { delete static_cast<Ticket*>(t); });
     g_socket_set_blocking(socket.get(), FALSE);
-    if (certificate_) {
-        if (full || greedy) {
-            ++refused_;
-            GST_INFO("refused %s: %s", p.address.c_str(), full ? "at the connection limit" : "too many connections from it");
-            g_socket_close(socket.get(), nullptr);
-            return;
-        }
-        startHandshake(std::move(socket), p.address);
+    if (certificate_ && (full || greedy)) {
+        ++refused_;
+        GST_INFO("refused %s: %s", p.address.c_str(), full ? "at the connection limit" : "too many connections from it");
+        g_socket_close(socket.get(), nullptr);
         return;
     }
+    p.tlsHello = bool(certificate_);
     p.tag = watch_.add(g_socket_get_fd(socket.get()), GIOCondition(G_IO_IN | G_IO_HUP | G_IO_ERR));
     p.deadlineUs = monotonicNowUs() + int64_t(limits_.headerTimeoutMs) * 1000;
     Pending& stored = pending_.emplace(p.tag, std::move(p)).first->second;
@@ -332,11 +335,70 @@ void FrontDoor::onReadable() {
             if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) done.push_back(tag);
             continue;
         }
-        if (readHead(p, watch_.ready(tag))) done.push_back(tag);
+        if (p.tlsHello ? readClientHello(p, watch_.ready(tag)) : readHead(p, watch_.ready(tag))) done.push_back(tag);
     }
     for (auto tag : done) {
         watch_.remove(tag);
         pending_.erase(tag);
+    }
+}
+
+bool FrontDoor::readClientHello(Pending& p, GIOCondition ready) {
+    // glib-networking runs every handshake on a pool thread with blocking I/O:
+    // starting it at the accept let 50 silent connections delay a real client
+    // by 7 s (the pool grows slowly). So the handshake starts only once the
+    // client's first TLS record is all here; until then it costs a descriptor
+    // and a watch entry, like a slow request head.
+    if (ready & (G_IO_ERR | G_IO_HUP)) return true;
+    const int fd = g_socket_get_fd(p.socket.get());
+    unsigned char header[5];
+    const ssize_t n = recv(fd, header, sizeof header, MSG_PEEK | MSG_DONTWAIT);
+    if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) return true;
+    if (n < 0) return false;
+    int available = 0;
+    if (ioctl(fd, FIONREAD, &available) != 0) return true;
+    // Readable with nothing new: the client half-closed before its hello was complete.
+    if (size_t(available) == p.seen) return true;
+    p.seen = size_t(available);
+    if (header[0] != 0x16) {
+        // Not a TLS handshake record: plain HTTP on the HTTPS port, or noise.
+        ++rejected_;
+        GST_INFO("%s did not start a TLS handshake (first byte 0x%02x): closing", p.address.c_str(), header[0]);
+        return true;
+    }
+    if (n < 5) {
+        setReceiveLowWater(p.socket.get(), 5);
+        return false;
+    }
+    const size_t record = 5 + ((size_t(header[3]) << 8) | header[4]);
+    if (size_t(available) < record) {
+        setReceiveLowWater(p.socket.get(), int(record));  // a record is at most 16 KiB + 5
+        return false;
+    }
+    setReceiveLowWater(p.socket.get(), 1);
+    if (handshakesFrom(p.address) >= kMaxHandshakesPerAddress) {
+        p.helloReady = true;
+        watch_.modify(p.tag, GIOCondition(0));  // its bytes stay readable: stop watching until its turn
+        return false;
+    }
+    startHandshake(p.socket, p.address, p.deadlineUs);
+    return true;
+}
+
+size_t FrontDoor::handshakesFrom(const std::string& address) const {
+    size_t n = 0;
+    for (const auto& [id, h] : handshakes_) n += h.address == address;
+    return n;
+}
+
+void FrontDoor::startWaitingHandshake(const std::string& address) {
+    for (auto it = pending_.begin(); it != pending_.end(); ++it) {
+        Pending& p = it->second;
+        if (!p.helloReady || p.address != address) continue;
+        startHandshake(p.socket, p.address, p.deadlineUs);
+        watch_.remove(it->first);
+        pending_.erase(it);
+        return;
     }
 }
 
@@ -458,7 +520,7 @@ gboolean FrontDoor::onSweep(gpointer self) noexcept {
     return G_SOURCE_CONTINUE;
 }
 
-void FrontDoor::startHandshake(GRef<GSocket> socket, const std::string& address) {
+void FrontDoor::startHandshake(GRef<GSocket> socket, const std::string& address, int64_t deadlineUs) {
     GRef<GSocketConnection> plain =
         GRef<GSocketConnection>::adopt(g_socket_connection_factory_create_connection(socket.get()));
     GError* raw = nullptr;
@@ -474,9 +536,13 @@ void FrontDoor::startHandshake(GRef<GSocket> socket, const std::string& address)
     h.socket = std::move(socket);
     h.tls = tls;
     h.cancel = GRef<GCancellable>::adopt(g_cancellable_new());
-    h.acceptedUs = monotonicNowUs();
-    h.deadlineUs = h.acceptedUs + int64_t(limits_.headerTimeoutMs) * 1000;
+    h.deadlineUs = deadlineUs;
+    h.acceptedUs = deadlineUs - int64_t(limits_.headerTimeoutMs) * 1000;
     h.address = address;
+    // The handshake thread's blocking reads give up on their own too (whole
+    // seconds; the sweep cancels at the deadline to the 250 ms).
+    const int64_t leftMs = (deadlineUs - monotonicNowUs()) / 1000;
+    g_socket_set_timeout(h.socket.get(), guint(std::max<int64_t>(1, (leftMs + 999) / 1000)));
     g_tls_connection_handshake_async(G_TLS_CONNECTION(tls.get()), G_PRIORITY_DEFAULT, h.cancel.get(),
                                      &FrontDoor::onHandshakeDone,
                                      new std::pair<std::shared_ptr<FrontDoor*>, uint64_t>(alive_, id));
@@ -494,6 +560,7 @@ void FrontDoor::finishHandshake(uint64_t id, GAsyncResult* result) {
     if (it == handshakes_.end()) return;  // timed out: already closed
     Handshake h = std::move(it->second);
     handshakes_.erase(it);
+    startWaitingHandshake(h.address);
     GError* raw = nullptr;
     if (!g_tls_connection_handshake_finish(G_TLS_CONNECTION(h.tls.get()), result, &raw)) {
         GUniquePtr<GError> error(raw);
@@ -502,6 +569,8 @@ void FrontDoor::finishHandshake(uint64_t id, GAsyncResult* result) {
         g_socket_close(h.socket.get(), nullptr);
         return;
     }
+    // A GSocket timeout would also fail libsoup's idle waits: off from here.
+    g_socket_set_timeout(h.socket.get(), 0);
     GRef<GSocketAddress> local = GRef<GSocketAddress>::adopt(g_socket_get_local_address(h.socket.get(), nullptr));
     GRef<GSocketAddress> remote = GRef<GSocketAddress>::adopt(g_socket_get_remote_address(h.socket.get(), nullptr));
     // The head (not read ahead) must arrive within the header timeout counted
@@ -537,16 +606,20 @@ bool FrontDoor::useTls(const std::string& certificateFile, const std::string& ke
 void FrontDoor::sweep() {
     refreshCap();
     const int64_t now = monotonicNowUs();
+    std::vector<std::string> freed;  // addresses whose handshake slot was freed
     for (auto it = handshakes_.begin(); it != handshakes_.end();) {
         if (now < it->second.deadlineUs) {
             ++it;
             continue;
         }
-        // Closing frees the descriptor now; the cancelled handshake ends on its own.
+        freed.push_back(it->second.address);
+        // The handshake thread may be inside a read on this socket: shut it
+        // down (its I/O fails at once) rather than close a descriptor number
+        // that a new accept could reuse; the last reference closes it.
         ++timedOut_;
         GST_INFO("%s did not complete a TLS handshake in %d ms", it->second.address.c_str(), limits_.headerTimeoutMs);
         g_cancellable_cancel(it->second.cancel.get());
-        g_socket_close(it->second.socket.get(), nullptr);
+        g_socket_shutdown(it->second.socket.get(), TRUE, TRUE, nullptr);
         it = handshakes_.erase(it);
     }
     std::vector<FdWatchSet::Tag> done;
@@ -557,6 +630,11 @@ void FrontDoor::sweep() {
             continue;
         }
         ++timedOut_;
+        if (p.tlsHello) {
+            GST_INFO("%s sent no TLS ClientHello in %d ms", p.address.c_str(), limits_.headerTimeoutMs);
+            done.push_back(tag);  // nothing plaintext to say to a TLS client
+            continue;
+        }
         GST_INFO("%s sent no complete request head in %d ms", p.address.c_str(), limits_.headerTimeoutMs);
         answer(p, 408, "request_timeout",
                "the request head did not arrive within " + std::to_string(limits_.headerTimeoutMs) + " ms");
@@ -565,6 +643,7 @@ void FrontDoor::sweep() {
         watch_.remove(tag);
         pending_.erase(tag);
     }
+    for (const auto& address : freed) startWaitingHandshake(address);
     for (auto it = handedOver_.begin(); it != handedOver_.end();) {
         if (now < it->second.deadlineUs) {
             ++it;

@@ -16,8 +16,10 @@
 //    for ONE request: every response says Connection: close, so no idle
 //    keep-alive connection ever exists, and a declared body that does not
 //    arrive within request-timeout gets the connection shut down.
-// With a certificate (HTTPS and WSS), a connection within the caps gets its
-// TLS handshake (asynchronous, cancelled and closed at head-timeout), then is
+// With a certificate (HTTPS and WSS), a connection within the caps waits
+// (SO_RCVLOWAT, no thread, like a slow head) until its whole ClientHello
+// record has arrived, then gets its TLS handshake (glib-networking runs it on
+// a pool thread; cancelled and closed at head-timeout), then is
 // handed to libsoup at once: the request head is encrypted, so it is not read
 // ahead; libsoup's own head limit (64 KiB) bounds it, the header and request
 // timeouts bound its time, and URL length and field count are checked once
@@ -93,6 +95,8 @@ private:
         bool closing = false;  // answered; draining input until EOF or the deadline
         size_t seen = 0;       // bytes peeked last time
         std::string address;
+        bool tlsHello = false;  // HTTPS: waiting for the whole ClientHello record
+        bool helloReady = false;  // ... which is here; waiting for a handshake slot of its address
     };
     struct Handshake {
         GRef<GSocket> socket;
@@ -116,10 +120,14 @@ private:
     void onReadable();
     // Reads what the client sent so far; true when the connection was handed over or closed.
     bool readHead(Pending& p, GIOCondition ready);
+    // HTTPS: true when the connection was handed to its handshake or closed.
+    bool readClientHello(Pending& p, GIOCondition ready);
     void answer(Pending& p, unsigned status, const std::string& code, const std::string& message,
                 const std::string& extraHeaders = "");
     void handOver(Pending& p);
-    void startHandshake(GRef<GSocket> socket, const std::string& address);
+    void startHandshake(GRef<GSocket> socket, const std::string& address, int64_t deadlineUs);
+    size_t handshakesFrom(const std::string& address) const;
+    void startWaitingHandshake(const std::string& address);  // after one from address ended
     static void onHandshakeDone(GObject* tls, GAsyncResult* result, gpointer call) noexcept;
     void finishHandshake(uint64_t id, GAsyncResult* result);
     static void onGotHeaders(SoupServerMessage* msg, gpointer self) noexcept;

@@ -312,3 +312,25 @@ TEST_CASE("TLS: request limits apply once libsoup has parsed the head (414)", "[
     CHECK(status == "414");
     CHECK(curl("-o /dev/null -w '%{http_code}' " + httpsUrl(service.port(), "/api/cameras")).second == "200");
 }
+
+TEST_CASE("TLS: silent and half-hello connections do not delay a real client's handshake", "[tls][limits]") {
+    // glib-networking handshakes block a pool thread each: started at the
+    // accept, 50 silent connections delayed a real client by ~7 s.
+    ServiceProcess service({{"demo.conf", demoCamera(160, 120, 5)}}, {"--config", tlsConfig()});
+    std::vector<int> fds;
+    for (int i = 0; i < 200; ++i) fds.push_back(connectLoopback(service.port()));
+    for (int i = 0; i < 40; ++i) {
+        fds.push_back(connectLoopback(service.port()));
+        const unsigned char partial[] = {0x16, 0x03, 0x01, 0x02, 0x00, 0x01};
+        (void)!send(fds.back(), partial, sizeof partial, MSG_NOSIGNAL);
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    const auto start = std::chrono::steady_clock::now();
+    auto [code, health] = curl("--max-time 5 " + httpsUrl(service.port(), "/health"));
+    const auto tookMs = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start).count();
+    CHECK(code == 0);
+    CHECK(jsonString(health, "$.status") == "ok");
+    CHECK(tookMs < 2000);
+    CHECK(jsonNumber(health, "$.http.reading_head") >= 240);
+    for (int fd : fds) close(fd);
+}
