@@ -531,6 +531,12 @@ void FrontDoor::startHandshake(GRef<GSocket> socket, const std::string& address,
         g_socket_close(socket.get(), nullptr);
         return;
     }
+    // As libsoup's own TLS listener: a client that closes TCP without
+    // close_notify has simply ended (HTTP delimits its own messages), and
+    // ALPN says HTTP/1.1, the only protocol served.
+    g_tls_connection_set_require_close_notify(G_TLS_CONNECTION(tls.get()), FALSE);
+    static const gchar* const kProtocols[] = {"http/1.1", nullptr};
+    g_tls_connection_set_advertised_protocols(G_TLS_CONNECTION(tls.get()), kProtocols);
     const uint64_t id = ++nextHandshake_;
     Handshake& h = handshakes_[id];
     h.socket = std::move(socket);
