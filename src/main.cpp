@@ -189,7 +189,7 @@ int main(int argc, char** argv) {
             return 3;
         }
         const std::string host = config.listenAddress == "0.0.0.0" ? std::string("localhost") : config.listenAddress;
-        const std::string url = "http://" + host + ":" + std::to_string(server.port()) + "/";
+        const std::string url = std::string(server.tls() ? "https://" : "http://") + host + ":" + std::to_string(server.port()) + "/";
         std::printf("camrelay: listening on %s (%zu camera(s))\n", url.c_str(), registry.cameras().size());
         if (outputs.rtsp())
             std::printf("camrelay: RTSP re-streaming on rtsp://%s:%d/<camera id>\n", host.c_str(), outputs.rtsp()->port());

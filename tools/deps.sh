@@ -19,7 +19,8 @@ build_packages=(meson ninja-build pkg-config g++
   libsoup-3.0-dev libjson-glib-dev libgstrtspserver-1.0-dev nettle-dev catch2 curl)
 # systemd: systemd-analyze, systemd-sysusers and systemd-tmpfiles check the
 # installed unit and files (tests/install; Priority: important, so containers may lack it).
-test_packages=(chromium nodejs npm fonts-dejavu-core ffmpeg systemd)
+# openssl: test certificates for HTTPS/WSS (tests/integration/test_tls.cpp).
+test_packages=(chromium nodejs npm fonts-dejavu-core ffmpeg systemd openssl)
 # libclang-rt-14-dev holds libclang_rt.fuzzer (only a Recommends of clang's own packages).
 fuzz_packages=(clang libclang-rt-14-dev)
 

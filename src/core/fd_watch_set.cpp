@@ -9,6 +9,14 @@ struct FdWatchSet::Source {
     FdWatchSet* owner;
 };
 
+gboolean FdWatchSet::prepare(GSource* source, gint* timeout) noexcept {
+    *timeout = -1;
+    return reinterpret_cast<Source*>(source)->owner->pending_;
+}
+
+// GLib dispatches a source whose descriptors are ready whatever check says.
+gboolean FdWatchSet::check(GSource* source) noexcept { return reinterpret_cast<Source*>(source)->owner->pending_; }
+
 gboolean FdWatchSet::dispatch(GSource* source, GSourceFunc, gpointer) noexcept {
     FdWatchSet* owner = reinterpret_cast<Source*>(source)->owner;
     try {
@@ -27,7 +35,7 @@ gboolean FdWatchSet::dispatch(GSource* source, GSourceFunc, gpointer) noexcept {
 
 FdWatchSet::FdWatchSet(std::function<void()> onDispatch, std::string name)
     : onDispatch_(std::move(onDispatch)), name_(std::move(name)) {
-    static GSourceFuncs funcs = {nullptr, nullptr, &FdWatchSet::dispatch, nullptr, nullptr, nullptr};
+    static GSourceFuncs funcs = {&FdWatchSet::prepare, &FdWatchSet::check, &FdWatchSet::dispatch, nullptr, nullptr, nullptr};
     source_ = g_source_new(&funcs, sizeof(Source));
     reinterpret_cast<Source*>(source_)->owner = this;
     g_source_set_name(source_, "camrelay-fd-watch-set");

@@ -27,13 +27,20 @@ public:
     void modify(Tag tag, GIOCondition events);
     void remove(Tag tag);
     GIOCondition ready(Tag tag) const;
+    // While set, the owner is dispatched again at once even if no descriptor
+    // is ready (input buffered above a socket, as TLS does); ready() then
+    // reports only what the descriptors say.
+    void setPending(bool pending) { pending_ = pending; }
 
 private:
     struct Source;
+    static gboolean prepare(GSource* source, gint* timeout) noexcept;
+    static gboolean check(GSource* source) noexcept;
     static gboolean dispatch(GSource* source, GSourceFunc, gpointer) noexcept;
     GSource* source_;
     std::function<void()> onDispatch_;
     std::string name_;
+    bool pending_ = false;
 };
 
 }  // namespace camrelay

@@ -2,9 +2,11 @@
 
 #include "core/clock.h"
 #include "core/log.h"
+#include "http/json.h"
 
 #include <gio/gio.h>
 
+#include <sys/ioctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -25,6 +27,11 @@ constexpr uint64_t kFdReserve = 256;
 // A closing connection is drained this long at most (so the client reads our
 // answer instead of a reset), then closed.
 constexpr int64_t kLingerUs = 2 * G_USEC_PER_SEC;
+// TLS handshakes in progress per client address. Each holds one of GLib's
+// pool threads (glib-networking's handshakes block in a thread) until done or
+// timed out: a client that sends its hello and stalls must not take them all.
+// A browser opens about six connections at once; more wait their turn.
+constexpr size_t kMaxHandshakesPerAddress = 8;
 constexpr const char* kTicketKey = "camrelay-front-door-ticket";
 
 const char* reasonPhrase(unsigned status) {
@@ -164,7 +171,8 @@ struct Ticket {
 }  // namespace
 
 FrontDoor::FrontDoor(const HttpLimits& limits, SoupServer* server)
-    : limits_(limits), server_(server), ledger_(std::make_shared<Ledger>()), watch_([this] { onReadable(); }) {
+    : limits_(limits), server_(server), ledger_(std::make_shared<Ledger>()), watch_([this] { onReadable(); }),
+      alive_(std::make_shared<FrontDoor*>(this)) {
     peekBuffer_.resize(size_t(std::max(limits_.maxHeaderBytes, limits_.maxUrlBytes + 64)) + 1);
     refreshCap();
     startedHandler_ = g_signal_connect(server_, "request-started", G_CALLBACK(&FrontDoor::onRequestStarted), this);
@@ -175,6 +183,11 @@ FrontDoor::FrontDoor(const HttpLimits& limits, SoupServer* server)
 }
 
 FrontDoor::~FrontDoor() {
+    *alive_ = nullptr;
+    for (auto& [id, h] : handshakes_) {
+        g_cancellable_cancel(h.cancel.get());
+        g_socket_shutdown(h.socket.get(), TRUE, TRUE, nullptr);
+    }
     for (gulong id : {startedHandler_, readHandler_, finishedHandler_, abortedHandler_}) g_signal_handler_disconnect(server_, id);
     if (sweepId_) g_source_remove(sweepId_);
     if (pauseId_) g_source_remove(pauseId_);
@@ -228,7 +241,7 @@ void FrontDoor::refreshCap() {
 FrontDoorStats FrontDoor::stats() const {
     FrontDoorStats s;
     s.open = ledger_->open;
-    s.readingHead = pending_.size();
+    s.readingHead = pending_.size() + handshakes_.size();
     s.inLibsoup = handedOver_.size();
     s.accepted = accepted_, s.refused = refused_, s.rejected = rejected_, s.timedOut = timedOut_;
     return s;
@@ -286,6 +299,13 @@ void FrontDoor::admit(GRef<GSocket> socket) {
     g_object_set_data_full(G_OBJECT(socket.get()), kTicketKey, new Ticket{ledger_, p.address},
                            [](gpointer t) { delete static_cast<Ticket*>(t); });
     g_socket_set_blocking(socket.get(), FALSE);
+    if (certificate_ && (full || greedy)) {
+        ++refused_;
+        GST_INFO("refused %s: %s", p.address.c_str(), full ? "at the connection limit" : "too many connections from it");
+        g_socket_close(socket.get(), nullptr);
+        return;
+    }
+    p.tlsHello = bool(certificate_);
     p.tag = watch_.add(g_socket_get_fd(socket.get()), GIOCondition(G_IO_IN | G_IO_HUP | G_IO_ERR));
     p.deadlineUs = monotonicNowUs() + int64_t(limits_.headerTimeoutMs) * 1000;
     Pending& stored = pending_.emplace(p.tag, std::move(p)).first->second;
@@ -315,11 +335,70 @@ void FrontDoor::onReadable() {
             if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) done.push_back(tag);
             continue;
         }
-        if (readHead(p, watch_.ready(tag))) done.push_back(tag);
+        if (p.tlsHello ? readClientHello(p, watch_.ready(tag)) : readHead(p, watch_.ready(tag))) done.push_back(tag);
     }
     for (auto tag : done) {
         watch_.remove(tag);
         pending_.erase(tag);
+    }
+}
+
+bool FrontDoor::readClientHello(Pending& p, GIOCondition ready) {
+    // glib-networking runs every handshake on a pool thread with blocking I/O:
+    // starting it at the accept let 50 silent connections delay a real client
+    // by 7 s (the pool grows slowly). So the handshake starts only once the
+    // client's first TLS record is all here; until then it costs a descriptor
+    // and a watch entry, like a slow request head.
+    if (ready & (G_IO_ERR | G_IO_HUP)) return true;
+    const int fd = g_socket_get_fd(p.socket.get());
+    unsigned char header[5];
+    const ssize_t n = recv(fd, header, sizeof header, MSG_PEEK | MSG_DONTWAIT);
+    if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) return true;
+    if (n < 0) return false;
+    int available = 0;
+    if (ioctl(fd, FIONREAD, &available) != 0) return true;
+    // Readable with nothing new: the client half-closed before its hello was complete.
+    if (size_t(available) == p.seen) return true;
+    p.seen = size_t(available);
+    if (header[0] != 0x16) {
+        // Not a TLS handshake record: plain HTTP on the HTTPS port, or noise.
+        ++rejected_;
+        GST_INFO("%s did not start a TLS handshake (first byte 0x%02x): closing", p.address.c_str(), header[0]);
+        return true;
+    }
+    if (n < 5) {
+        setReceiveLowWater(p.socket.get(), 5);
+        return false;
+    }
+    const size_t record = 5 + ((size_t(header[3]) << 8) | header[4]);
+    if (size_t(available) < record) {
+        setReceiveLowWater(p.socket.get(), int(record));  // a record is at most 16 KiB + 5
+        return false;
+    }
+    setReceiveLowWater(p.socket.get(), 1);
+    if (handshakesFrom(p.address) >= kMaxHandshakesPerAddress) {
+        p.helloReady = true;
+        watch_.modify(p.tag, GIOCondition(0));  // its bytes stay readable: stop watching until its turn
+        return false;
+    }
+    startHandshake(p.socket, p.address, p.deadlineUs);
+    return true;
+}
+
+size_t FrontDoor::handshakesFrom(const std::string& address) const {
+    size_t n = 0;
+    for (const auto& [id, h] : handshakes_) n += h.address == address;
+    return n;
+}
+
+void FrontDoor::startWaitingHandshake(const std::string& address) {
+    for (auto it = pending_.begin(); it != pending_.end(); ++it) {
+        Pending& p = it->second;
+        if (!p.helloReady || p.address != address) continue;
+        startHandshake(p.socket, p.address, p.deadlineUs);
+        watch_.remove(it->first);
+        pending_.erase(it);
+        return;
     }
 }
 
@@ -385,10 +464,50 @@ void FrontDoor::handOver(Pending& p) {
     }
 }
 
-void FrontDoor::onRequestStarted(SoupServer*, SoupServerMessage* msg, gpointer) noexcept {
+void FrontDoor::onRequestStarted(SoupServer*, SoupServerMessage* msg, gpointer self) noexcept {
     // One request per connection: libsoup 3.2.3 leaks keep-alive connections
     // that the client closes; closing after each response leaves none idle.
     soup_message_headers_replace(soup_server_message_get_response_headers(msg), "Connection", "close");
+    // Over TLS the head was not read ahead: its limits are checked once parsed.
+    if (static_cast<FrontDoor*>(self)->certificate_)
+        g_signal_connect(msg, "got-headers", G_CALLBACK(&FrontDoor::onGotHeaders), self);
+}
+
+void FrontDoor::onGotHeaders(SoupServerMessage* msg, gpointer data) noexcept {
+    guarded("checking a request head", [&] {
+        auto* self = static_cast<FrontDoor*>(data);
+        const HttpLimits& limits = self->limits_;
+        GUri* uri = soup_server_message_get_uri(msg);
+        const char* query = uri ? g_uri_get_query(uri) : nullptr;
+        const size_t target = (uri ? std::strlen(g_uri_get_path(uri)) : 0) + (query ? std::strlen(query) + 1 : 0);
+        struct Counts {
+            int fields = 0;
+            size_t bytes = 0;  // "Name: value\r\n" each
+        } counts;
+        soup_message_headers_foreach(soup_server_message_get_request_headers(msg),
+                                     [](const char* name, const char* value, gpointer data) {
+                                         auto* c = static_cast<Counts*>(data);
+                                         ++c->fields;
+                                         c->bytes += std::strlen(name) + std::strlen(value) + 4;
+                                     }, &counts);
+        const int fields = counts.fields;
+        const size_t headBytes = counts.bytes;
+        unsigned status = 0;
+        std::string code, message;
+        const std::string headTooLarge = "request heads are limited to " + std::to_string(limits.maxHeaderBytes) +
+                                         " bytes and " + std::to_string(limits.maxHeaders) + " fields";
+        if (target > size_t(limits.maxUrlBytes))
+            status = 414, code = "uri_too_long",
+            message = "request targets are limited to " + std::to_string(limits.maxUrlBytes) + " bytes";
+        else if (fields > limits.maxHeaders)
+            status = 431, code = "too_many_headers", message = headTooLarge;
+        else if (target + headBytes > size_t(limits.maxHeaderBytes))
+            status = 431, code = "header_too_large", message = headTooLarge;
+        if (!status) return;
+        ++self->rejected_;
+        GST_INFO("rejected a TLS request: %u %s", status, message.c_str());
+        respondError(msg, status, code, message);
+    });
 }
 
 void FrontDoor::onRequestDone(SoupServer*, SoupServerMessage* msg, gpointer data) noexcept {
@@ -401,9 +520,114 @@ gboolean FrontDoor::onSweep(gpointer self) noexcept {
     return G_SOURCE_CONTINUE;
 }
 
+void FrontDoor::startHandshake(GRef<GSocket> socket, const std::string& address, int64_t deadlineUs) {
+    GRef<GSocketConnection> plain =
+        GRef<GSocketConnection>::adopt(g_socket_connection_factory_create_connection(socket.get()));
+    GError* raw = nullptr;
+    GRef<GIOStream> tls = GRef<GIOStream>::adopt(g_tls_server_connection_new(G_IO_STREAM(plain.get()), certificate_.get(), &raw));
+    if (!tls) {
+        GUniquePtr<GError> error(raw);
+        logWarning("", "HTTPS: cannot start TLS with " + address + ": " + errorMessage(error));
+        g_socket_close(socket.get(), nullptr);
+        return;
+    }
+    // As libsoup's own TLS listener: a client that closes TCP without
+    // close_notify has simply ended (HTTP delimits its own messages), and
+    // ALPN says HTTP/1.1, the only protocol served.
+    g_tls_connection_set_require_close_notify(G_TLS_CONNECTION(tls.get()), FALSE);
+    static const gchar* const kProtocols[] = {"http/1.1", nullptr};
+    g_tls_connection_set_advertised_protocols(G_TLS_CONNECTION(tls.get()), kProtocols);
+    const uint64_t id = ++nextHandshake_;
+    Handshake& h = handshakes_[id];
+    h.socket = std::move(socket);
+    h.tls = tls;
+    h.cancel = GRef<GCancellable>::adopt(g_cancellable_new());
+    h.deadlineUs = deadlineUs;
+    h.acceptedUs = deadlineUs - int64_t(limits_.headerTimeoutMs) * 1000;
+    h.address = address;
+    // The handshake thread's blocking reads give up on their own too (whole
+    // seconds; the sweep cancels at the deadline to the 250 ms).
+    const int64_t leftMs = (deadlineUs - monotonicNowUs()) / 1000;
+    g_socket_set_timeout(h.socket.get(), guint(std::max<int64_t>(1, (leftMs + 999) / 1000)));
+    g_tls_connection_handshake_async(G_TLS_CONNECTION(tls.get()), G_PRIORITY_DEFAULT, h.cancel.get(),
+                                     &FrontDoor::onHandshakeDone,
+                                     new std::pair<std::shared_ptr<FrontDoor*>, uint64_t>(alive_, id));
+}
+
+void FrontDoor::onHandshakeDone(GObject*, GAsyncResult* result, gpointer data) noexcept {
+    std::unique_ptr<std::pair<std::shared_ptr<FrontDoor*>, uint64_t>> call(
+        static_cast<std::pair<std::shared_ptr<FrontDoor*>, uint64_t>*>(data));
+    if (FrontDoor* self = *call->first)
+        guarded("finishing a TLS handshake", [&] { self->finishHandshake(call->second, result); });
+}
+
+void FrontDoor::finishHandshake(uint64_t id, GAsyncResult* result) {
+    auto it = handshakes_.find(id);
+    if (it == handshakes_.end()) return;  // timed out: already closed
+    Handshake h = std::move(it->second);
+    handshakes_.erase(it);
+    startWaitingHandshake(h.address);
+    GError* raw = nullptr;
+    if (!g_tls_connection_handshake_finish(G_TLS_CONNECTION(h.tls.get()), result, &raw)) {
+        GUniquePtr<GError> error(raw);
+        // Plain HTTP on the HTTPS port, a scanner, a client that gave up.
+        GST_INFO("TLS handshake with %s failed: %s", h.address.c_str(), errorMessage(error).c_str());
+        g_socket_close(h.socket.get(), nullptr);
+        return;
+    }
+    // A GSocket timeout would also fail libsoup's idle waits: off from here.
+    g_socket_set_timeout(h.socket.get(), 0);
+    GRef<GSocketAddress> local = GRef<GSocketAddress>::adopt(g_socket_get_local_address(h.socket.get(), nullptr));
+    GRef<GSocketAddress> remote = GRef<GSocketAddress>::adopt(g_socket_get_remote_address(h.socket.get(), nullptr));
+    // The head (not read ahead) must arrive within the header timeout counted
+    // from the accept, and a declared body within the request timeout after.
+    const std::string key = endpointKey(remote.get());
+    handedOver_[key] = {h.socket, h.acceptedUs + int64_t(limits_.headerTimeoutMs + limits_.requestTimeoutMs) * 1000};
+    if (!soup_server_accept_iostream(server_, h.tls.get(), local.get(), remote.get(), &raw)) {
+        GUniquePtr<GError> error(raw);
+        logWarning("", "HTTPS: libsoup refused a connection from " + h.address + ": " + errorMessage(error));
+        handedOver_.erase(key);
+        g_socket_close(h.socket.get(), nullptr);
+    }
+}
+
+bool FrontDoor::useTls(const std::string& certificateFile, const std::string& keyFile, std::string* error) {
+    if (!g_tls_backend_supports_tls(g_tls_backend_get_default())) {
+        *error = "[server] tls-certificate: GLib has no TLS backend (install glib-networking)";
+        return false;
+    }
+    GError* raw = nullptr;
+    GRef<GTlsCertificate> certificate =
+        GRef<GTlsCertificate>::adopt(g_tls_certificate_new_from_files(certificateFile.c_str(), keyFile.c_str(), &raw));
+    if (!certificate) {
+        GUniquePtr<GError> e(raw);
+        *error = "[server] tls-certificate=" + certificateFile + " / tls-key=" + keyFile +
+                 ": cannot load the certificate and key: " + errorMessage(e);
+        return false;
+    }
+    certificate_ = std::move(certificate);
+    return true;
+}
+
 void FrontDoor::sweep() {
     refreshCap();
     const int64_t now = monotonicNowUs();
+    std::vector<std::string> freed;  // addresses whose handshake slot was freed
+    for (auto it = handshakes_.begin(); it != handshakes_.end();) {
+        if (now < it->second.deadlineUs) {
+            ++it;
+            continue;
+        }
+        freed.push_back(it->second.address);
+        // The handshake thread may be inside a read on this socket: shut it
+        // down (its I/O fails at once) rather than close a descriptor number
+        // that a new accept could reuse; the last reference closes it.
+        ++timedOut_;
+        GST_INFO("%s did not complete a TLS handshake in %d ms", it->second.address.c_str(), limits_.headerTimeoutMs);
+        g_cancellable_cancel(it->second.cancel.get());
+        g_socket_shutdown(it->second.socket.get(), TRUE, TRUE, nullptr);
+        it = handshakes_.erase(it);
+    }
     std::vector<FdWatchSet::Tag> done;
     for (auto& [tag, p] : pending_) {
         if (now < p.deadlineUs) continue;
@@ -412,6 +636,11 @@ void FrontDoor::sweep() {
             continue;
         }
         ++timedOut_;
+        if (p.tlsHello) {
+            GST_INFO("%s sent no TLS ClientHello in %d ms", p.address.c_str(), limits_.headerTimeoutMs);
+            done.push_back(tag);  // nothing plaintext to say to a TLS client
+            continue;
+        }
         GST_INFO("%s sent no complete request head in %d ms", p.address.c_str(), limits_.headerTimeoutMs);
         answer(p, 408, "request_timeout",
                "the request head did not arrive within " + std::to_string(limits_.headerTimeoutMs) + " ms");
@@ -420,6 +649,7 @@ void FrontDoor::sweep() {
         watch_.remove(tag);
         pending_.erase(tag);
     }
+    for (const auto& address : freed) startWaitingHandshake(address);
     for (auto it = handedOver_.begin(); it != handedOver_.end();) {
         // libsoup answered and closed it without a request-read (its own 400
         // for a malformed head): stop holding the socket, so its ticket goes now.

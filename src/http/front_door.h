@@ -16,6 +16,15 @@
 //    for ONE request: every response says Connection: close, so no idle
 //    keep-alive connection ever exists, and a declared body that does not
 //    arrive within request-timeout gets the connection shut down.
+// With a certificate (HTTPS and WSS), a connection within the caps waits
+// (SO_RCVLOWAT, no thread, like a slow head) until its whole ClientHello
+// record has arrived, then gets its TLS handshake (glib-networking runs it on
+// a pool thread; cancelled and closed at head-timeout), then is
+// handed to libsoup at once: the request head is encrypted, so it is not read
+// ahead; libsoup's own head limit (64 KiB) bounds it, the header and request
+// timeouts bound its time, and URL length and field count are checked once
+// libsoup has parsed the head (414/431). Refused connections are closed
+// without an answer (a plaintext 503 means nothing to a TLS client).
 // Counting uses a ticket attached to each GSocket, released when the socket is
 // finalized, whoever holds it last (libsoup, or an output that stole it).
 // Decision and measurements: docs/architecture.md "Front door".
@@ -69,6 +78,10 @@ public:
     // Binds and listens (backlog as configured); false with a message naming the address.
     bool listen(const std::string& address, int port, int backlog, std::string* error);
     int port() const { return port_; }
+    // Serves HTTPS and WSS from now on: loads the PEM certificate (chain) and
+    // key once. False with a message naming [server] tls-certificate/tls-key.
+    bool useTls(const std::string& certificateFile, const std::string& keyFile, std::string* error);
+    bool tls() const { return bool(certificate_); }
     FrontDoorStats stats() const;
     uint64_t connectionCap() const { return maxConnections_; }
 
@@ -81,6 +94,16 @@ private:
         int64_t deadlineUs = 0;
         bool closing = false;  // answered; draining input until EOF or the deadline
         size_t seen = 0;       // bytes peeked last time
+        std::string address;
+        bool tlsHello = false;  // HTTPS: waiting for the whole ClientHello record
+        bool helloReady = false;  // ... which is here; waiting for a handshake slot of its address
+    };
+    struct Handshake {
+        GRef<GSocket> socket;
+        GRef<GIOStream> tls;  // the GTlsServerConnection over socket
+        GRef<GCancellable> cancel;
+        int64_t deadlineUs = 0;
+        int64_t acceptedUs = 0;
         std::string address;
     };
     struct HandedOver {
@@ -97,9 +120,17 @@ private:
     void onReadable();
     // Reads what the client sent so far; true when the connection was handed over or closed.
     bool readHead(Pending& p, GIOCondition ready);
+    // HTTPS: true when the connection was handed to its handshake or closed.
+    bool readClientHello(Pending& p, GIOCondition ready);
     void answer(Pending& p, unsigned status, const std::string& code, const std::string& message,
                 const std::string& extraHeaders = "");
     void handOver(Pending& p);
+    void startHandshake(GRef<GSocket> socket, const std::string& address, int64_t deadlineUs);
+    size_t handshakesFrom(const std::string& address) const;
+    void startWaitingHandshake(const std::string& address);  // after one from address ended
+    static void onHandshakeDone(GObject* tls, GAsyncResult* result, gpointer call) noexcept;
+    void finishHandshake(uint64_t id, GAsyncResult* result);
+    static void onGotHeaders(SoupServerMessage* msg, gpointer self) noexcept;
     void sweep();
     void refreshCap();  // maxConnections_ from the config and the open-files limit
 
@@ -114,6 +145,12 @@ private:
     FdWatchSet watch_;
     std::map<FdWatchSet::Tag, Pending> pending_;
     std::map<std::string, HandedOver> handedOver_;  // by the peer's "address:port"
+    GRef<GTlsCertificate> certificate_;             // set: HTTPS
+    std::map<uint64_t, Handshake> handshakes_;
+    uint64_t nextHandshake_ = 0;
+    // Handshake callbacks may run after the door is gone (cancelled): they
+    // find it through this, cleared by the destructor.
+    std::shared_ptr<FrontDoor*> alive_;
     std::vector<char> peekBuffer_;
     uint64_t maxConnections_ = 0;
     int port_ = 0;

@@ -28,6 +28,7 @@ public:
     // Binds and listens; false with a message naming the address on failure.
     bool listen(std::string* error);
     int port() const { return door_ ? door_->port() : 0; }
+    bool tls() const { return door_ && door_->tls(); }  // serving https:// and wss://
 
 private:
     const ServiceConfig& config_;

@@ -1,5 +1,6 @@
 #include "upgrade.h"
 
+#include "core/client_stream.h"
 #include "http/json.h"
 #include "outputs/websocket_protocol.h"
 
@@ -29,17 +30,12 @@ std::optional<std::string> checkWebSocketUpgrade(SoupServerMessage* msg) {
 StolenConnection stealConnection(SoupServerMessage* msg) {
     StolenConnection c;
     c.stream = GRef<GIOStream>::adopt(soup_server_message_steal_connection(msg));
-    // The front door hands libsoup a GSocketConnection, for which libsoup
-    // reports no socket; the stolen SoupIOStream wraps it as "base-iostream".
-    GRef<GIOStream> base = c.stream;
-    if (base && !G_IS_SOCKET_CONNECTION(base.get()) &&
-        g_object_class_find_property(G_OBJECT_GET_CLASS(base.get()), "base-iostream")) {
-        GIOStream* inner = nullptr;
-        g_object_get(base.get(), "base-iostream", &inner, nullptr);
-        base = GRef<GIOStream>::adopt(inner);
-    }
-    if (base && G_IS_SOCKET_CONNECTION(base.get()))
-        c.socket = GRef<GSocket>::ref(g_socket_connection_get_socket(G_SOCKET_CONNECTION(base.get())));
+    // The front door hands libsoup a GSocketConnection (HTTP) or a
+    // GTlsConnection over one (HTTPS), for which libsoup reports no socket;
+    // the stolen SoupIOStream wraps it. The stream is kept whole: over TLS the
+    // outputs must write through it (ClientStream), never to the socket.
+    if (GSocketConnection* base = c.stream ? findSocketConnection(c.stream.get()) : nullptr)
+        c.socket = GRef<GSocket>::ref(g_socket_connection_get_socket(base));
     return c;
 }
 

@@ -27,6 +27,11 @@ constexpr int kSocketSendBuffer = 512 * 1024;
 // frame despite capture jitter.
 constexpr int64_t kFpsToleranceUs = 5000;
 
+// A TLS client's input is read this many times per dispatch at most (one
+// TLS record each), so one fast sender cannot hold the loop; what is left
+// makes the watch set dispatch again at once.
+constexpr int kMaxTlsReadsPerDispatch = 16;
+
 constexpr GIOCondition kAlwaysWatched = GIOCondition(G_IO_IN | G_IO_HUP | G_IO_ERR);
 
 std::string peerAddress(GSocket* socket) {
@@ -58,16 +63,15 @@ ViewerSockets::ViewerSockets(int clientTimeoutSec, InputHandler onInput, DropHan
 ViewerSockets::~ViewerSockets() {
     for (auto& c : clients_) {
         if (!c->dropped) sockets_.remove(c->tag);
-        if (c->connection) g_io_stream_close(c->connection.get(), nullptr, nullptr);
+        c->stream.reset();  // closes
     }
 }
 
 ViewerSockets::Client& ViewerSockets::add(GRef<GIOStream> connection, GRef<GSocket> socket) {
     auto client = std::make_unique<Client>();
-    client->connection = std::move(connection);
-    client->fd = g_socket_get_fd(socket.get());
     client->peer = peerAddress(socket.get());
-    g_socket_set_blocking(socket.get(), FALSE);
+    client->stream = std::make_unique<ClientStream>(std::move(connection), std::move(socket));  // non-blocking
+    client->fd = client->stream->fd();
     // Each message is written whole; Nagle would hold its tail back for an ACK.
     int one = 1;
     setsockopt(client->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
@@ -136,14 +140,17 @@ void ViewerSockets::flush(Client& c) {
     }
     while (c.inflight) {
         const std::string& bytes = *c.inflight;
-        ssize_t n = ::send(c.fd, bytes.data() + c.offset, bytes.size() - c.offset, MSG_NOSIGNAL | MSG_DONTWAIT);
-        if (n < 0) {
-            if (errno == EINTR) continue;
-            if (errno == EAGAIN || errno == EWOULDBLOCK) break;
-            drop(c, g_strerror(errno));
+        // After WouldBlock the same bytes are offered again (offset moves only
+        // on progress, inflight stays): what a half-sent TLS record needs.
+        size_t n = 0;
+        std::string error;
+        const ClientStream::Status status = c.stream->write(bytes.data() + c.offset, bytes.size() - c.offset, &n, &error);
+        if (status == ClientStream::Status::WouldBlock) break;
+        if (status != ClientStream::Status::Ok) {
+            drop(c, error.empty() ? "closed" : error.c_str());
             return;
         }
-        c.offset += size_t(n);
+        c.offset += n;
         totals_.bytesSent += uint64_t(n);
         c.lastProgressUs = monotonicNowUs();
         if (c.offset < bytes.size()) continue;
@@ -163,6 +170,7 @@ void ViewerSockets::flush(Client& c) {
 }
 
 void ViewerSockets::onReady() {
+    bool moreInput = false;
     for (size_t i = 0; i < clients_.size(); ++i) {
         Client& c = *clients_[i];
         if (c.dropped) continue;
@@ -176,26 +184,43 @@ void ViewerSockets::onReady() {
             logWarning("", name_ + ": dropped client " + c.peer + " after an error: " + what);
             drop(c, "its input raised an error");
         }
+        moreInput = moreInput || (!c.dropped && c.moreInput);
     }
+    sockets_.setPending(moreInput);
     sweep();
 }
 
 void ViewerSockets::serve(Client& c) {
     const GIOCondition ready = sockets_.ready(c.tag);
-    if (ready & G_IO_IN) {
-        char buffer[16384];
-        ssize_t n = ::recv(c.fd, buffer, sizeof buffer, MSG_DONTWAIT);
-        if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)) {
-            drop(c, "hung up");
-            return;
-        }
-        if (n > 0 && onInput_) onInput_(c, std::string_view(buffer, size_t(n)));
+    if ((ready & G_IO_IN) || c.moreInput) {
+        readInput(c);
         if (c.dropped) return;
     } else if (ready & (G_IO_ERR | G_IO_HUP)) {
         drop(c, "hung up");
         return;
     }
     if (ready & G_IO_OUT) flush(c);
+}
+
+void ViewerSockets::readInput(Client& c) {
+    c.moreInput = false;
+    char buffer[16384];
+    // Plain: one recv per readiness, as the descriptor reports what is left.
+    // TLS: GnuTLS may hold decrypted bytes the descriptor does not show.
+    const int reads = c.stream->tls() ? kMaxTlsReadsPerDispatch : 1;
+    for (int i = 0; i < reads; ++i) {
+        size_t n = 0;
+        std::string error;
+        const ClientStream::Status status = c.stream->read(buffer, sizeof buffer, &n, &error);
+        if (status == ClientStream::Status::WouldBlock) return;
+        if (status != ClientStream::Status::Ok) {
+            drop(c, "hung up");
+            return;
+        }
+        if (onInput_) onInput_(c, std::string_view(buffer, n));
+        if (c.dropped || !c.stream->tls()) return;
+    }
+    c.moreInput = c.stream->hasBufferedInput();
 }
 
 gboolean ViewerSockets::checkTimeouts() {
@@ -225,7 +250,7 @@ void ViewerSockets::sweep() {
     if (!std::exchange(anyDropped_, false)) return;
     auto gone = std::stable_partition(clients_.begin(), clients_.end(), [](const auto& c) { return !c->dropped; });
     for (auto it = gone; it != clients_.end(); ++it)  // close now, not whenever the last reference goes
-        if ((*it)->connection) g_io_stream_close((*it)->connection.get(), nullptr, nullptr);
+        (*it)->stream->close();
     clients_.erase(gone, clients_.end());
 }
 

@@ -10,8 +10,11 @@
 //     counted as a drop). Frames are shared byte strings built once for all.
 // Sockets are non-blocking and watched by one GSource (FdWatchSet), which
 // also reports input (handed to onInput) and hang-ups at once, frames or not.
+// Bytes move through each client's ClientStream: send() for plain TCP, the
+// TLS connection's pollable streams for HTTPS/WSS; the flow control is the same.
 // A client whose pending bytes make no progress for clientTimeout is dropped.
 // Thread affinity: loop thread only.
+#include "core/client_stream.h"
 #include "core/fd_watch_set.h"
 #include "core/gobject_ptr.h"
 
@@ -49,7 +52,7 @@ public:
         std::shared_ptr<void> state;  // the protocol's own per-client state
     private:
         friend class ViewerSockets;
-        GRef<GIOStream> connection;
+        std::unique_ptr<ClientStream> stream;
         FdWatchSet::Tag tag = nullptr;
         Bytes inflight;
         size_t offset = 0;
@@ -60,6 +63,7 @@ public:
         bool wantsWrite = false;
         bool closeWhenSent = false;
         bool dropped = false;
+        bool moreInput = false;  // TLS: decrypted input may wait above the socket
     };
     // Input bytes as they arrive; the handler may send, close or drop. It
     // should catch what the client's input makes it throw and close that
@@ -75,7 +79,8 @@ public:
     ViewerSockets(const ViewerSockets&) = delete;
     ViewerSockets& operator=(const ViewerSockets&) = delete;
 
-    // Takes over an accepted connection (socket: the connection's socket).
+    // Takes over an accepted connection (socket: the connection's socket),
+    // plain or TLS (a GTlsConnection anywhere under connection).
     Client& add(GRef<GIOStream> connection, GRef<GSocket> socket);
     // The kernel send buffer of clients added from now on (default 512 KiB):
     // smaller for sockets that carry only small messages, so a client that
@@ -102,6 +107,7 @@ private:
     bool nextToWrite(Client& c);
     void onReady();
     void serve(Client& c);
+    void readInput(Client& c);
     gboolean checkTimeouts();
 
     const std::string name_;

@@ -68,8 +68,8 @@ ServiceProcess::ServiceProcess(const std::map<std::string, std::string>& cameras
         args.insert(args.end(), {"--rtsp-port", "0"});
     args.insert(args.end(), extraArgs.begin(), extraArgs.end());
     process_ = ChildProcess(args, dir_.path() + "/service.out", logPath_);
-    // The service prints "listening on http://127.0.0.1:PORT/" once it accepts connections.
-    const std::string port = process_.waitForOutput(R"(listening on http://[^:]+:(\d+)/)", 15000);
+    // The service prints "listening on http[s]://127.0.0.1:PORT/" once it accepts connections.
+    const std::string port = process_.waitForOutput(R"(listening on https?://[^:]+:(\d+)/)", 15000);
     if (port.empty()) {
         const std::string printed = process_.output();
         process_.stop();

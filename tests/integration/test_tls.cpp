@@ -1,0 +1,336 @@
+// HTTPS and WSS ([server] tls-certificate / tls-key) with a certificate made
+// by the test (openssl), real TLS clients (curl, libsoup) and raw sockets.
+#include "child_process.h"
+#include "http_client.h"
+#include "jpeg_decode.h"
+#include "json_query.h"
+#include "multipart_reader.h"
+#include "service_process.h"
+
+#include <catch2/catch.hpp>
+#include <libsoup/soup.h>
+
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <memory>
+#include <stdexcept>
+#include <thread>
+
+using namespace camrelay::testing;
+
+namespace {
+
+// A self-signed P-256 certificate for localhost and 127.0.0.1, valid one day.
+struct TestCertificate {
+    TempDir dir;
+    std::string certificate = dir.path() + "/cert.pem";
+    std::string key = dir.path() + "/key.pem";
+    TestCertificate() {
+        auto [code, text] = runCommand(
+            "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 -subj /CN=localhost "
+            "-addext subjectAltName=DNS:localhost,IP:127.0.0.1 -keyout " + key + " -out " + certificate + " 2>&1");
+        if (code != 0) throw std::runtime_error("openssl failed: " + text);
+    }
+};
+
+const TestCertificate& testCertificate() {
+    static TestCertificate c;
+    return c;
+}
+
+std::string tlsConfig(const std::string& extra = "") {
+    static TempDir dir;
+    static int n = 0;
+    const TestCertificate& c = testCertificate();
+    return dir.write("tls-" + std::to_string(++n) + ".ini", "[server]\ntls-certificate=" + c.certificate +
+                                                                "\ntls-key=" + c.key + "\n" + extra);
+}
+
+std::string httpsUrl(int port, const std::string& path) { return "https://127.0.0.1:" + std::to_string(port) + path; }
+
+// curl trusting the test certificate only: {exit code, output}.
+std::pair<int, std::string> curl(const std::string& args) {
+    return runCommand("curl -sS --cacert " + testCertificate().certificate + " " + args + " 2>&1");
+}
+
+// A libsoup WebSocket client over wss://, trusting the test certificate.
+class WssClient {
+public:
+    WssClient(int port, const std::string& path) : context_(g_main_context_new()) {
+        g_main_context_push_thread_default(context_);
+        session_ = soup_session_new();
+        GError* error = nullptr;
+        GTlsDatabase* database = g_tls_file_database_new(testCertificate().certificate.c_str(), &error);
+        if (database) {
+            soup_session_set_tls_database(session_, database);
+            g_object_unref(database);
+        }
+        const std::string url = "wss://127.0.0.1:" + std::to_string(port) + path;
+        SoupMessage* msg = soup_message_new("GET", url.c_str());
+        soup_session_websocket_connect_async(
+            session_, msg, nullptr, nullptr, G_PRIORITY_DEFAULT, nullptr,
+            [](GObject* source, GAsyncResult* result, gpointer data) {
+                auto* self = static_cast<WssClient*>(data);
+                GError* e = nullptr;
+                self->connection_ = soup_session_websocket_connect_finish(SOUP_SESSION(source), result, &e);
+                if (e) self->error_ = e->message, g_error_free(e);
+                self->done_ = true;
+            },
+            this);
+        g_object_unref(msg);
+        g_main_context_pop_thread_default(context_);
+        if (error) {
+            error_ = error->message;
+            g_error_free(error);
+        }
+        waitFor([this] { return done_; }, 5000);
+        if (!connection_) throw std::runtime_error("wss " + url + " failed: " + (error_.empty() ? "timeout" : error_));
+        g_signal_connect(connection_, "message", G_CALLBACK(+[](SoupWebsocketConnection*, gint type, GBytes* bytes, gpointer data) {
+            gsize size = 0;
+            const char* p = static_cast<const char*>(g_bytes_get_data(bytes, &size));
+            auto* self = static_cast<WssClient*>(data);
+            if (type == SOUP_WEBSOCKET_DATA_BINARY) ++self->binary;
+            else self->texts.emplace_back(p, size);
+        }), this);
+    }
+    ~WssClient() {
+        if (connection_) {
+            g_signal_handlers_disconnect_by_data(connection_, this);
+            g_object_unref(connection_);
+        }
+        g_object_unref(session_);
+        while (g_main_context_iteration(context_, FALSE)) {
+        }
+        g_main_context_unref(context_);
+    }
+    bool waitFor(const std::function<bool()>& pred, int timeoutMs) {
+        g_main_context_push_thread_default(context_);
+        const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeoutMs);
+        bool ok = pred();
+        while (!ok && std::chrono::steady_clock::now() < deadline) {
+            GSource* tick = g_timeout_source_new(20);
+            g_source_set_callback(tick, [](gpointer) -> gboolean { return G_SOURCE_REMOVE; }, nullptr, nullptr);
+            g_source_attach(tick, context_);
+            g_main_context_iteration(context_, TRUE);
+            g_source_destroy(tick);
+            g_source_unref(tick);
+            ok = pred();
+        }
+        g_main_context_pop_thread_default(context_);
+        return ok;
+    }
+    void sendText(const std::string& text) { soup_websocket_connection_send_text(connection_, text.c_str()); }
+    void sendBinary(const std::string& bytes) {
+        soup_websocket_connection_send_binary(connection_, bytes.data(), bytes.size());
+    }
+    bool hasText(const std::string& type) const {
+        for (const auto& t : texts)
+            if (jsonString(t, "$.type") == type) return true;
+        return false;
+    }
+
+    int binary = 0;
+    std::vector<std::string> texts;
+
+private:
+    GMainContext* context_;
+    SoupSession* session_ = nullptr;
+    SoupWebsocketConnection* connection_ = nullptr;
+    std::string error_;
+    bool done_ = false;
+};
+
+// True when the server closes fd (EOF or reset) within timeoutMs.
+bool closedByServer(int fd, int timeoutMs) {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeoutMs);
+    while (std::chrono::steady_clock::now() < deadline) {
+        pollfd p{fd, POLLIN, 0};
+        if (poll(&p, 1, 50) > 0) {
+            char sink[4096];
+            const ssize_t n = recv(fd, sink, sizeof sink, MSG_DONTWAIT);
+            if (n <= 0) return true;
+        }
+    }
+    return false;
+}
+
+}  // namespace
+
+TEST_CASE("HTTPS: health, API, snapshot and an MJPEG stream of decodable frames; plain HTTP is not served", "[tls]") {
+    ServiceProcess service({{"demo.conf", demoCamera(320, 240, 30)}}, {"--config", tlsConfig()});
+    REQUIRE(service.port() > 0);
+    auto [healthCode, health] = curl(httpsUrl(service.port(), "/health"));
+    REQUIRE(healthCode == 0);
+    CHECK(jsonString(health, "$.status") == "ok");
+    auto [camerasCode, cameras] = curl(httpsUrl(service.port(), "/api/cameras"));
+    REQUIRE(camerasCode == 0);
+    CHECK_THAT(cameras, Catch::Contains("\"demo\""));
+    auto [pageCode, page] = curl("-o /dev/null -w '%{http_code}' " + httpsUrl(service.port(), "/"));
+    CHECK(page == "200");
+
+    // Waits for frames: the demo camera starts with the service.
+    auto [snapCode, snapStatus] = curl("-o /dev/null -w '%{http_code} %{content_type}' " +
+                                       httpsUrl(service.port(), "/api/cameras/demo/snapshot"));
+    CHECK(snapCode == 0);
+    CHECK_THAT(snapStatus, Catch::StartsWith("200 image/jpeg"));
+
+    // 30 whole frames over TLS, each a decodable 320x240 JPEG.
+    TempDir out;
+    const std::string file = out.path() + "/stream.bin";
+    runCommand("curl -sS -i --cacert " + testCertificate().certificate + " --max-time 3 -o " + file + " " +
+               httpsUrl(service.port(), "/api/cameras/demo/stream"));
+    const std::string bytes = readTextFile(file);
+    int frames = 0, decoded = 0;
+    MultipartReader reader([&](const Part& part) {
+        ++frames;
+        if (decodeJpegSize(part.body) == std::make_pair(320, 240)) ++decoded;
+    });
+    reader.feed(bytes.data(), bytes.size());
+    CHECK(reader.status() == 200);
+    CHECK(frames >= 30);
+    CHECK(decoded == frames);
+
+    // Plain HTTP on the HTTPS port gets no HTTP answer, and the connection ends.
+    const std::string answer = rawExchange(service.port(), "GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n", 3000);
+    CHECK(answer.rfind("HTTP/", 0) == std::string::npos);
+    // The service still serves HTTPS after that.
+    CHECK(curl(httpsUrl(service.port(), "/health")).first == 0);
+    // http:// is not https://: curl's plain request fails.
+    CHECK(runCommand("curl -sS --max-time 3 http://127.0.0.1:" + std::to_string(service.port()) + "/health").second.find(
+              "\"status\"") == std::string::npos);
+}
+
+TEST_CASE("WSS: camera and multi-camera WebSocket viewers receive frames; /api/events answers", "[tls][websocket]") {
+    ServiceProcess service({{"demo.conf", demoCamera(320, 240, 30)}}, {"--config", tlsConfig()});
+    // The fixture's own client speaks plain HTTP: ask over HTTPS instead.
+    REQUIRE(waitUntil([&] {
+        return jsonString(curl(httpsUrl(service.port(), "/api/cameras/demo")).second, "$.state") == "live";
+    }, 10000));
+    WssClient camera(service.port(), "/api/cameras/demo/ws?format=binary");
+    CHECK(camera.waitFor([&] { return camera.binary >= 30; }, 5000));
+
+    WssClient hub(service.port(), "/api/ws");
+    hub.sendText(R"({"type":"subscribe","data":{"camera":"demo"}})");
+    CHECK(hub.waitFor([&] { return hub.hasText("subscribed") && hub.binary >= 10; }, 5000));
+
+    WssClient events(service.port(), "/api/events");
+    // A camera stop/start is an event every subscriber sees.
+    CHECK(curl("-X POST " + httpsUrl(service.port(), "/api/cameras/demo/stop")).first == 0);
+    CHECK(events.waitFor([&] { return !events.texts.empty(); }, 5000));
+}
+
+TEST_CASE("TLS: a client that never completes the handshake is closed after the header timeout", "[tls][limits]") {
+    ServiceProcess service({{"demo.conf", demoCamera(160, 120, 5)}},
+                           {"--config", tlsConfig("[limits]\nheader-timeout-ms=1000\n")});
+    // Settled first: the camera's pipeline opens its descriptors as it starts.
+    REQUIRE(waitUntil([&] {
+        return jsonString(curl(httpsUrl(service.port(), "/api/cameras/demo")).second, "$.state") == "live";
+    }, 10000));
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+    const int before = openFdCount(service.pid());
+    std::vector<int> silent, halfway;
+    for (int i = 0; i < 50; ++i) silent.push_back(connectLoopback(service.port()));
+    // A ClientHello's first bytes, never finished.
+    for (int i = 0; i < 10; ++i) {
+        halfway.push_back(connectLoopback(service.port()));
+        const unsigned char partial[] = {0x16, 0x03, 0x01, 0x02, 0x00, 0x01};
+        (void)!send(halfway.back(), partial, sizeof partial, MSG_NOSIGNAL);
+    }
+    REQUIRE(waitUntil([&] { return openFdCount(service.pid()) >= before + 60; }, 3000));
+    for (int fd : silent) CHECK(closedByServer(fd, 4000));
+    for (int fd : halfway) CHECK(closedByServer(fd, 1000));
+    for (int fd : silent) close(fd);
+    for (int fd : halfway) close(fd);
+    // Every descriptor is released, and HTTPS still works.
+    const bool released = waitUntil([&] { return openFdCount(service.pid()) <= before + 2; }, 3000);
+    INFO("descriptors before " << before << ", after " << openFdCount(service.pid()));
+    CHECK(released);
+    auto [code, health] = curl(httpsUrl(service.port(), "/health"));
+    CHECK(code == 0);
+    CHECK(jsonNumber(health, "$.http.timed_out") >= 60);
+}
+
+TEST_CASE("TLS: an unreadable certificate stops the start with a message naming the key", "[tls][config-errors]") {
+    TempDir dir;
+    dir.write("demo.conf", demoCamera(160, 120, 5));
+    const std::string ini = dir.write("service.ini", "[server]\nport=0\ntls-certificate=/nonexistent/cert.pem\n"
+                                                     "tls-key=" + testCertificate().key + "\n[rtsp]\nenabled=false\n");
+    auto [code, text] = runCommand(camrelayBinary() + " --config " + ini + " --pipelines " + dir.path() + " 2>&1");
+    CHECK(code != 0);
+    CHECK_THAT(text, Catch::Contains("tls-certificate"));
+    CHECK_THAT(text, Catch::Contains("/nonexistent/cert.pem"));
+}
+
+TEST_CASE("WSS publish: pushed JPEGs reach an HTTPS snapshot byte for byte", "[tls][push]") {
+    ServiceProcess service({{"door.conf", std::string("[camera]\nname=Door\nsource=push\n")}}, {"--config", tlsConfig()});
+    WssClient publisher(service.port(), "/api/cameras/door/publish");
+    REQUIRE(publisher.waitFor([&] { return publisher.hasText("ready"); }, 3000));
+    const std::string jpeg = makeTestJpeg(320, 240);
+    bool live = false;
+    for (int i = 0; i < 40 && !live; ++i) {
+        publisher.sendBinary(jpeg);
+        publisher.waitFor([] { return false; }, 50);
+        if (i % 5 == 4) live = jsonString(curl(httpsUrl(service.port(), "/api/cameras/door")).second, "$.state") == "live";
+    }
+    REQUIRE(live);
+    TempDir out;
+    CHECK(curl("-o " + out.path() + "/snap.jpg " + httpsUrl(service.port(), "/api/cameras/door/snapshot")).first == 0);
+    CHECK(readTextFile(out.path() + "/snap.jpg") == jpeg);
+}
+
+TEST_CASE("TLS: a WSS viewer that stops reading is dropped after the client timeout; another keeps its frames", "[tls][slow]") {
+    ServiceProcess service({{"demo.conf", demoCamera(1280, 720, 30)}},
+                           {"--config", tlsConfig("[limits]\nclient-timeout=2\n")});
+    WssClient healthy(service.port(), "/api/cameras/demo/ws?format=binary");
+    // Its context is never run again: libsoup reads nothing, the TCP window
+    // fills, and the service's TLS writes would block.
+    auto stalled = std::make_unique<WssClient>(service.port(), "/api/cameras/demo/ws?format=binary");
+    auto timedOut = [&] {
+        return jsonNumber(curl(httpsUrl(service.port(), "/health")).second, "$.websocket.viewers_timed_out") >= 1;
+    };
+    bool dropped = false;
+    const int before = healthy.binary;
+    for (int i = 0; i < 60 && !dropped; ++i) {
+        healthy.waitFor([] { return false; }, 500);
+        dropped = timedOut();
+    }
+    CHECK(dropped);
+    // The healthy viewer was served all along (30 fps camera, at least half of it).
+    const int got = healthy.binary - before;
+    healthy.waitFor([] { return false; }, 1000);
+    CHECK(healthy.binary - before > got);
+    CHECK(healthy.binary - before >= 15);
+}
+
+TEST_CASE("TLS: request limits apply once libsoup has parsed the head (414)", "[tls][limits]") {
+    ServiceProcess service({{"demo.conf", demoCamera(160, 120, 5)}},
+                           {"--config", tlsConfig("[limits]\nmax-url-bytes=300\n")});
+    auto [code, status] = curl("-o /dev/null -w '%{http_code}' '" + httpsUrl(service.port(), "/api/cameras?x=" + std::string(400, 'a')) + "'");
+    CHECK(status == "414");
+    CHECK(curl("-o /dev/null -w '%{http_code}' " + httpsUrl(service.port(), "/api/cameras")).second == "200");
+}
+
+TEST_CASE("TLS: silent and half-hello connections do not delay a real client's handshake", "[tls][limits]") {
+    // glib-networking handshakes block a pool thread each: started at the
+    // accept, 50 silent connections delayed a real client by ~7 s.
+    ServiceProcess service({{"demo.conf", demoCamera(160, 120, 5)}}, {"--config", tlsConfig()});
+    std::vector<int> fds;
+    for (int i = 0; i < 200; ++i) fds.push_back(connectLoopback(service.port()));
+    for (int i = 0; i < 40; ++i) {
+        fds.push_back(connectLoopback(service.port()));
+        const unsigned char partial[] = {0x16, 0x03, 0x01, 0x02, 0x00, 0x01};
+        (void)!send(fds.back(), partial, sizeof partial, MSG_NOSIGNAL);
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    const auto start = std::chrono::steady_clock::now();
+    auto [code, health] = curl("--max-time 5 " + httpsUrl(service.port(), "/health"));
+    const auto tookMs = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start).count();
+    CHECK(code == 0);
+    CHECK(jsonString(health, "$.status") == "ok");
+    CHECK(tookMs < 2000);
+    CHECK(jsonNumber(health, "$.http.reading_head") >= 240);
+    for (int fd : fds) close(fd);
+}
