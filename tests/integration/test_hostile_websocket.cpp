@@ -28,12 +28,6 @@ using namespace camrelay::testing;
 
 namespace {
 
-size_t binaryCount(const WsClient& ws) {
-    size_t n = 0;
-    for (const auto& m : ws.messages()) n += m.binary ? 1 : 0;
-    return n;
-}
-
 // Accepted connections of the service still open on its side (ESTABLISHED
 // with the service's port as local port): a socket the service has closed
 // leaves this state at once, whatever the client does.

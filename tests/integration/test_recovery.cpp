@@ -28,18 +28,6 @@ std::string ipCamera(const std::string& url, int watchdog = 2) {
            "watchdog-timeout=" + std::to_string(watchdog) + "\nreconnect-max-delay=2\n";
 }
 
-// A loopback port nobody listens on.
-int closedPort() {
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
-    socklen_t len = sizeof a;
-    getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-    close(fd);
-    return ntohs(a.sin_port);
-}
 
 // The states of "state" events in the order they came.
 std::vector<std::string> stateSequence(const std::vector<WsMessage>& messages) {

@@ -6,6 +6,7 @@
 #include "json_query.h"
 #include "multipart_reader.h"
 #include "service_process.h"
+#include "ws_client.h"
 
 #include <catch2/catch.hpp>
 #include <libsoup/soup.h>
@@ -55,93 +56,6 @@ std::string httpsUrl(int port, const std::string& path) { return "https://127.0.
 std::pair<int, std::string> curl(const std::string& args) {
     return runCommand("curl -sS --cacert " + testCertificate().certificate + " " + args + " 2>&1");
 }
-
-// A libsoup WebSocket client over wss://, trusting the test certificate.
-class WssClient {
-public:
-    WssClient(int port, const std::string& path) : context_(g_main_context_new()) {
-        g_main_context_push_thread_default(context_);
-        session_ = soup_session_new();
-        GError* error = nullptr;
-        GTlsDatabase* database = g_tls_file_database_new(testCertificate().certificate.c_str(), &error);
-        if (database) {
-            soup_session_set_tls_database(session_, database);
-            g_object_unref(database);
-        }
-        const std::string url = "wss://127.0.0.1:" + std::to_string(port) + path;
-        SoupMessage* msg = soup_message_new("GET", url.c_str());
-        soup_session_websocket_connect_async(
-            session_, msg, nullptr, nullptr, G_PRIORITY_DEFAULT, nullptr,
-            [](GObject* source, GAsyncResult* result, gpointer data) {
-                auto* self = static_cast<WssClient*>(data);
-                GError* e = nullptr;
-                self->connection_ = soup_session_websocket_connect_finish(SOUP_SESSION(source), result, &e);
-                if (e) self->error_ = e->message, g_error_free(e);
-                self->done_ = true;
-            },
-            this);
-        g_object_unref(msg);
-        g_main_context_pop_thread_default(context_);
-        if (error) {
-            error_ = error->message;
-            g_error_free(error);
-        }
-        waitFor([this] { return done_; }, 5000);
-        if (!connection_) throw std::runtime_error("wss " + url + " failed: " + (error_.empty() ? "timeout" : error_));
-        g_signal_connect(connection_, "message", G_CALLBACK(+[](SoupWebsocketConnection*, gint type, GBytes* bytes, gpointer data) {
-            gsize size = 0;
-            const char* p = static_cast<const char*>(g_bytes_get_data(bytes, &size));
-            auto* self = static_cast<WssClient*>(data);
-            if (type == SOUP_WEBSOCKET_DATA_BINARY) ++self->binary;
-            else self->texts.emplace_back(p, size);
-        }), this);
-    }
-    ~WssClient() {
-        if (connection_) {
-            g_signal_handlers_disconnect_by_data(connection_, this);
-            g_object_unref(connection_);
-        }
-        g_object_unref(session_);
-        while (g_main_context_iteration(context_, FALSE)) {
-        }
-        g_main_context_unref(context_);
-    }
-    bool waitFor(const std::function<bool()>& pred, int timeoutMs) {
-        g_main_context_push_thread_default(context_);
-        const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeoutMs);
-        bool ok = pred();
-        while (!ok && std::chrono::steady_clock::now() < deadline) {
-            GSource* tick = g_timeout_source_new(20);
-            g_source_set_callback(tick, [](gpointer) -> gboolean { return G_SOURCE_REMOVE; }, nullptr, nullptr);
-            g_source_attach(tick, context_);
-            g_main_context_iteration(context_, TRUE);
-            g_source_destroy(tick);
-            g_source_unref(tick);
-            ok = pred();
-        }
-        g_main_context_pop_thread_default(context_);
-        return ok;
-    }
-    void sendText(const std::string& text) { soup_websocket_connection_send_text(connection_, text.c_str()); }
-    void sendBinary(const std::string& bytes) {
-        soup_websocket_connection_send_binary(connection_, bytes.data(), bytes.size());
-    }
-    bool hasText(const std::string& type) const {
-        for (const auto& t : texts)
-            if (jsonString(t, "$.type") == type) return true;
-        return false;
-    }
-
-    int binary = 0;
-    std::vector<std::string> texts;
-
-private:
-    GMainContext* context_;
-    SoupSession* session_ = nullptr;
-    SoupWebsocketConnection* connection_ = nullptr;
-    std::string error_;
-    bool done_ = false;
-};
 
 // True when the server closes fd (EOF or reset) within timeoutMs.
 bool closedByServer(int fd, int timeoutMs) {
@@ -209,17 +123,17 @@ TEST_CASE("WSS: camera and multi-camera WebSocket viewers receive frames; /api/e
     REQUIRE(waitUntil([&] {
         return jsonString(curl(httpsUrl(service.port(), "/api/cameras/demo")).second, "$.state") == "live";
     }, 10000));
-    WssClient camera(service.port(), "/api/cameras/demo/ws?format=binary");
-    CHECK(camera.waitFor([&] { return camera.binary >= 30; }, 5000));
+    WsClient camera(service.port(), "/api/cameras/demo/ws?format=binary", 5000, testCertificate().certificate);
+    CHECK(camera.waitFor([&] { return binaryCount(camera) >= 30; }, 5000));
 
-    WssClient hub(service.port(), "/api/ws");
+    WsClient hub(service.port(), "/api/ws", 5000, testCertificate().certificate);
     hub.sendText(R"({"type":"subscribe","data":{"camera":"demo"}})");
-    CHECK(hub.waitFor([&] { return hub.hasText("subscribed") && hub.binary >= 10; }, 5000));
+    CHECK(hub.waitFor([&] { return !typed(hub, "subscribed").empty() && binaryCount(hub) >= 10; }, 5000));
 
-    WssClient events(service.port(), "/api/events");
+    WsClient events(service.port(), "/api/events", 5000, testCertificate().certificate);
     // A camera stop/start is an event every subscriber sees.
     CHECK(curl("-X POST " + httpsUrl(service.port(), "/api/cameras/demo/stop")).first == 0);
-    CHECK(events.waitFor([&] { return !events.texts.empty(); }, 5000));
+    CHECK(events.waitFor([&] { return textCount(events) > 0; }, 5000));
 }
 
 TEST_CASE("TLS: a client that never completes the handshake is closed after the header timeout", "[tls][limits]") {
@@ -266,8 +180,8 @@ TEST_CASE("TLS: an unreadable certificate stops the start with a message naming 
 
 TEST_CASE("WSS publish: pushed JPEGs reach an HTTPS snapshot byte for byte", "[tls][push]") {
     ServiceProcess service({{"door.conf", std::string("[camera]\nname=Door\nsource=push\n")}}, {"--config", tlsConfig()});
-    WssClient publisher(service.port(), "/api/cameras/door/publish");
-    REQUIRE(publisher.waitFor([&] { return publisher.hasText("ready"); }, 3000));
+    WsClient publisher(service.port(), "/api/cameras/door/publish", 5000, testCertificate().certificate);
+    REQUIRE(publisher.waitFor([&] { return !typed(publisher, "ready").empty(); }, 3000));
     const std::string jpeg = makeTestJpeg(320, 240);
     bool live = false;
     for (int i = 0; i < 40 && !live; ++i) {
@@ -284,25 +198,25 @@ TEST_CASE("WSS publish: pushed JPEGs reach an HTTPS snapshot byte for byte", "[t
 TEST_CASE("TLS: a WSS viewer that stops reading is dropped after the client timeout; another keeps its frames", "[tls][slow]") {
     ServiceProcess service({{"demo.conf", demoCamera(1280, 720, 30)}},
                            {"--config", tlsConfig("[limits]\nclient-timeout=2\n")});
-    WssClient healthy(service.port(), "/api/cameras/demo/ws?format=binary");
+    WsClient healthy(service.port(), "/api/cameras/demo/ws?format=binary", 5000, testCertificate().certificate);
     // Its context is never run again: libsoup reads nothing, the TCP window
     // fills, and the service's TLS writes would block.
-    auto stalled = std::make_unique<WssClient>(service.port(), "/api/cameras/demo/ws?format=binary");
+    auto stalled = std::make_unique<WsClient>(service.port(), "/api/cameras/demo/ws?format=binary", 5000, testCertificate().certificate);
     auto timedOut = [&] {
         return jsonNumber(curl(httpsUrl(service.port(), "/health")).second, "$.websocket.viewers_timed_out") >= 1;
     };
     bool dropped = false;
-    const int before = healthy.binary;
+    const int before = binaryCount(healthy);
     for (int i = 0; i < 60 && !dropped; ++i) {
         healthy.waitFor([] { return false; }, 500);
         dropped = timedOut();
     }
     CHECK(dropped);
     // The healthy viewer was served all along (30 fps camera, at least half of it).
-    const int got = healthy.binary - before;
+    const int got = binaryCount(healthy) - before;
     healthy.waitFor([] { return false; }, 1000);
-    CHECK(healthy.binary - before > got);
-    CHECK(healthy.binary - before >= 15);
+    CHECK(binaryCount(healthy) - before > got);
+    CHECK(binaryCount(healthy) - before >= 15);
 }
 
 TEST_CASE("TLS: request limits apply once libsoup has parsed the head (414)", "[tls][limits]") {

@@ -16,6 +16,9 @@ struct HttpResponse {
 // receiveBuffer > 0: SO_RCVBUF set before connecting.
 int connectLoopback(int port, int receiveBuffer = 0);
 
+// A loopback port nobody listens on (for cameras that cannot connect).
+int closedPort();
+
 // One request, "Connection: close", whole response. Throws std::runtime_error
 // when the connection fails or the response does not parse.
 HttpResponse httpRequest(int port, const std::string& method, const std::string& target,

@@ -7,10 +7,24 @@
 
 namespace camrelay::testing {
 
-WsClient::WsClient(int port, const std::string& path, int timeoutMs) : context_(g_main_context_new()) {
+WsClient::WsClient(int port, const std::string& path, int timeoutMs, const std::string& trustedCertificate)
+    : context_(g_main_context_new()) {
     g_main_context_push_thread_default(context_);
     session_ = soup_session_new();
-    const std::string url = "ws://127.0.0.1:" + std::to_string(port) + path;
+    if (!trustedCertificate.empty()) {
+        GError* error = nullptr;
+        GTlsDatabase* database = g_tls_file_database_new(trustedCertificate.c_str(), &error);
+        if (!database) {
+            const std::string why = error ? error->message : "?";
+            g_clear_error(&error);
+            g_main_context_pop_thread_default(context_);
+            throw std::runtime_error("cannot read certificate " + trustedCertificate + ": " + why);
+        }
+        soup_session_set_tls_database(session_, database);
+        g_object_unref(database);
+    }
+    const std::string url = std::string(trustedCertificate.empty() ? "ws" : "wss") + "://127.0.0.1:" +
+                            std::to_string(port) + path;
     SoupMessage* msg = soup_message_new("GET", url.c_str());
     if (!msg) {
         g_main_context_pop_thread_default(context_);
@@ -92,6 +106,14 @@ void WsClient::sendBinary(const std::string& bytes) {
 void WsClient::sendText(const std::string& text) {
     soup_websocket_connection_send_text(connection_, text.c_str());
 }
+
+size_t binaryCount(const WsClient& ws) {
+    size_t n = 0;
+    for (const auto& m : ws.messages()) n += m.binary;
+    return n;
+}
+
+size_t textCount(const WsClient& ws) { return ws.messages().size() - binaryCount(ws); }
 
 std::vector<std::string> typed(const WsClient& ws, const std::string& type) {
     std::vector<std::string> out;

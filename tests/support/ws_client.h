@@ -17,7 +17,8 @@ struct WsMessage {
 class WsClient {
 public:
     // path may carry a query. Throws when the handshake fails within timeoutMs.
-    WsClient(int port, const std::string& path, int timeoutMs = 5000);
+    // trustedCertificate (a PEM file): connect with wss:// and trust that certificate.
+    WsClient(int port, const std::string& path, int timeoutMs = 5000, const std::string& trustedCertificate = {});
     ~WsClient();
     WsClient(const WsClient&) = delete;
     WsClient& operator=(const WsClient&) = delete;
@@ -45,6 +46,9 @@ private:
     std::vector<WsMessage> messages_;
 };
 
+// How many binary / text messages the client received.
+size_t binaryCount(const WsClient& ws);
+size_t textCount(const WsClient& ws);
 // The JSON text messages the client received whose "type" is type.
 std::vector<std::string> typed(const WsClient& ws, const std::string& type);
 
