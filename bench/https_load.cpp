@@ -135,10 +135,7 @@ void runLoop(GMainContext* context, int ms) {
 
 int main(int argc, char** argv) {
     const Args a = parse(argc, argv);
-    rlimit files{};
-    getrlimit(RLIMIT_NOFILE, &files);
-    files.rlim_cur = files.rlim_max;
-    setrlimit(RLIMIT_NOFILE, &files);
+    raiseOpenFilesLimit();  // every viewer is a socket
 
     GMainContext* context = g_main_context_default();
     GSocketClient* client = g_socket_client_new();

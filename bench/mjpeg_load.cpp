@@ -69,10 +69,7 @@ Args parse(int argc, char** argv) {
 
 int main(int argc, char** argv) {
     Args a = parse(argc, argv);
-    rlimit files{};
-    getrlimit(RLIMIT_NOFILE, &files);
-    files.rlim_cur = files.rlim_max;
-    setrlimit(RLIMIT_NOFILE, &files);
+    raiseOpenFilesLimit();  // every viewer is a socket
 
     const std::string base = "/api/cameras/" + a.camera;
     ViewerPool pool = a.ws.empty() ? ViewerPool(a.port, base + "/stream" + a.query)

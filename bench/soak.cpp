@@ -617,10 +617,7 @@ bool alive(int pid) { return pid == 0 || access(("/proc/" + std::to_string(pid))
 
 int main(int argc, char** argv) {
     const Args a = parse(argc, argv);
-    rlimit files{};
-    getrlimit(RLIMIT_NOFILE, &files);
-    files.rlim_cur = files.rlim_max;
-    setrlimit(RLIMIT_NOFILE, &files);
+    raiseOpenFilesLimit();  // every viewer is a socket
     if (!a.pid) std::fprintf(stderr, "camrelay-soak: no --pid: fds and RSS are not sampled\n");
 
     Witness witness(a.port, a.camera);

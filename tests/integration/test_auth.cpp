@@ -30,14 +30,6 @@ std::string basic(const std::string& userPass) {
     return header;
 }
 
-// The password hash as an admin makes it: camrelay --hash-password.
-std::string hashWithBinary(const std::string& password) {
-    auto [code, out] = runCommand("printf '%s\\n' '" + password + "' | " + camrelayBinary() + " --hash-password");
-    REQUIRE(code == 0);
-    REQUIRE(out.rfind("pbkdf2-sha256$", 0) == 0);
-    return out.substr(0, out.find('\n'));
-}
-
 struct AuthService {
     TempDir dir;
     std::string config;

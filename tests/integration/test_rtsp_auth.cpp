@@ -26,13 +26,6 @@ namespace {
 const std::string kViewerPassword = "Viewer-pw-4711-secret";
 const std::string kAdminPassword = "Admin-pw-9052-secret";
 
-std::string hashPassword(const std::string& password) {
-    auto [code, out] = runCommand("printf '%s\\n' '" + password + "' | '" + camrelayBinary() + "' --hash-password");
-    REQUIRE(code == 0);
-    REQUIRE(out.rfind("pbkdf2-sha256$", 0) == 0);
-    return out.substr(0, out.find('\n'));
-}
-
 // The service with auth on: viewer "alice", admin "root", two cameras.
 struct AuthService {
     explicit AuthService(const std::string& authExtra = "") : authExtra(authExtra) {}
@@ -41,8 +34,8 @@ struct AuthService {
     std::string dataDir = configDir.path() + "/data";
     std::string configPath = configDir.write(
         "camrelay.conf", "[auth]\nenabled=true\n" + authExtra +
-                         "[user:alice]\nrole=viewer\npassword=" + hashPassword(kViewerPassword) + "\n"
-                         "[user:root]\nrole=admin\npassword=" + hashPassword(kAdminPassword) + "\n"
+                         "[user:alice]\nrole=viewer\npassword=" + hashWithBinary(kViewerPassword) + "\n"
+                         "[user:root]\nrole=admin\npassword=" + hashWithBinary(kAdminPassword) + "\n"
                          "[paths]\ndata=" + dataDir + "\n");
     ServiceProcess service{{{"demo.conf", demoCamera(320, 240, 30)}, {"yard.conf", demoCamera(320, 240, 30)}},
                            {"--config", configPath}};

@@ -1,5 +1,7 @@
 #include "service_process.h"
 
+#include <sys/resource.h>
+
 #include <dirent.h>
 #include <iterator>
 #include <unistd.h>
@@ -109,6 +111,19 @@ int64_t serviceRssKiB(int pid) {
     while (std::getline(status, line))
         if (line.rfind("VmRSS:", 0) == 0) return std::stoll(line.substr(6));
     return -1;
+}
+
+std::string hashWithBinary(const std::string& password) {
+    auto [code, out] = runCommand("printf '%s\\n' '" + password + "' | '" + camrelayBinary() + "' --hash-password");
+    if (code != 0 || out.rfind("pbkdf2-sha256$", 0) != 0) throw std::runtime_error("camrelay --hash-password failed: " + out);
+    return out.substr(0, out.find('\n'));
+}
+
+void raiseOpenFilesLimit() {
+    rlimit files{};
+    if (getrlimit(RLIMIT_NOFILE, &files) != 0) return;
+    files.rlim_cur = files.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &files);
 }
 
 double processCpuSeconds(int pid) {

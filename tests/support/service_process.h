@@ -67,6 +67,11 @@ inline constexpr bool kRssBoundsApply = true;
 // The process's resident memory (VmRSS, KiB; -1 if gone) and open descriptors.
 int64_t serviceRssKiB(int pid);
 int openFdCount(int pid);
+// The password= value for a [user:NAME] group, made as an admin makes it:
+// `camrelay --hash-password` (throws if that fails).
+std::string hashWithBinary(const std::string& password);
+// Lifts this process's soft limit on open files to the hard one (load tools).
+void raiseOpenFilesLimit();
 // User + system CPU time the process has used, in seconds.
 double processCpuSeconds(int pid);
 
