@@ -192,7 +192,8 @@ int main(int argc, char** argv) {
         const std::string url = std::string(server.tls() ? "https://" : "http://") + host + ":" + std::to_string(server.port()) + "/";
         std::printf("camrelay: listening on %s (%zu camera(s))\n", url.c_str(), registry.cameras().size());
         if (outputs.rtsp())
-            std::printf("camrelay: RTSP re-streaming on rtsp://%s:%d/<camera id>\n", host.c_str(), outputs.rtsp()->port());
+            std::printf("camrelay: RTSP re-streaming on %s://%s:%d/<camera id>\n", outputs.rtsp()->tls() ? "rtsps" : "rtsp",
+                        host.c_str(), outputs.rtsp()->port());
         std::fflush(stdout);
         std::fflush(stdout);
         registry.startEnabled();

@@ -17,6 +17,16 @@ namespace camrelay {
 namespace {
 constexpr const char* kSourceName = "camrelay_src";
 constexpr const char* kEncoderName = "camrelay_h264enc";
+constexpr const char* kAnyoneRole = "anyone";  // RTSPS with auth off
+
+// A GstRTSPAuth (needed for TLS) checks factory permissions: with auth off, everyone may watch.
+void letAnyoneIn(GstRTSPMediaFactory* factory) {
+    GstRTSPPermissions* permissions = gst_rtsp_permissions_new();
+    gst_rtsp_permissions_add_role(permissions, kAnyoneRole, GST_RTSP_PERM_MEDIA_FACTORY_ACCESS, G_TYPE_BOOLEAN, TRUE,
+                                  GST_RTSP_PERM_MEDIA_FACTORY_CONSTRUCT, G_TYPE_BOOLEAN, TRUE, nullptr);
+    gst_rtsp_media_factory_set_permissions(factory, permissions);
+    gst_rtsp_permissions_unref(permissions);
+}
 }  // namespace
 
 std::string rtspMediaLaunch(bool h264Passthrough) {
@@ -120,6 +130,28 @@ RtspRestream::RtspRestream(Registry& registry, const ServiceConfig& config, Auth
         rtspAuth.emplace(auth, ids);
         gst_rtsp_server_set_auth(server_.get(), rtspAuth->get());  // the server keeps its own reference
     }
+    // RTSPS with the HTTP certificate. gst-rtsp-server keeps TLS on its
+    // GstRTSPAuth; with auth off that is a plain one letting everyone in.
+    if (!config.web.tlsCertificate.empty()) {
+        GError* raw = nullptr;
+        GRef<GTlsCertificate> certificate = GRef<GTlsCertificate>::adopt(
+            g_tls_certificate_new_from_files(config.web.tlsCertificate.c_str(), config.web.tlsKey.c_str(), &raw));
+        GUniquePtr<GError> failure(raw);
+        if (!certificate) {
+            setupError_ = "RTSPS: cannot load [server] tls-certificate/tls-key: " + errorMessage(failure);
+        } else {
+            GRef<GstRTSPAuth> tlsAuth = rtspAuth ? GRef<GstRTSPAuth>::ref(rtspAuth->get())
+                                                 : GRef<GstRTSPAuth>::adopt(gst_rtsp_auth_new());
+            if (!rtspAuth) {
+                GRef<GstRTSPToken> anyone = GRef<GstRTSPToken>::adopt(
+                    gst_rtsp_token_new(GST_RTSP_TOKEN_MEDIA_FACTORY_ROLE, G_TYPE_STRING, kAnyoneRole, nullptr));
+                gst_rtsp_auth_set_default_token(tlsAuth.get(), anyone.get());
+                gst_rtsp_server_set_auth(server_.get(), tlsAuth.get());
+            }
+            gst_rtsp_auth_set_tls_certificate(tlsAuth.get(), certificate.get());
+            tls_ = true;
+        }
+    }
     for (Camera* camera : registry.cameras()) {
         if (!camera->configValid()) continue;
         auto mount = std::make_shared<Mount>();
@@ -129,6 +161,11 @@ RtspRestream::RtspRestream(Registry& registry, const ServiceConfig& config, Auth
         gst_rtsp_media_factory_set_launch(factory, rtspMediaLaunch(mount->passthrough()).c_str());
         gst_rtsp_media_factory_set_shared(factory, TRUE);  // one encoder for every RTSP client
         if (rtspAuth) RtspAuth::protect(factory, camera->id());
+        if (tls_) {
+            if (!rtspAuth) letAnyoneIn(factory);
+            // RTP over UDP would leave the TLS connection in clear text: interleaved only.
+            gst_rtsp_media_factory_set_protocols(factory, GST_RTSP_LOWER_TRANS_TCP);
+        }
         g_signal_connect_data(factory, "media-configure", G_CALLBACK(&RtspRestream::onMediaConfigure),
                               new std::shared_ptr<Mount>(mount),
                               [](gpointer p, GClosure*) { delete static_cast<std::shared_ptr<Mount>*>(p); },
@@ -174,6 +211,10 @@ RtspRestream::~RtspRestream() {
 }
 
 bool RtspRestream::start(std::string* error) {
+    if (!setupError_.empty()) {
+        *error = setupError_;
+        return false;
+    }
     GError* raw = nullptr;
     GRef<GSource> source = GRef<GSource>::adopt(gst_rtsp_server_create_source(server_.get(), nullptr, &raw));
     GUniquePtr<GError> failure(raw);

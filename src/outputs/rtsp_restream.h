@@ -38,6 +38,9 @@ public:
     // Binds the port and starts serving; false with a message naming the port.
     bool start(std::string* error);
     int port() const { return port_; }
+    // RTSPS: the whole RTSP connection (and the RTP it carries) over TLS, with
+    // the HTTP certificate ([server] tls-certificate/tls-key).
+    bool tls() const { return tls_; }
     // True while RTSP clients are watching (an encoder runs, unless passthrough).
     bool active(const std::string& cameraId) const;
     // The camera's H.264 is passed through rather than encoded from JPEG.
@@ -52,6 +55,8 @@ private:
     SourceHandle serverSource_;
     std::map<std::string, std::shared_ptr<Mount>> mounts_;
     int port_ = 0;
+    bool tls_ = false;
+    std::string setupError_;  // a certificate that cannot be loaded: start() fails with it
 };
 
 // The gst-launch text of a mount's media: JPEG or H.264 in, H.264 RTP out.

@@ -248,3 +248,45 @@ TEST_CASE("TLS: silent and half-hello connections do not delay a real client's h
     CHECK(jsonNumber(health, "$.http.reading_head") >= 240);
     for (int fd : fds) close(fd);
 }
+
+TEST_CASE("RTSPS: RTSP over TLS with the same certificate, interleaved RTP only; plain RTSP is not served", "[tls][rtsp-out]") {
+    ServiceProcess service({{"demo.conf", demoCamera(320, 240, 30)}}, {"--config", tlsConfig()});
+    REQUIRE(waitUntil([&] {
+        return jsonString(curl(httpsUrl(service.port(), "/api/cameras/demo")).second, "$.state") == "live";
+    }, 15000));
+    REQUIRE(service.rtspPort() > 0);
+    const std::string url = "rtsps://127.0.0.1:" + std::to_string(service.rtspPort()) + "/demo";
+    {
+        // The test certificate is self-signed: rtspsrc is told not to validate it.
+        DecodingPlayer player("rtspsrc location=" + url + " tls-validation-flags=0 latency=0 "
+                              "! rtph264depay ! h264parse ! avdec_h264");
+        CHECK(player.pull(30, 5000) == 30);
+        CHECK(player.size() == std::make_pair(320, 240));
+    }
+    // ffmpeg over rtsps (it does not verify certificates by default).
+    auto [code, probe] = runCommand("ffprobe -v error -select_streams v:0 -show_entries stream=codec_name,width,height "
+                                    "-of csv=p=0 " + url + " 2>&1");
+    CHECK(code == 0);
+    CHECK(probe == "h264,320,240\n");
+    // Plain RTSP to the same port gets no RTSP answer.
+    auto [plainCode, plain] = runCommand("ffprobe -v error -rw_timeout 3000000 rtsp://127.0.0.1:" +
+                                         std::to_string(service.rtspPort()) + "/demo 2>&1");
+    CHECK(plainCode != 0);
+}
+
+TEST_CASE("RTSPS with auth on: the user's password travels inside TLS; without them, nobody gets in", "[tls][rtsp-out][auth]") {
+    TempDir data;
+    ServiceProcess service({{"demo.conf", demoCamera(320, 240, 30)}},
+                           {"--config", tlsConfig("[paths]\ndata=" + data.path() + "\n[auth]\nenabled=true\n[user:ada]\n"
+                                                  "role=viewer\npassword=" + hashWithBinary("ada-pw") + "\n")});
+    REQUIRE(waitUntil([&] {
+        return jsonString(curl("-u ada:ada-pw " + httpsUrl(service.port(), "/api/cameras/demo")).second, "$.state") == "live";
+    }, 15000));
+    const std::string hostPort = "127.0.0.1:" + std::to_string(service.rtspPort()) + "/demo";
+    DecodingPlayer player("rtspsrc location=rtsps://ada:ada-pw@" + hostPort +
+                          " tls-validation-flags=0 latency=0 ! rtph264depay ! h264parse ! avdec_h264");
+    CHECK(player.pull(30, 5000) == 30);
+    auto [code, out] = runCommand("ffprobe -v error rtsps://" + hostPort + " 2>&1");
+    CHECK(code != 0);
+    CHECK_THAT(out, Catch::Contains("401"));
+}

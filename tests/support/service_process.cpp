@@ -80,7 +80,7 @@ ServiceProcess::ServiceProcess(const std::map<std::string, std::string>& cameras
     port_ = std::stoi(port);
     std::smatch m;
     const std::string printed = process_.output();
-    if (std::regex_search(printed, m, std::regex(R"(RTSP re-streaming on rtsp://[^:]+:(\d+)/)")))
+    if (std::regex_search(printed, m, std::regex(R"(RTSP re-streaming on rtsps?://[^:]+:(\d+)/)")))
         rtspPort_ = std::stoi(m[1].str());
 }
 
