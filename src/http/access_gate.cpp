@@ -111,11 +111,7 @@ bool wantsBasicChallenge(SoupMessageHeaders* h) {
 void refuseUnauthenticated(SoupServerMessage* msg, const AccessRule& rule, const char* path, const AuthResult& result) {
     SoupMessageHeaders* in = soup_server_message_get_request_headers(msg);
     SoupMessageHeaders* out = soup_server_message_get_response_headers(msg);
-    if (result.outcome == AuthOutcome::RateLimited) {
-        soup_message_headers_replace(out, "Retry-After", std::to_string(result.retryAfterSec).c_str());
-        return respondError(msg, kTooManyRequests, "too_many_failed_logins",
-                            result.reason + "; try again in " + std::to_string(result.retryAfterSec) + " s");
-    }
+    if (result.outcome == AuthOutcome::RateLimited) return respondRateLimited(msg, result);
     if (rule.page && isRead(msg)) {
         // A person at a browser: the login page, then back here.
         // Back to the same page with its query (viewer.html?camera=...) after the login.
@@ -209,6 +205,13 @@ void onRequest(SoupServerMessage* msg, const char* path, GHashTable* query, Gate
 }
 
 }  // namespace
+
+void respondRateLimited(SoupServerMessage* msg, const AuthResult& result) {
+    soup_message_headers_replace(soup_server_message_get_response_headers(msg), "Retry-After",
+                                 std::to_string(result.retryAfterSec).c_str());
+    respondError(msg, kTooManyRequests, "too_many_failed_logins",
+                 result.reason + "; try again in " + std::to_string(result.retryAfterSec) + " s");
+}
 
 const Identity* requestIdentity(SoupServerMessage* msg) {
     return static_cast<const Identity*>(g_object_get_data(G_OBJECT(msg), kIdentityKey));

@@ -44,6 +44,8 @@ private:
 // The identity the gate accepted for this request; null if the route is
 // public and no credential came (or before the gate ran).
 const Identity* requestIdentity(SoupServerMessage* msg);
+// 429 with Retry-After for a RateLimited AuthResult (the gate and the login route).
+void respondRateLimited(SoupServerMessage* msg, const AuthResult& result);
 // The client's IP address as text ("" if unknown).
 std::string requestPeer(SoupServerMessage* msg);
 // The value of one cookie from the Cookie header ("" if absent).

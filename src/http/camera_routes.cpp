@@ -228,11 +228,9 @@ void CameraRoutes::token(SoupServerMessage* msg, Camera& camera) {
         return respondError(msg, SOUP_STATUS_CONFLICT, "auth_off", "authentication is off: the camera needs no token");
     int ttl = auth.config().tokenTtlSec;
     const int maxTtl = auth.config().maxTokenTtlSec;
-    GUniquePtr<GBytes> bytes(soup_message_body_flatten(soup_server_message_get_request_body(msg)));
-    gsize size = 0;
-    const char* data = static_cast<const char*>(g_bytes_get_data(bytes.get(), &size));
-    if (size > 0) {
-        JsonInput input(std::string(data, size), JsonInputLimits{4096, 2});
+    const std::string request = requestBody(msg);
+    if (!request.empty()) {
+        JsonInput input(request, JsonInputLimits{4096, 2});
         JsonObjectView object = input.ok() ? input.rootObject() : JsonObjectView();
         double value = 0;
         const auto member = object ? object.number("ttl", &value) : JsonObjectView::Member::WrongType;

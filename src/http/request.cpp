@@ -11,6 +11,15 @@ bool methodIs(SoupServerMessage* msg, const char* method) {
 
 bool isRead(SoupServerMessage* msg) { return methodIs(msg, "GET") || methodIs(msg, "HEAD"); }
 
+std::string requestBody(SoupServerMessage* msg) {
+    GBytes* bytes = soup_message_body_flatten(soup_server_message_get_request_body(msg));
+    gsize size = 0;
+    const char* data = static_cast<const char*>(g_bytes_get_data(bytes, &size));
+    std::string text(data ? data : "", size);
+    g_bytes_unref(bytes);
+    return text;
+}
+
 const char* queryValue(GHashTable* query, const char* key) {
     return query ? static_cast<const char*>(g_hash_table_lookup(query, key)) : nullptr;
 }

@@ -40,10 +40,7 @@ void login(SoupServerMessage* msg, SessionRoutes& routes) {
         body.set("auth", false).set("message", "authentication is off: no login needed");
         return respondJson(msg, SOUP_STATUS_OK, body);
     }
-    GUniquePtr<GBytes> bytes(soup_message_body_flatten(soup_server_message_get_request_body(msg)));
-    gsize size = 0;
-    const char* data = static_cast<const char*>(g_bytes_get_data(bytes.get(), &size));
-    JsonInput input(std::string(data ? data : "", size), JsonInputLimits{4096, 2});
+    JsonInput input(requestBody(msg), JsonInputLimits{4096, 2});
     JsonObjectView object = input.ok() ? input.rootObject() : JsonObjectView();
     std::string user, password;
     if (!object || object.string("user", &user) != JsonObjectView::Member::Ok ||
@@ -53,12 +50,7 @@ void login(SoupServerMessage* msg, SessionRoutes& routes) {
                                        : "the body is not JSON: " + input.error());
     }
     AuthResult result = routes.auth.checkPassword(user, password, requestPeer(msg));
-    if (result.outcome == AuthOutcome::RateLimited) {
-        soup_message_headers_replace(soup_server_message_get_response_headers(msg), "Retry-After",
-                                     std::to_string(result.retryAfterSec).c_str());
-        return respondError(msg, 429, "too_many_failed_logins",
-                            result.reason + "; try again in " + std::to_string(result.retryAfterSec) + " s");
-    }
+    if (result.outcome == AuthOutcome::RateLimited) return respondRateLimited(msg, result);
     if (!result.identity) return respondError(msg, SOUP_STATUS_UNAUTHORIZED, "login_failed", result.reason);
     Identity who = *result.identity;
     who.via = "session";
