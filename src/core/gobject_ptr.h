@@ -53,7 +53,7 @@ CAMRELAY_MINIOBJECT_TRAITS(GstBuffer)
 CAMRELAY_MINIOBJECT_TRAITS(GstSample)
 CAMRELAY_MINIOBJECT_TRAITS(GstCaps)
 CAMRELAY_MINIOBJECT_TRAITS(GstMessage)
-#undef CAMRELAY_MINIOBJECT_TRAITS
+// Kept defined: other mini-object types (GstRTSPToken, ...) get theirs where their header is included.
 template <> struct RefTraits<GSource> {
     static void ref(GSource* p) { g_source_ref(p); }
     static void unref(GSource* p) { g_source_unref(p); }

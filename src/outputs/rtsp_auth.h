@@ -37,16 +37,8 @@
 
 namespace camrelay {
 
-template <> struct RefTraits<GstRTSPToken> {
-    static void ref(GstRTSPToken* p) { gst_rtsp_token_ref(p); }
-    static void unref(GstRTSPToken* p) { gst_rtsp_token_unref(p); }
-    static void sink(GstRTSPToken*) {}
-};
-template <> struct RefTraits<GstRTSPPermissions> {
-    static void ref(GstRTSPPermissions* p) { gst_rtsp_permissions_ref(p); }
-    static void unref(GstRTSPPermissions* p) { gst_rtsp_permissions_unref(p); }
-    static void sink(GstRTSPPermissions*) {}
-};
+CAMRELAY_MINIOBJECT_TRAITS(GstRTSPToken)
+CAMRELAY_MINIOBJECT_TRAITS(GstRTSPPermissions)
 
 class RtspAuth {
 public:

@@ -21,11 +21,10 @@ constexpr const char* kAnyoneRole = "anyone";  // RTSPS with auth off
 
 // A GstRTSPAuth (needed for TLS) checks factory permissions: with auth off, everyone may watch.
 void letAnyoneIn(GstRTSPMediaFactory* factory) {
-    GstRTSPPermissions* permissions = gst_rtsp_permissions_new();
-    gst_rtsp_permissions_add_role(permissions, kAnyoneRole, GST_RTSP_PERM_MEDIA_FACTORY_ACCESS, G_TYPE_BOOLEAN, TRUE,
-                                  GST_RTSP_PERM_MEDIA_FACTORY_CONSTRUCT, G_TYPE_BOOLEAN, TRUE, nullptr);
-    gst_rtsp_media_factory_set_permissions(factory, permissions);
-    gst_rtsp_permissions_unref(permissions);
+    GRef<GstRTSPPermissions> permissions = GRef<GstRTSPPermissions>::adopt(gst_rtsp_permissions_new());
+    gst_rtsp_permissions_add_role(permissions.get(), kAnyoneRole, GST_RTSP_PERM_MEDIA_FACTORY_ACCESS, G_TYPE_BOOLEAN,
+                                  TRUE, GST_RTSP_PERM_MEDIA_FACTORY_CONSTRUCT, G_TYPE_BOOLEAN, TRUE, nullptr);
+    gst_rtsp_media_factory_set_permissions(factory, permissions.get());
 }
 }  // namespace
 
