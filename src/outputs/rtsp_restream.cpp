@@ -7,6 +7,7 @@
 #include <gst/app/gstappsrc.h>
 #include <gst/video/video-event.h>
 
+#include <memory>
 #include <optional>
 #include <utility>
 
@@ -33,7 +34,7 @@ std::string rtspMediaLaunch(bool h264Passthrough) {
         // The camera's own access units: parsed and payloaded, never decoded.
         // appsrc holds at most a second of them, so a stuck client costs bounded memory.
         return std::string("( appsrc name=") + kSourceName +
-               " is-live=true format=time do-timestamp=true max-buffers=30 leaky-type=downstream block=false"
+               " is-live=true format=time max-buffers=30 leaky-type=downstream block=false"
                " caps=video/x-h264,stream-format=byte-stream,alignment=au"
                " ! h264parse ! rtph264pay name=pay0 pt=96 config-interval=1 )";
     // appsrc never queues more than two frames: a slow encoder skips frames
@@ -42,18 +43,60 @@ std::string rtspMediaLaunch(bool h264Passthrough) {
     // every 30 frames, and on request for each new client and placeholder;
     // SPS/PPS every second (with -1, on every IDR, ffmpeg saw repeated DTS).
     return std::string("( appsrc name=") + kSourceName +
-           " is-live=true format=time do-timestamp=true max-buffers=2 leaky-type=downstream block=false"
+           " is-live=true format=time max-buffers=2 leaky-type=downstream block=false"
            " caps=image/jpeg,framerate=30/1 ! jpegdec ! videoconvert ! video/x-raw,format=I420"
            " ! x264enc name=" + kEncoderName +
            " tune=zerolatency speed-preset=ultrafast pass=qual quantizer=23 key-int-max=30"
            " ! video/x-h264,profile=constrained-baseline ! rtph264pay name=pay0 pt=96 config-interval=1 )";
 }
 
-// appsrc stamps buffers with the pipeline's running time (do-timestamp), which
-// only means something once the media plays: a buffer pushed while it is still
-// being prepared gets a time far ahead of the ones after it, and x264enc then
-// drops every later frame as non-monotonic. Frames before PLAYING are skipped.
+// Frames are stamped with the media's running time when they are pushed,
+// which only means something once the media plays: a buffer pushed while it is
+// still being prepared would get a time far ahead of the ones after it, and
+// x264enc then drops every later frame as non-monotonic. Frames before PLAYING
+// are skipped.
 static bool playing(GstElement* appsrc) { return GST_STATE(appsrc) == GST_STATE_PLAYING; }
+
+namespace {
+constexpr GstClockTime kEncodedFrameDuration = GST_SECOND / 30;  // the encoder's declared rate
+
+// Timestamps for pushed frames: the running time at arrival, but never closer
+// than `spacing` to the previous one. Frames arrive with jitter; two stamped
+// 10 ms apart round to the same tick at the declared 30 fps, and players and
+// muxers (ffmpeg) then see a repeated DTS. A frame that would have to be
+// stamped more than `maxLead` ahead of now comes faster than the declared
+// rate: stamp() returns NONE and, where dropping is allowed, it is skipped.
+class FrameStamper {
+public:
+    FrameStamper(GstClockTime spacing, GstClockTime maxLead) : spacing_(spacing), maxLead_(maxLead) {}
+
+    GstClockTime stamp(GstElement* appsrc) {
+        GRef<GstClock> clock = GRef<GstClock>::adopt(gst_element_get_clock(appsrc));
+        if (!clock) return GST_CLOCK_TIME_NONE;
+        const GstClockTime now = gst_clock_get_time(clock.get()) - gst_element_get_base_time(appsrc);
+        GstClockTime pts = now;
+        if (GST_CLOCK_TIME_IS_VALID(last_) && pts < last_ + spacing_) pts = last_ + spacing_;
+        if (pts > now + maxLead_) return GST_CLOCK_TIME_NONE;
+        return last_ = pts;
+    }
+
+private:
+    GstClockTime spacing_, maxLead_;
+    GstClockTime last_ = GST_CLOCK_TIME_NONE;
+};
+
+// Pushes `buffer` (owned) stamped by `stamper`, or drops it.
+void pushStamped(GstElement* appsrc, GstBuffer* buffer, FrameStamper& stamper) {
+    const GstClockTime pts = stamper.stamp(appsrc);
+    if (!GST_CLOCK_TIME_IS_VALID(pts)) {
+        gst_buffer_unref(buffer);
+        return;
+    }
+    GST_BUFFER_PTS(buffer) = GST_BUFFER_DTS(buffer) = pts;
+    GST_BUFFER_DURATION(buffer) = GST_CLOCK_TIME_NONE;
+    gst_app_src_push_buffer(GST_APP_SRC(appsrc), buffer);
+}
+}  // namespace
 
 // One camera's mount. Shared with callbacks queued for the loop, which check
 // `alive` so none runs after the re-streamer is gone.
@@ -66,6 +109,9 @@ struct RtspRestream::Mount {
     Connection frames;         // JPEG frames to encode
     int tapListener = 0;       // or the camera's H.264, passed through
     Camera::Demand demand;     // an on-demand camera runs while RTSP clients watch
+    // Encoded frames at most at the declared 30 fps, up to two frames ahead of
+    // now to absorb jitter; faster cameras lose the frames that do not fit.
+    FrameStamper stamper{kEncodedFrameDuration, 2 * kEncodedFrameDuration};
 
     bool passthrough() const { return bool(camera->h264Tap()); }
 
@@ -73,13 +119,15 @@ struct RtspRestream::Mount {
         source = std::move(src);
         encoder = std::move(enc);
         demand = camera->demand();
+        stamper = FrameStamper{kEncodedFrameDuration, 2 * kEncodedFrameDuration};  // a new media starts at its own zero
         if (passthrough()) {
             GRef<GstElement> appsrc = source;
-            tapListener = camera->h264Tap()->add([appsrc](GstBuffer* au) {
+            // Every access unit is kept (a dropped one would break decoding);
+            // stamps only have to increase.
+            auto stamper = std::make_shared<FrameStamper>(GST_MSECOND, G_MAXUINT64 / 2);
+            tapListener = camera->h264Tap()->add([appsrc, stamper](GstBuffer* au) {
                 if (!playing(appsrc.get())) return;
-                GstBuffer* copy = gst_buffer_copy(au);  // shares the memory; fresh timestamps from appsrc
-                GST_BUFFER_PTS(copy) = GST_BUFFER_DTS(copy) = GST_BUFFER_DURATION(copy) = GST_CLOCK_TIME_NONE;
-                gst_app_src_push_buffer(GST_APP_SRC(appsrc.get()), copy);
+                pushStamped(appsrc.get(), gst_buffer_copy(au), *stamper);  // the copy shares the memory
             });
             logInfo(camera->id(), "RTSP clients connected: passing the camera's H.264 through (no encoder)");
             return;
@@ -107,9 +155,7 @@ struct RtspRestream::Mount {
         if (!source || !playing(source.get())) return;
         // A placeholder comes once a second: make each one decodable on its own.
         if (frame->isPlaceholder()) requestKeyframe();
-        GstBuffer* buffer = gst_buffer_copy(frame->buffer());  // shares the JPEG's memory
-        GST_BUFFER_PTS(buffer) = GST_BUFFER_DTS(buffer) = GST_BUFFER_DURATION(buffer) = GST_CLOCK_TIME_NONE;
-        gst_app_src_push_buffer(GST_APP_SRC(source.get()), buffer);
+        pushStamped(source.get(), gst_buffer_copy(frame->buffer()), stamper);  // the copy shares the JPEG's memory
     }
 };
 
