@@ -30,6 +30,7 @@ struct Options {
     gchar* config = nullptr;
     gchar* pipelines = nullptr;
     gchar* listen = nullptr;
+    gchar* data = nullptr;
     gint port = -1;
     gint rtspPort = -2;
     gboolean check = FALSE;
@@ -110,6 +111,7 @@ int main(int argc, char** argv) {
         {"pipelines", 'p', 0, G_OPTION_ARG_FILENAME, &o.pipelines, "Directory of <id>.conf camera files", "DIR"},
         {"port", 0, 0, G_OPTION_ARG_INT, &o.port, "HTTP port (0: any free port)", "N"},
         {"listen", 0, 0, G_OPTION_ARG_STRING, &o.listen, "Listen address", "ADDR"},
+        {"data", 0, 0, G_OPTION_ARG_FILENAME, &o.data, "Data directory: recordings, captures, auth.key (default ~/.local/share/camrelay)", "DIR"},
         {"rtsp-port", 0, 0, G_OPTION_ARG_INT, &o.rtspPort, "RTSP re-streaming port (0: any free port, -1: off)", "N"},
         {"check", 0, 0, G_OPTION_ARG_NONE, &o.check, "Validate the config and every camera file, then exit", nullptr},
         {"hash-password", 0, 0, G_OPTION_ARG_NONE, &o.hashPassword,
@@ -134,6 +136,7 @@ int main(int argc, char** argv) {
     ServiceConfig& config = service.config;
     if (o.pipelines) config.pipelinesDir = o.pipelines;
     if (o.listen) config.listenAddress = o.listen;
+    if (o.data) config.dataDir = o.data;
     if (o.port != -1) {
         if (o.port < 0 || o.port > 65535) {
             std::fprintf(stderr, "camrelay: --port must be 0..65535 (got %d)\n", o.port);
@@ -215,5 +218,6 @@ int main(int argc, char** argv) {
     g_free(o.config);
     g_free(o.pipelines);
     g_free(o.listen);
+    g_free(o.data);
     return exitCode;
 }

@@ -104,6 +104,9 @@ public:
     Connection onFrame(std::function<void(const FramePtr&)> fn) { return frameSignal_.connect(std::move(fn)); }
     Connection onStateChanged(std::function<void(CameraState)> fn) { return stateSignal_.connect(std::move(fn)); }
     Connection onEvent(std::function<void(const CameraEvent&)> fn) { return eventSignal_.connect(std::move(fn)); }
+    // The one place events leave the camera (event log, /api/events), redacted
+    // here; outputs of the camera (recording) report theirs through it too.
+    void emitEvent(const char* type, std::string message, int attempt = 0, double delaySec = 0);
 
 private:
     void launch(CameraState launching);
@@ -112,7 +115,6 @@ private:
     void setState(CameraState state, std::string error = {});
     void fail(const std::string& error);
     void teardownPipeline();
-    void emitEvent(const char* type, std::string message, int attempt = 0, double delaySec = 0);
     void onCaptured(CapturedFrame captured);
     void onPlaceholder(CapturedFrame captured);
     void publish(FramePtr frame);

@@ -13,6 +13,41 @@ namespace camrelay {
 
 namespace {
 constexpr const char* kGroup = "camera";
+constexpr const char* kRecordGroup = "record";
+
+// One of a fixed list of words, or a problem listing them.
+std::optional<std::string> oneOf(KeyFileReader& reader, const char* group, const char* key,
+                                 std::initializer_list<const char*> words) {
+    auto v = reader.string(group, key);
+    if (!v) return std::nullopt;
+    std::string list;
+    for (const char* w : words) {
+        if (*v == w) return v;
+        list += std::string(list.empty() ? "" : ", ") + w;
+    }
+    reader.problem(group, key, "must be one of " + list + " (got \"" + clipText(*v, kMaxQuotedBytes) + "\")");
+    return std::nullopt;
+}
+
+void parseH264(KeyFileReader& reader, H264Settings& h) {
+    if (auto v = reader.integer(kGroup, "h264-bitrate", 0, 100000)) h.bitrateKbps = *v;
+    if (auto v = reader.integer(kGroup, "h264-quality", 1, 51)) h.quality = *v;
+    if (auto v = reader.integer(kGroup, "h264-keyframe-interval", 1, 10)) h.keyframeIntervalSec = *v;
+    if (auto v = oneOf(reader, kGroup, "h264-preset", {"ultrafast", "superfast", "veryfast", "faster", "fast", "medium",
+                                                        "slow", "slower", "veryslow"}))
+        h.preset = *v;
+    if (auto v = oneOf(reader, kGroup, "h264-tune", {"zerolatency", "fastdecode", "stillimage", "none"})) h.tune = *v;
+}
+
+void parseRecord(KeyFileReader& reader, RecordConfig& r) {
+    if (auto v = oneOf(reader, kRecordGroup, "mode", {"off", "manual", "always"}))
+        r.mode = *v == "off" ? RecordMode::Off : *v == "always" ? RecordMode::Always : RecordMode::Manual;
+    if (auto v = oneOf(reader, kRecordGroup, "format", {"mp4", "mkv"})) r.format = *v == "mkv" ? RecordFormat::Mkv : RecordFormat::Mp4;
+    if (auto v = reader.duration(kRecordGroup, "segment", 10, 24 * 3600)) r.segmentSec = int(*v);
+    if (auto v = reader.duration(kRecordGroup, "capture-interval", 0, 24 * 3600)) r.captureIntervalSec = int(*v);
+    if (auto v = reader.duration(kRecordGroup, "max-age", 0, int64_t(100) * 366 * 86400)) r.maxAgeSec = *v;
+    if (auto v = reader.bytes(kRecordGroup, "max-size", 0, INT64_MAX)) r.maxBytes = *v;
+}
 
 std::optional<Fraction> parseFraction(KeyFileReader& reader, const char* key) {
     auto text = reader.string(kGroup, key);
@@ -53,6 +88,17 @@ std::optional<std::string> boundedString(KeyFileReader& reader, const char* key,
 }
 }  // namespace
 
+const char* toString(RecordMode mode) {
+    switch (mode) {
+    case RecordMode::Off: return "off";
+    case RecordMode::Manual: return "manual";
+    case RecordMode::Always: return "always";
+    }
+    return "off";
+}
+
+const char* toString(RecordFormat format) { return format == RecordFormat::Mkv ? "mkv" : "mp4"; }
+
 bool isValidCameraId(const std::string& id) {
     static const std::regex form("^[A-Za-z0-9_-]{1,64}$");
     return std::regex_match(id, form);
@@ -80,10 +126,13 @@ CameraConfigLoad parseCameraConfig(const std::string& id, const std::string& fil
         load.problems.push_back({fileLabel, "", "has no [camera] group: not a camera file"});
         return load;
     }
-    reader.rejectUnknown({kGroup}, kGroup,
+    reader.rejectUnknown({kGroup, kRecordGroup}, kGroup,
                          {"name", "source", "encoder", "width", "height", "framerate", "quality", "enabled", "jpeg-passthrough",
                           "watchdog-timeout", "start-timeout", "reconnect-delay", "reconnect-max-delay",
-                          "on-demand", "linger"});
+                          "on-demand", "linger", "h264-bitrate", "h264-quality", "h264-keyframe-interval",
+                          "h264-preset", "h264-tune"});
+    reader.rejectUnknown({kGroup, kRecordGroup}, kRecordGroup,
+                         {"mode", "format", "segment", "capture-interval", "max-age", "max-size"});
     if (!reader.has(kGroup, "source")) reader.problem(kGroup, "source", "missing: every camera needs a source= pipeline fragment");
 
     if (auto v = boundedString(reader, "name", kMaxCameraNameChars, "characters"); v && !v->empty()) c.name = *v;
@@ -110,6 +159,8 @@ CameraConfigLoad parseCameraConfig(const std::string& id, const std::string& fil
     if (c.reconnectMaxDelay < c.reconnectDelay)
         reader.problem(kGroup, "reconnect-max-delay",
                        "must be at least reconnect-delay (" + std::to_string(c.reconnectDelay) + ")");
+    parseH264(reader, c.h264);
+    parseRecord(reader, c.record);
     if (reader.has(kGroup, "width") != reader.has(kGroup, "height"))
         reader.problem(kGroup, reader.has(kGroup, "width") ? "height" : "width",
                        "width and height go together: set both or neither");

@@ -2,6 +2,7 @@
 // One camera file: pipelines/<id>.conf. Plain values, no GLib types.
 #include "problem.h"
 
+#include <cstdint>
 #include <string>
 
 namespace camrelay {
@@ -11,6 +12,32 @@ struct Fraction {
     int den = 1;
     bool isSet() const { return num > 0; }
     double value() const { return den ? double(num) / den : 0.0; }
+};
+
+// [camera] h264-*: the one H.264 encoder of a camera whose source does not
+// deliver H.264 itself (x264enc), shared by RTSP, recording and later outputs.
+struct H264Settings {
+    int bitrateKbps = 0;               // h264-bitrate: 0 = constant quality (h264-quality)
+    int quality = 23;                  // h264-quality: x264 quantizer 1..51, lower is better
+    int keyframeIntervalSec = 2;       // h264-keyframe-interval: 1..10 s between key frames
+    std::string preset = "ultrafast";  // h264-preset: an x264 speed-preset name
+    std::string tune = "zerolatency";  // h264-tune: an x264 tune name, or "none"
+};
+
+enum class RecordMode { Off, Manual, Always };
+const char* toString(RecordMode mode);
+// mp4: H.264 in MP4 (plays in browsers); mkv: the JPEG frames in Matroska, no encoder at all.
+enum class RecordFormat { Mp4, Mkv };
+const char* toString(RecordFormat format);
+
+// [record]: recording and timed captures of one camera (docs/configuration.md).
+struct RecordConfig {
+    RecordMode mode = RecordMode::Manual;  // off: never; manual: from the API/page; always: while the service runs
+    RecordFormat format = RecordFormat::Mp4;
+    int segmentSec = 300;           // segment: a new file every this many seconds (at a key frame)
+    int captureIntervalSec = 0;     // capture-interval: a JPEG every this many seconds; 0: none
+    int64_t maxAgeSec = 0;          // max-age: recordings and captures older than this are deleted; 0: no limit
+    int64_t maxBytes = 0;           // max-size: this camera's recordings and captures together; 0: no limit
 };
 
 struct CameraConfig {
@@ -37,6 +64,8 @@ struct CameraConfig {
     // after the last one leaves.
     bool onDemand = false;
     int linger = 10;
+    H264Settings h264;
+    RecordConfig record;
 };
 
 // Bounds on a camera file (issue 9: a 50 MB name= made GET /api/cameras 65 MB,

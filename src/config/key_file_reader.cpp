@@ -181,6 +181,56 @@ std::optional<int> KeyFileReader::integer(const char* group, const char* key, in
     return static_cast<int>(v);
 }
 
+namespace {
+// A whole number with an optional one-letter unit from `units` (each with its
+// multiplier); nullopt when malformed or when it overflows.
+struct Unit {
+    char letter;
+    int64_t factor;
+};
+std::optional<int64_t> scaled(const std::string& text, std::initializer_list<Unit> units) {
+    if (text.empty() || !g_ascii_isdigit(text[0])) return std::nullopt;
+    char* end = nullptr;
+    errno = 0;
+    const unsigned long long v = g_ascii_strtoull(text.c_str(), &end, 10);
+    if (errno != 0 || v > uint64_t(INT64_MAX)) return std::nullopt;
+    int64_t factor = 1;
+    if (*end != '\0') {
+        const char letter = g_ascii_toupper(*end);
+        const Unit* unit = std::find_if(units.begin(), units.end(), [&](const Unit& u) { return u.letter == letter; });
+        if (unit == units.end() || end[1] != '\0') return std::nullopt;
+        factor = unit->factor;
+    }
+    if (int64_t(v) > INT64_MAX / factor) return std::nullopt;
+    return int64_t(v) * factor;
+}
+}  // namespace
+
+std::optional<int64_t> KeyFileReader::bytes(const char* group, const char* key, int64_t min, int64_t max) {
+    auto text = string(group, key);
+    if (!text) return std::nullopt;
+    const int64_t k = 1024;
+    auto v = scaled(*text, {{'K', k}, {'M', k * k}, {'G', k * k * k}, {'T', k * k * k * k}});
+    if (!v || *v < min || *v > max) {
+        problem(group, key, "must be a size like 500M or 20G (K, M, G, T), " + std::to_string(min) + ".." +
+                                std::to_string(max) + " bytes (got " + quoted(*text) + ")");
+        return std::nullopt;
+    }
+    return v;
+}
+
+std::optional<int64_t> KeyFileReader::duration(const char* group, const char* key, int64_t min, int64_t max) {
+    auto text = string(group, key);
+    if (!text) return std::nullopt;
+    auto v = scaled(*text, {{'S', 1}, {'M', 60}, {'H', 3600}, {'D', 86400}});
+    if (!v || *v < min || *v > max) {
+        problem(group, key, "must be a duration like 90s, 15m, 12h or 30d, " + std::to_string(min) + ".." +
+                                std::to_string(max) + " seconds (got " + quoted(*text) + ")");
+        return std::nullopt;
+    }
+    return v;
+}
+
 std::optional<bool> KeyFileReader::boolean(const char* group, const char* key) {
     auto text = string(group, key);
     if (!text) return std::nullopt;

@@ -10,6 +10,7 @@
 #include "core/gobject_ptr.h"
 #include "problem.h"
 
+#include <cstdint>
 #include <initializer_list>
 #include <optional>
 #include <string>
@@ -34,6 +35,10 @@ public:
     std::optional<std::string> string(const char* group, const char* key);
     std::optional<int> integer(const char* group, const char* key, int min, int max);
     std::optional<bool> boolean(const char* group, const char* key);
+    // "500M", "20G", "1048576": bytes (K, M, G, T are powers of 1024), min..max.
+    std::optional<int64_t> bytes(const char* group, const char* key, int64_t min, int64_t max);
+    // "90", "90s", "15m", "12h", "30d": seconds, min..max.
+    std::optional<int64_t> duration(const char* group, const char* key, int64_t min, int64_t max);
 
     void problem(const char* group, const char* key, std::string message);
 

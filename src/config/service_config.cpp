@@ -6,6 +6,7 @@
 
 #include "auth/password_hash.h"
 
+#include <cstdlib>
 #include <regex>
 
 namespace camrelay {
@@ -52,7 +53,7 @@ void parseUsers(KeyFileReader& reader, AuthConfig& auth) {
     for (const std::string& group : reader.groupNames()) {
         if (group.rfind("user:", 0) != 0) continue;
         const char* g = group.c_str();
-        reader.rejectUnknown({"server", "paths", "limits", "rtsp", "auth", "user:*"}, g, {"role", "password"});
+        reader.rejectUnknown({"server", "paths", "limits", "rtsp", "auth", "recording", "user:*"}, g, {"role", "password"});
         UserAccount user;
         user.name = group.substr(5);
         if (!std::regex_match(user.name, userName)) {
@@ -92,7 +93,8 @@ ServiceConfigLoad parseServiceConfig(const std::string& fileLabel, const std::st
     c.file = fileLabel;
     KeyFileReader reader(fileLabel, text, load.problems);
     if (!reader.ok()) return load;
-    const std::initializer_list<const char*> groups = {"server", "paths", "limits", "rtsp", "auth", "user:*"};
+    const std::initializer_list<const char*> groups = {"server", "paths", "limits", "rtsp", "auth", "recording", "user:*"};
+    reader.rejectUnknown(groups, "recording", {"dir", "max-age", "max-size", "min-free"});
     reader.rejectUnknown(groups, "server", {"listen", "port", "backlog", "hosts", "allowed-origins", "frame-ancestors",
                                             "tls-certificate", "tls-key"});
     reader.rejectUnknown(groups, "auth", {"enabled", "session-ttl", "token-ttl", "max-token-ttl",
@@ -134,6 +136,28 @@ ServiceConfigLoad parseServiceConfig(const std::string& fileLabel, const std::st
     // --- client input hardening (issue 9: WebSocket/JSON input) ---
     if (auto v = reader.integer("limits", "publish-idle-timeout", 1, 3600)) c.publishIdleTimeoutSec = *v;
 
+    // --- recording (issue 11) ---
+    RecordingLimits& r = c.recording;
+    if (auto v = reader.string("recording", "dir")) r.dir = *v;
+    if (auto v = reader.duration("recording", "max-age", 0, int64_t(100) * 366 * 86400)) r.maxAgeSec = *v;
+    if (auto v = reader.bytes("recording", "max-size", 0, INT64_MAX)) r.maxBytes = *v;
+    if (auto v = reader.string("recording", "min-free")) {
+        if (!v->empty() && v->back() == '%') {
+            const std::string number = v->substr(0, v->size() - 1);
+            char* end = nullptr;
+            const long percent = number.empty() ? -1 : std::strtol(number.c_str(), &end, 10);
+            if (percent < 0 || percent > 90 || *end != '\0')
+                reader.problem("recording", "min-free", "a percentage must be 0%..90% (got \"" + v->substr(0, 40) + "\")");
+            else {
+                r.minFreePercent = int(percent);
+                r.minFreeBytes = 0;
+            }
+        } else if (auto bytes = reader.bytes("recording", "min-free", 0, INT64_MAX)) {
+            r.minFreeBytes = *bytes;
+            r.minFreePercent = 0;
+        }
+    }
+
     // --- who may do what (issue 10) ---
     AuthConfig& a = c.auth;
     if (auto v = reader.boolean("auth", "enabled")) a.enabled = *v;
@@ -165,6 +189,12 @@ ServiceConfigLoad parseServiceConfig(const std::string& fileLabel, const std::st
         reader.problem("server", w.tlsKey.empty() ? "tls-key" : "tls-certificate",
                        "tls-certificate and tls-key go together (PEM files)");
     return load;
+}
+
+std::string defaultDataDir() { return std::string(g_get_user_data_dir()) + "/camrelay"; }
+
+std::string recordingsDir(const ServiceConfig& config) {
+    return config.recording.dir.empty() ? config.dataDir + "/recordings" : config.recording.dir;
 }
 
 ServiceConfigLoad loadServiceConfigFile(const std::string& path) {

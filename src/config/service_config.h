@@ -51,24 +51,40 @@ struct WebSecurity {
     std::string tlsKey;
 };
 
+// [recording]: where recordings and captures go, and the limits over all cameras.
+struct RecordingLimits {
+    std::string dir;              // dir: empty = <data>/recordings
+    int64_t maxAgeSec = 0;        // max-age: 0 = no limit
+    int64_t maxBytes = 0;         // max-size: every camera's files together; 0 = no limit
+    int64_t minFreeBytes = 0;     // min-free as bytes ("2G"), or
+    int minFreePercent = 2;       // min-free as a percentage of the filesystem ("5%"); the larger wins
+};
+
+// ~/.local/share/camrelay (XDG): where a service run without a config keeps its data.
+std::string defaultDataDir();
+
 struct ServiceConfig {
     std::string file;                   // empty: built-in defaults
     std::string listenAddress = "127.0.0.1";  // only this machine until configured otherwise
     int port = 8080;                    // 0: any free port (printed at start)
     int listenBacklog = 1024;           // GLib's default of 10 stalls bursts of viewers
     std::string pipelinesDir;           // empty: the embedded demo camera
-    std::string dataDir = "/var/lib/camrelay";
+    std::string dataDir = defaultDataDir();  // the installed config sets /var/lib/camrelay
     int clientTimeoutSec = 10;          // a viewer that accepts no bytes for this long is dropped
     int snapshotTimeoutMs = 2000;       // how long a snapshot waits for a first frame
     int maxViewersPerCamera = 2000;     // beyond this, stream requests get 503
     HttpLimits http;
     AuthConfig auth;
     WebSecurity web;
+    RecordingLimits recording;
     bool rtspEnabled = true;            // re-serve every camera at rtsp://host:rtspPort/<id>
     int rtspPort = 8554;                // 0: any free port (printed at start)
     // --- client input hardening (issue 9: WebSocket/JSON input) ---
     int publishIdleTimeoutSec = 10;     // a publisher with no valid frame for this long is closed (1008)
 };
+
+// Where recordings and captures live: [recording] dir, else <data>/recordings.
+std::string recordingsDir(const ServiceConfig& config);
 
 // Auth is on when configured so, or by default when the service listens beyond loopback.
 bool authEnabled(const ServiceConfig& config);

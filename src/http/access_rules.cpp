@@ -22,6 +22,11 @@ constexpr AccessRule kPublish{"/api/cameras/{id}/publish", Access::Admin, Access
 constexpr AccessRule kControl{"/api/cameras/{id}/start|stop", Access::Admin, Access::Admin, false, false, "/api/cameras/demo/stop"};
 // Anyone who may watch may hand a read-only token for one camera to a client.
 constexpr AccessRule kToken{"/api/cameras/{id}/token", Access::Viewer, Access::Viewer, false, false, "/api/cameras/demo/token"};
+// Recordings: viewers list and play them; starting, stopping and deleting is an admin's job.
+constexpr AccessRule kRecordingControl{"/api/cameras/{id}/recording", Access::Viewer, Access::Admin, false, false, "/api/cameras/demo/recording"};
+constexpr AccessRule kCaptureList{"/api/cameras/{id}/captures", Access::Viewer, Access::Admin, false, false, "/api/cameras/demo/captures"};
+constexpr AccessRule kRecordings{"/api/recordings[/{id}]", Access::Viewer, Access::Admin, false, false, "/api/recordings"};
+constexpr AccessRule kCaptures{"/api/captures/{id}", Access::Viewer, Access::Admin, false, false, "/api/captures/demo/captures/x.jpg"};
 constexpr AccessRule kMultiWs{"/api/ws", Access::Viewer, Access::Admin, false, false, "/api/ws"};
 constexpr AccessRule kEvents{"/api/events", Access::Admin, Access::Admin, false, false, "/api/events"};
 constexpr AccessRule kOther{"anything else", Access::Admin, Access::Admin, false, false, "/api/no-such-route"};
@@ -50,6 +55,8 @@ RouteAccess classifyRoute(std::string_view path) {
     if (path == "/login.html") return {kLoginPage, ""};
     if (isLoginFile(path)) return {kLoginFiles, ""};
     if (path == "/api/events" || path.rfind("/api/events/", 0) == 0) return {kEvents, ""};
+    if (path == "/api/recordings" || path.rfind("/api/recordings/", 0) == 0) return {kRecordings, ""};
+    if (path.rfind("/api/captures/", 0) == 0) return {kCaptures, ""};
     if (path.rfind("/api", 0) == 0) {
         const ApiRoute route = parseApiRoute(path);
         switch (route.kind) {
@@ -66,6 +73,8 @@ RouteAccess classifyRoute(std::string_view path) {
             case CameraAction::Start:
             case CameraAction::Stop: return {kControl, route.cameraId};
             case CameraAction::Token: return {kToken, route.cameraId};
+            case CameraAction::Recording: return {kRecordingControl, route.cameraId};
+            case CameraAction::Captures: return {kCaptureList, route.cameraId};
             case CameraAction::Unknown: return {kOther, route.cameraId};
             }
             return {kOther, ""};
@@ -81,7 +90,8 @@ RouteAccess classifyRoute(std::string_view path) {
 const std::vector<AccessRule>& accessRules() {
     static const std::vector<AccessRule> rules = {kLoginPage, kLoginFiles, kPage,     kHealth,   kSession,
                                                   kCameraList, kCamera,    kStream,   kSnapshot, kCameraWs,
-                                                  kPublish,   kControl,    kToken,    kMultiWs,  kEvents, kOther};
+                                                  kPublish,   kControl,    kToken,    kRecordingControl, kCaptureList,
+                                                  kRecordings, kCaptures,  kMultiWs,  kEvents,   kOther};
     return rules;
 }
 

@@ -30,6 +30,8 @@ CameraAction actionFromName(std::string_view name) {
     if (name == "start") return CameraAction::Start;
     if (name == "stop") return CameraAction::Stop;
     if (name == "token") return CameraAction::Token;
+    if (name == "recording") return CameraAction::Recording;
+    if (name == "captures") return CameraAction::Captures;
     return CameraAction::Unknown;
 }
 

@@ -16,7 +16,7 @@ enum class ApiRouteKind {
     Camera,          // /api/cameras/{id}[/{action}]
 };
 
-enum class CameraAction { None, Stream, Ws, Publish, Snapshot, Start, Stop, Token, Unknown };
+enum class CameraAction { None, Stream, Ws, Publish, Snapshot, Start, Stop, Token, Recording, Captures, Unknown };
 
 struct ApiRoute {
     ApiRouteKind kind = ApiRouteKind::NotFound;

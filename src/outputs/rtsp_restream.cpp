@@ -1,5 +1,6 @@
 #include "rtsp_restream.h"
 
+#include "camera/frame_stamper.h"
 #include "core/invoke.h"
 #include "outputs/rtsp_auth.h"
 #include "core/log.h"
@@ -59,43 +60,6 @@ static bool playing(GstElement* appsrc) { return GST_STATE(appsrc) == GST_STATE_
 
 namespace {
 constexpr GstClockTime kEncodedFrameDuration = GST_SECOND / 30;  // the encoder's declared rate
-
-// Timestamps for pushed frames: the running time at arrival, but never closer
-// than `spacing` to the previous one. Frames arrive with jitter; two stamped
-// 10 ms apart round to the same tick at the declared 30 fps, and players and
-// muxers (ffmpeg) then see a repeated DTS. A frame that would have to be
-// stamped more than `maxLead` ahead of now comes faster than the declared
-// rate: stamp() returns NONE and, where dropping is allowed, it is skipped.
-class FrameStamper {
-public:
-    FrameStamper(GstClockTime spacing, GstClockTime maxLead) : spacing_(spacing), maxLead_(maxLead) {}
-
-    GstClockTime stamp(GstElement* appsrc) {
-        GRef<GstClock> clock = GRef<GstClock>::adopt(gst_element_get_clock(appsrc));
-        if (!clock) return GST_CLOCK_TIME_NONE;
-        const GstClockTime now = gst_clock_get_time(clock.get()) - gst_element_get_base_time(appsrc);
-        GstClockTime pts = now;
-        if (GST_CLOCK_TIME_IS_VALID(last_) && pts < last_ + spacing_) pts = last_ + spacing_;
-        if (pts > now + maxLead_) return GST_CLOCK_TIME_NONE;
-        return last_ = pts;
-    }
-
-private:
-    GstClockTime spacing_, maxLead_;
-    GstClockTime last_ = GST_CLOCK_TIME_NONE;
-};
-
-// Pushes `buffer` (owned) stamped by `stamper`, or drops it.
-void pushStamped(GstElement* appsrc, GstBuffer* buffer, FrameStamper& stamper) {
-    const GstClockTime pts = stamper.stamp(appsrc);
-    if (!GST_CLOCK_TIME_IS_VALID(pts)) {
-        gst_buffer_unref(buffer);
-        return;
-    }
-    GST_BUFFER_PTS(buffer) = GST_BUFFER_DTS(buffer) = pts;
-    GST_BUFFER_DURATION(buffer) = GST_CLOCK_TIME_NONE;
-    gst_app_src_push_buffer(GST_APP_SRC(appsrc), buffer);
-}
 }  // namespace
 
 // One camera's mount. Shared with callbacks queued for the loop, which check
@@ -127,7 +91,7 @@ struct RtspRestream::Mount {
             auto stamper = std::make_shared<FrameStamper>(GST_MSECOND, G_MAXUINT64 / 2);
             tapListener = camera->h264Tap()->add([appsrc, stamper](GstBuffer* au) {
                 if (!playing(appsrc.get())) return;
-                pushStamped(appsrc.get(), gst_buffer_copy(au), *stamper);  // the copy shares the memory
+                stamper->push(appsrc.get(), gst_buffer_copy(au));  // the copy shares the memory
             });
             logInfo(camera->id(), "RTSP clients connected: passing the camera's H.264 through (no encoder)");
             return;
@@ -155,7 +119,7 @@ struct RtspRestream::Mount {
         if (!source || !playing(source.get())) return;
         // A placeholder comes once a second: make each one decodable on its own.
         if (frame->isPlaceholder()) requestKeyframe();
-        pushStamped(source.get(), gst_buffer_copy(frame->buffer()), stamper);  // the copy shares the JPEG's memory
+        stamper.push(source.get(), gst_buffer_copy(frame->buffer()));  // the copy shares the JPEG's memory
     }
 };
 

@@ -68,6 +68,10 @@ ServiceProcess::ServiceProcess(const std::map<std::string, std::string>& cameras
     std::vector<std::string> args = {camrelayBinary(), "--listen", "127.0.0.1", "--port", "0", "--pipelines", pipelines};
     if (std::find(extraArgs.begin(), extraArgs.end(), "--rtsp-port") == extraArgs.end())
         args.insert(args.end(), {"--rtsp-port", "0"});
+    // Recordings and captures go to the fixture's own dir, unless a config or the test says where.
+    if (std::find(extraArgs.begin(), extraArgs.end(), "--config") == extraArgs.end() &&
+        std::find(extraArgs.begin(), extraArgs.end(), "--data") == extraArgs.end())
+        args.insert(args.end(), {"--data", dataDir()});
     args.insert(args.end(), extraArgs.begin(), extraArgs.end());
     process_ = ChildProcess(args, dir_.path() + "/service.out", logPath_);
     // The service prints "listening on http[s]://127.0.0.1:PORT/" once it accepts connections.

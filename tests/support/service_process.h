@@ -35,6 +35,9 @@ public:
     int rtspPort() const { return rtspPort_; }  // 0: RTSP off
     int pid() const { return process_.pid(); }
     const std::string& pipelinesDir() const { return dir_.path(); }
+    // The service's data dir (--data) when the test gave no --config or --data of its own;
+    // recordings are under dataDir() + "/recordings".
+    std::string dataDir() const { return dir_.path() + "/data"; }
     // Everything the service printed to stderr so far.
     std::string log() const;
     // GET /api/cameras/{id}: the camera's JSON (throws if the service does not answer).
