@@ -15,6 +15,7 @@
 #include <glib-unix.h>
 #include <sys/resource.h>
 
+#include <chrono>
 #include <cstdio>
 #include <iostream>
 #include <string>
@@ -213,6 +214,8 @@ int main(int argc, char** argv) {
 
         logInfo("", "shutting down");
         systemd.stopping();
+        // Nothing lost: every file being recorded is finalized while the cameras still run.
+        outputs.recorders().finishAll(std::chrono::seconds(5));
         registry.stopAll();
     }
     g_free(o.config);

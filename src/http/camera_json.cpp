@@ -1,6 +1,7 @@
 #include "camera_json.h"
 
 #include "core/redact.h"
+#include "http/recording_routes.h"
 
 namespace camrelay {
 
@@ -56,6 +57,7 @@ JsonObjectValue cameraJson(const Camera& camera, const Outputs& outputs) {
     urls.set("stream", base + "/stream").set("snapshot", base + "/snapshot").set("websocket", base + "/ws");
     if (camera.isPush()) urls.set("publish", base + "/publish");
     o.set("urls", std::move(urls));
+    o.set("recording", recordingJson(camera, outputs.recorders().find(camera.id())));
     // rtsp://<the host you reached>:<port><path>
     if (RtspRestream* rtsp = outputs.rtsp(); rtsp && camera.configValid()) {
         JsonObjectValue r;

@@ -5,6 +5,7 @@
 #include "core/log.h"
 #include "http/camera_json.h"
 #include "http/json.h"
+#include "http/recording_routes.h"
 #include "http/request.h"
 #include "http/route_path.h"
 #include "http/upgrade.h"
@@ -86,7 +87,8 @@ void CameraRoutes::handle(SoupServerMessage* msg, const char* path, GHashTable* 
     case CameraAction::Token:
         if (!methodIs(msg, "POST")) return respondMethodNotAllowed(msg, "POST");
         return token(msg, *camera);
-    case CameraAction::Recording:  // issue 11: recording control (POST/DELETE), not yet
+    case CameraAction::Recording:
+        return handleRecording(msg, *camera, outputs);
     case CameraAction::Captures:   // issue 11: timed captures list, not yet
     case CameraAction::Unknown:
         break;

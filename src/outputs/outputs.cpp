@@ -3,7 +3,7 @@
 namespace camrelay {
 
 Outputs::Outputs(Registry& registry, const ServiceConfig& config, Authenticator& auth)
-    : websockets_(registry, config.clientTimeoutSec) {
+    : websockets_(registry, config.clientTimeoutSec), recorders_(registry, config) {
     for (Camera* camera : registry.cameras())
         mjpeg_[camera->id()] = std::make_unique<MjpegFanout>(*camera, config.clientTimeoutSec);
     if (config.rtspEnabled) rtsp_ = std::make_unique<RtspRestream>(registry, config, auth);

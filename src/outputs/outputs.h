@@ -1,6 +1,6 @@
 #pragma once
 // The outputs of every camera: MJPEG fan-out, WebSocket viewers, snapshots,
-// RTSP re-streaming.
+// RTSP re-streaming, recording.
 // Cameras do not know about outputs; outputs attach to cameras.
 // Thread affinity: loop thread only.
 #include "auth/authenticator.h"
@@ -10,6 +10,7 @@
 #include "outputs/rtsp_restream.h"
 #include "outputs/snapshot.h"
 #include "outputs/websocket_hub.h"
+#include "recording/recorders.h"
 
 #include <map>
 #include <memory>
@@ -30,12 +31,15 @@ public:
     size_t viewers(const std::string& cameraId) const;
     // Null when RTSP is disabled in the config.
     RtspRestream* rtsp() const { return rtsp_.get(); }
+    Recorders& recorders() { return recorders_; }
+    const Recorders& recorders() const { return recorders_; }
 
 private:
     std::map<std::string, std::unique_ptr<MjpegFanout>> mjpeg_;
     SnapshotRequests snapshots_;
     WebSocketHub websockets_;
     std::unique_ptr<RtspRestream> rtsp_;
+    Recorders recorders_;
 };
 
 }  // namespace camrelay
