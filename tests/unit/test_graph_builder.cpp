@@ -83,9 +83,9 @@ TEST_CASE("an H.264 source is decoded, then encoded once as JPEG; its access uni
     CHECK(result.plan->sourceKind == SourceKind::Encoded);
     CHECK(result.plan->h264Tap);
     CHECK_THAT(result.plan->pipelineText,
-               Catch::Contains("h264parse ! video/x-h264,stream-format=byte-stream,alignment=au ! tee name=camrelay_h264 ! "
-                               "queue max-size-buffers=3 max-size-bytes=0 max-size-time=0 ! decodebin ! videoconvert"));
-    CHECK_THAT(result.plan->pipelineText, Catch::EndsWith("appsink name=camrelay_h264_au max-buffers=30 drop=true sync=false emit-signals=false"));
+               Catch::Contains("h264parse config-interval=-1 ! video/x-h264,stream-format=byte-stream,alignment=au ! tee name=camrelay_h264 ! "
+                               "queue name=camrelay_jpeg_gate max-size-buffers=3 max-size-bytes=0 max-size-time=0 ! decodebin ! videoconvert"));
+    CHECK_THAT(result.plan->pipelineText, Catch::EndsWith("appsink name=camrelay_h264_au max-buffers=30 drop=true sync=false async=false emit-signals=false"));
     CHECK(count(result.plan->pipelineText, "h264parse") == 1);  // the source's parser is reused
     CHECK(count(result.plan->pipelineText, "jpegenc") == 1);
 
