@@ -10,6 +10,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <mutex>
 
 #define GST_CAT_DEFAULT camrelay_camera_debug
 
@@ -38,13 +39,32 @@ std::string describeError(GstMessage* message) {
 // The H.264 branch's appsink feeds the tap on the streaming thread while
 // *live is true. The camera clears it before handing the pipeline to the
 // reaper: an old pipeline still draining never interleaves its access units
-// with the new one's.
+// with the new one's. Every access unit is also counted for liveness.
 struct TapFeed {
     std::shared_ptr<EncodedTap> tap;
     std::shared_ptr<std::atomic<bool>> live;
+    std::shared_ptr<AccessUnitMeter> meter;
 };
 
-std::shared_ptr<std::atomic<bool>> attachH264Tap(GstElement* pipeline, const std::shared_ptr<EncodedTap>& tap) {
+}  // namespace
+
+// Access units of the running pipeline, counted on the streaming thread and
+// read by the watchdog tick: while the JPEG branch is closed they are the
+// camera's frames (liveness, fps).
+struct AccessUnitMeter {
+    std::mutex mutex;
+    uint64_t count = 0;
+    std::array<int64_t, 64> arrivalUs{};  // ring, indexed by count
+    void record(int64_t now) {
+        std::lock_guard<std::mutex> lock(mutex);
+        arrivalUs[++count % arrivalUs.size()] = now;
+    }
+};
+
+namespace {
+
+std::shared_ptr<std::atomic<bool>> attachH264Tap(GstElement* pipeline, const std::shared_ptr<EncodedTap>& tap,
+                                                 const std::shared_ptr<AccessUnitMeter>& meter) {
     GRef<GstElement> sink = GRef<GstElement>::adopt(gst_bin_get_by_name(GST_BIN(pipeline), kH264SinkName));
     if (!sink) return nullptr;
     auto live = std::make_shared<std::atomic<bool>>(true);
@@ -54,17 +74,45 @@ std::shared_ptr<std::atomic<bool>> attachH264Tap(GstElement* pipeline, const std
         GstBuffer* buffer = sample ? gst_sample_get_buffer(sample.get()) : nullptr;
         auto* feed = static_cast<TapFeed*>(data);
         try {
-            if (buffer && feed->live->load()) feed->tap->push(buffer);
-        } catch (const std::exception& e) {
-            GST_ERROR("H.264 access unit dropped: %s", e.what());
+            if (!buffer || !feed->live->load()) return GST_FLOW_OK;
+            feed->meter->record(monotonicNowUs());
+            feed->tap->push(buffer);
         } catch (...) {
-            GST_ERROR("H.264 access unit dropped: unknown exception");
+            GST_ERROR("H.264 access unit dropped: %s", currentExceptionText().c_str());
         }
         return GST_FLOW_OK;
     };
-    gst_app_sink_set_callbacks(GST_APP_SINK(sink.get()), &callbacks, new TapFeed{tap, live},
+    gst_app_sink_set_callbacks(GST_APP_SINK(sink.get()), &callbacks, new TapFeed{tap, live, meter},
                                [](gpointer p) noexcept { delete static_cast<TapFeed*>(p); });
     return live;
+}
+
+// The JPEG gate: a buffer probe on the queue before the decoder (H.264
+// sources). Closed: every access unit is dropped (no decode, no JPEG encode).
+// Opening: dropped until the first key frame, so the decoder starts clean.
+enum JpegGate : int { kGateClosed = 0, kGateWaitingForKey = 1, kGateOpen = 2 };
+
+bool attachJpegGate(GstElement* pipeline, const std::shared_ptr<std::atomic<int>>& gate) {
+    GRef<GstElement> queue = GRef<GstElement>::adopt(gst_bin_get_by_name(GST_BIN(pipeline), kJpegGateName));
+    if (!queue) return false;
+    GRef<GstPad> pad = GRef<GstPad>::adopt(gst_element_get_static_pad(queue.get(), "sink"));
+    gst_pad_add_probe(pad.get(), GST_PAD_PROBE_TYPE_BUFFER, [](GstPad*, GstPadProbeInfo* info, gpointer data) noexcept {
+        std::atomic<int>* state = static_cast<std::shared_ptr<std::atomic<int>>*>(data)->get();
+        int now = state->load();
+        if (now == kGateOpen) return GST_PAD_PROBE_OK;
+        if (now == kGateClosed) return GST_PAD_PROBE_DROP;
+        GstBuffer* buffer = GST_PAD_PROBE_INFO_BUFFER(info);
+        if (GST_BUFFER_FLAG_IS_SET(buffer, GST_BUFFER_FLAG_DELTA_UNIT)) return GST_PAD_PROBE_DROP;
+        // The first key frame after a gap: opens unless closed again meanwhile.
+        if (!state->compare_exchange_strong(now, kGateOpen)) return GST_PAD_PROBE_DROP;
+        buffer = gst_buffer_make_writable(buffer);
+        GST_BUFFER_FLAG_SET(buffer, GST_BUFFER_FLAG_DISCONT);
+        GST_PAD_PROBE_INFO_DATA(info) = buffer;
+        return GST_PAD_PROBE_OK;
+    }, new std::shared_ptr<std::atomic<int>>(gate), [](gpointer p) noexcept {
+        delete static_cast<std::shared_ptr<std::atomic<int>>*>(p);
+    });
+    return true;
 }
 
 std::string seconds(double s) {
@@ -90,7 +138,9 @@ const char* toString(CameraState state) {
 
 Camera::Camera(CameraConfig config, ConfigProblems configProblems, PipelineReaper* reaper)
     : config_(std::move(config)), configProblems_(std::move(configProblems)), reaper_(reaper), stateSinceUs_(monotonicNowUs()),
-      placeholder_([this](CapturedFrame captured) { onPlaceholder(std::move(captured)); }) {
+      placeholder_([this](CapturedFrame captured) { onPlaceholder(std::move(captured)); }),
+      // A camera whose config is invalid never runs: its stream stays an idle encode-mode one.
+      h264_(std::make_unique<SharedH264Stream>(*this, false)) {
     if (!configProblems_.empty()) {
         setState(CameraState::Failed, joinProblems(configProblems_));
         return;
@@ -102,11 +152,12 @@ Camera::Camera(CameraConfig config, ConfigProblems configProblems, PipelineReape
         return;
     }
     plan_ = std::move(*result.plan);
-    if (plan_.h264Tap) h264Tap_ = std::make_shared<EncodedTap>();
+    if (plan_.h264Tap) h264_ = std::make_unique<SharedH264Stream>(*this, true);
     displayText_ = redactCredentials(plan_.pipelineText);
 }
 
 Camera::~Camera() {
+    h264_->shutdown();
     lingerTimer_.cancel();
     retryTimer_.cancel();
     watchdog_.reset();
@@ -154,6 +205,43 @@ bool Camera::pushJpeg(GRef<GstBuffer> jpeg) {
 }
 
 Camera::Demand Camera::demand() {
+    Demand running = keepRunning();
+    ++jpegConsumers_;
+    updateJpegGate();
+    // The JPEG claim goes first, then the running one it holds.
+    return Demand(this, [running](Camera* camera) { camera->releaseJpeg(); });
+}
+
+void Camera::releaseJpeg() {
+    if (jpegConsumers_ > 0) --jpegConsumers_;
+    updateJpegGate();
+}
+
+bool Camera::jpegActive() const {
+    if (!pipeline_) return false;
+    return !jpegGate_ || jpegGate_->load() != kGateClosed;
+}
+
+// H.264 sources: the decode → JPEG branch runs while a JPEG consumer exists.
+void Camera::updateJpegGate() {
+    if (!jpegGate_) return;
+    const bool wanted = jpegConsumers_ > 0;
+    const bool open = jpegGate_->load() != kGateClosed;
+    if (wanted == open) return;
+    if (wanted) {
+        jpegSinceOpen_ = false;
+        jpegGate_->store(kGateWaitingForKey);
+        logInfo(id(), "JPEG consumers: decoding from the next key frame");
+        return;
+    }
+    jpegGate_->store(kGateClosed);
+    jpegSinceOpen_ = false;  // access units are the frames again
+    // Nobody may be served a frame that is no longer current.
+    if (latest_ && !latest_->isPlaceholder()) latest_.reset();
+    logInfo(id(), "no JPEG consumers: decoding stopped (H.264 passes on)");
+}
+
+Camera::Demand Camera::keepRunning() {
     ++consumers_;
     lingerTimer_.cancel();
     if (state_ == CameraState::Idle) {
@@ -207,7 +295,15 @@ void Camera::launch(CameraState launching) {
         fail("pipeline has no element named " + std::string(kFrameSinkName));
         return;
     }
-    if (h264Tap_) h264Live_ = attachH264Tap(pipeline.get(), h264Tap_);
+    if (plan_.h264Tap) {
+        auMeter_ = std::make_shared<AccessUnitMeter>();
+        seenAccessUnits_ = 0;
+        h264Live_ = attachH264Tap(pipeline.get(), h264_->sharedTap(), auMeter_);
+        // Open until the source says whether it is live (below).
+        jpegGate_ = std::make_shared<std::atomic<int>>(kGateWaitingForKey);
+        jpegSinceOpen_ = false;
+        if (!attachJpegGate(pipeline.get(), jpegGate_)) jpegGate_.reset();  // a planned H.264 pipeline always has it
+    }
     if (plan_.push) pushSource_ = GRef<GstElement>::adopt(gst_bin_get_by_name(GST_BIN(pipeline.get()), kPushSourceName));
     pipeline_ = pipeline;
     receiver_ = std::make_unique<FrameReceiver>(sink.get(), [this](CapturedFrame f) { onCaptured(std::move(f)); });
@@ -232,6 +328,12 @@ void Camera::launch(CameraState launching) {
     // else (files, non-live test sources) is paced by the clock at the sink.
     GstStateChangeReturn ret = gst_element_set_state(pipeline_.get(), GST_STATE_PAUSED);
     g_object_set(sink.get(), "sync", ret == GST_STATE_CHANGE_NO_PREROLL ? FALSE : TRUE, nullptr);
+    // A non-live H.264 source (a file) is paced by the frame sink: with the
+    // JPEG branch gated it would be read as fast as the disk allows. Its JPEG
+    // branch stays open (from its first key frame).
+    // A live source sends nothing before PLAYING: the gate closes in time.
+    if (jpegGate_ && ret != GST_STATE_CHANGE_NO_PREROLL) jpegGate_.reset();
+    else if (jpegGate_ && jpegConsumers_ == 0) jpegGate_->store(kGateClosed);
     if (ret != GST_STATE_CHANGE_FAILURE) ret = gst_element_set_state(pipeline_.get(), GST_STATE_PLAYING);
     if (ret == GST_STATE_CHANGE_FAILURE) {
         // The reason is on the bus as an ERROR; take it now rather than later.
@@ -280,6 +382,8 @@ void Camera::teardownPipeline() {
     receiver_.reset();  // frames still in flight are dropped
     if (h264Live_) h264Live_->store(false);
     h264Live_.reset();
+    jpegGate_.reset();  // the probe keeps its own reference
+    auMeter_.reset();
     if (!pipeline_) return;
     if (reaper_) {
         reaper_->reap(std::move(pipeline_), id());
@@ -316,17 +420,23 @@ void Camera::fail(const std::string& error) {
     setState(CameraState::Failed, error);
 }
 
+void Camera::becomeLive(const std::string& what) {
+    logInfo(id(), "live " + what + (attempt_ ? " after " + std::to_string(attempt_) + " reconnect attempt(s)" : ""));
+    attempt_ = 0;
+    placeholder_.hide();
+    if (latest_ && latest_->isPlaceholder()) latest_.reset();  // replaced at once when JPEG runs
+    setState(CameraState::Live);
+}
+
 void Camera::onCaptured(CapturedFrame captured) {
+    // A frame decoded just before the JPEG gate closed: nobody wants it.
+    if (jpegGate_ && jpegGate_->load() == kGateClosed) return;
+    jpegSinceOpen_ = true;
     lastFrameUs_ = monotonicNowUs();
     ++frames_;
     arrivalUs_[frames_ % arrivalUs_.size()] = lastFrameUs_;
-    if (state_ != CameraState::Live) {
-        logInfo(id(), "live " + std::to_string(captured.width) + "x" + std::to_string(captured.height) +
-                          (attempt_ ? " after " + std::to_string(attempt_) + " reconnect attempt(s)" : ""));
-        attempt_ = 0;
-        placeholder_.hide();
-        setState(CameraState::Live);
-    }
+    if (state_ != CameraState::Live)
+        becomeLive(std::to_string(captured.width) + "x" + std::to_string(captured.height));
     publish(std::make_shared<const Frame>(std::move(captured.jpeg), ++frameNumber_, captured.captureUnixUs,
                                           captured.width, captured.height));
 }
@@ -342,8 +452,32 @@ void Camera::publish(FramePtr frame) {
     frameSignal_.emit(frame);
 }
 
+// H.264 sources: while no JPEG comes (the gate is closed, or opened and
+// waiting for its first frame), the source's access units are its frames.
+void Camera::absorbAccessUnits() {
+    if (!auMeter_) return;
+    std::array<int64_t, 64> times{};
+    size_t n = 0;
+    {
+        std::lock_guard<std::mutex> lock(auMeter_->mutex);
+        const uint64_t total = auMeter_->count;
+        n = size_t(std::min<uint64_t>(total - seenAccessUnits_, times.size()));
+        for (size_t i = 0; i < n; ++i)  // oldest first
+            times[i] = auMeter_->arrivalUs[(total - n + 1 + i) % auMeter_->arrivalUs.size()];
+        seenAccessUnits_ = total;
+    }
+    if (n == 0 || jpegSinceOpen_) return;
+    for (size_t i = 0; i < n; ++i) {
+        ++frames_;
+        arrivalUs_[frames_ % arrivalUs_.size()] = times[i];
+        lastFrameUs_ = std::max(lastFrameUs_, times[i]);
+    }
+    if (state_ == CameraState::Starting || state_ == CameraState::Reconnecting) becomeLive("(H.264; JPEG only while someone looks)");
+}
+
 gboolean Camera::watchdogTick() {
     if (plan_.push) return G_SOURCE_CONTINUE;  // a publisher may send as slowly as it likes
+    absorbAccessUnits();
     const int64_t now = monotonicNowUs();
     if (state_ == CameraState::Live && now - lastFrameUs_ > int64_t(config_.watchdogTimeout) * 1000000)
         sourceLost("watchdog: no new frame for " + seconds(config_.watchdogTimeout));

@@ -7,6 +7,13 @@
 //   failed: the config is wrong (never retried); stop() from anywhere: stopped
 //   on-demand cameras: idle ─first consumer─► starting ... ─linger after the last─► idle
 //
+// JPEG only while someone looks: for a source that delivers H.264, the decode
+// → JPEG branch after the H.264 tee runs only while a JPEG consumer (demand())
+// exists; H.264 consumers (h264().claim(), keepRunning()) keep the source
+// running without it. While that branch is closed the source's access units
+// count as its frames (liveness, fps, watchdog) and latestFrame() is empty;
+// when it opens, JPEG starts at the next key frame.
+//
 // Recovery rebuilds only this camera's pipeline. While the source is down
 // (stalled, reconnecting) the camera emits "camera offline" placeholder frames
 // at 1 fps, so viewers stay connected and see why. Frames leave the streaming
@@ -22,6 +29,7 @@
 #include "camera/graph_builder.h"
 #include "camera/offline_placeholder.h"
 #include "camera/pipeline_reaper.h"
+#include "camera/shared_h264_stream.h"
 #include "config/camera_config.h"
 #include "core/gobject_ptr.h"
 #include "core/one_shot_timer.h"
@@ -33,6 +41,8 @@
 #include <string>
 
 namespace camrelay {
+
+struct AccessUnitMeter;
 
 enum class CameraState { Stopped, Idle, Starting, Live, Stalled, Reconnecting, Failed };
 const char* toString(CameraState state);
@@ -77,9 +87,12 @@ public:
     bool start();
     void stop();
 
-    // The source's H.264 access units, when it delivers H.264 (else null).
-    // Shared with the streaming threads; lives as long as the camera.
-    const std::shared_ptr<EncodedTap>& h264Tap() const { return h264Tap_; }
+    // The camera's one H.264 stream, shared by every H.264 consumer (h264_stream.h):
+    // the source's own access units when it delivers H.264, else one encoder.
+    SharedH264Stream& h264() { return *h264_; }
+    const SharedH264Stream& h264() const { return *h264_; }
+    // Old pipelines go here (may be null: they are stopped in place).
+    PipelineReaper* reaper() const { return reaper_; }
 
     // source=push: frames come from one publisher at a time, which starts the
     // pipeline when it arrives and stops the camera when it leaves (viewers stay).
@@ -89,12 +102,18 @@ public:
     // A publisher's JPEG (checked by the caller); false when the camera is not running.
     bool pushJpeg(GRef<GstBuffer> jpeg);
 
-    // A consumer of the camera (viewer, snapshot, RTSP media) holds one while
-    // it consumes: an on-demand camera runs while any exists and goes idle
-    // `linger` seconds after the last is released. Copies share one claim.
+    // A JPEG consumer of the camera (viewer, snapshot, H.264 encoder) holds
+    // one while it consumes: an on-demand camera runs while any claim exists
+    // and goes idle `linger` seconds after the last is released; an H.264
+    // source's JPEG branch runs while a demand() exists. Copies share one claim.
     using Demand = std::shared_ptr<const void>;
     Demand demand();
-    size_t consumers() const { return consumers_; }
+    // A consumer that needs the source running but no JPEG (H.264 passthrough).
+    Demand keepRunning();
+    size_t consumers() const { return consumers_; }        // every claim
+    size_t jpegConsumers() const { return jpegConsumers_; }
+    // JPEG frames are being produced now (or will be from the next key frame).
+    bool jpegActive() const;
 
     // The newest frame, which is a placeholder while recovering.
     FramePtr latestFrame() const { return latest_; }
@@ -120,6 +139,10 @@ private:
     void publish(FramePtr frame);
     gboolean watchdogTick();
     void release();
+    void releaseJpeg();
+    void updateJpegGate();
+    void absorbAccessUnits();
+    void becomeLive(const std::string& what);
     void goIdle();
     void halt();
     gboolean onBusMessage(GstMessage* message);
@@ -149,8 +172,15 @@ private:
     GRef<GstElement> pushSource_;
     OneShotTimer lingerTimer_;
     OfflinePlaceholder placeholder_;
-    std::shared_ptr<EncodedTap> h264Tap_;
+    std::unique_ptr<SharedH264Stream> h264_;
     std::shared_ptr<std::atomic<bool>> h264Live_;  // this run's H.264 appsink may feed the tap
+    size_t jpegConsumers_ = 0;
+    // This run's JPEG gate (H.264 sources): JpegGate in camera.cpp, read by a pad probe.
+    std::shared_ptr<std::atomic<int>> jpegGate_;
+    bool jpegSinceOpen_ = false;  // a JPEG frame arrived since the gate last opened
+    // This run's access units, counted on the streaming thread (AccessUnitMeter in camera.cpp).
+    std::shared_ptr<AccessUnitMeter> auMeter_;
+    uint64_t seenAccessUnits_ = 0;
 
     FramePtr latest_;
     uint64_t frameNumber_ = 0;  // last number given, placeholders included

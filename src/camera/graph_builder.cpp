@@ -143,16 +143,24 @@ bool onlyH264(const GstCaps* caps) {
 SourceKind kindOf(const GstCaps* caps) { return gst_caps_is_any(caps) ? SourceKind::Dynamic : kindOfCaps(caps); }
 
 // H.264 sources keep their access units for outputs that pass them through:
-//   source ! h264parse ! byte-stream/au ! tee ─┬─ queue ! decodebin ! ... JPEG
+//   source ! h264parse ! byte-stream/au ! tee ─┬─ queue (JPEG gate) ! decodebin ! ... JPEG
 //                                              └─ queue ! appsink (H.264 tap)
+// The parser puts SPS/PPS before every key frame (config-interval=-1), so any
+// consumer can start at any key frame. The JPEG gate queue carries a pad probe
+// (camera.cpp) that lets buffers through only while a JPEG consumer exists.
+bool endsWithParser(const std::string& source) { return g_str_has_suffix(source.c_str(), "h264parse"); }
 std::string h264TapHead(const std::string& source) {
-    const bool parsed = g_str_has_suffix(source.c_str(), "h264parse");  // no second parser when the source has one
-    return std::string(parsed ? "" : "h264parse ! ") + "video/x-h264,stream-format=byte-stream,alignment=au ! tee name=" + kH264TeeName +
-           " ! queue max-size-buffers=3 max-size-bytes=0 max-size-time=0 ! ";
+    const bool parsed = endsWithParser(source);  // no second parser when the source has one
+    return std::string(parsed ? "" : "h264parse config-interval=-1 ! ") +
+           "video/x-h264,stream-format=byte-stream,alignment=au ! tee name=" + kH264TeeName +
+           " ! queue name=" + kJpegGateName + " max-size-buffers=3 max-size-bytes=0 max-size-time=0 ! ";
 }
+// async=false: while the JPEG branch is gated, the frame sink never prerolls
+// and the pipeline never completes its state change; this sink must not
+// wait for that (it would hold the first access unit forever).
 std::string h264TapBranch() {
     return std::string(" ") + kH264TeeName + ". ! queue max-size-buffers=30 max-size-bytes=0 max-size-time=0 ! appsink name=" +
-           kH264SinkName + " max-buffers=30 drop=true sync=false emit-signals=false";
+           kH264SinkName + " max-buffers=30 drop=true sync=false async=false emit-signals=false";
 }
 
 }  // namespace
@@ -223,7 +231,9 @@ GraphPlanResult planGraph(const CameraConfig& c) {
     plan.sourceKind = *kind;
     plan.h264Tap = h264Tap;
     plan.push = push;
-    plan.pipelineText = source + " ! " + middle + " ! " + fanoutTail() + (h264Tap ? h264TapBranch() : std::string());
+    // The source's own parser (reused) repeats SPS/PPS before key frames too.
+    const std::string sourceText = h264Tap && endsWithParser(source) ? source + " config-interval=-1" : source;
+    plan.pipelineText = sourceText + " ! " + middle + " ! " + fanoutTail() + (h264Tap ? h264TapBranch() : std::string());
     // Parsing the whole text catches what the parts cannot: pads that do not link.
     if (!parsePipeline(plan.pipelineText, &error)) {
         problem("camera.source", "the effective pipeline does not parse: " + error + " (pipeline: " + plan.pipelineText + ")");

@@ -24,6 +24,8 @@ inline constexpr const char* kFanoutTeeName = "camrelay_fanout";
 inline constexpr const char* kFrameSinkName = "camrelay_frames";
 inline constexpr const char* kH264TeeName = "camrelay_h264";
 inline constexpr const char* kH264SinkName = "camrelay_h264_au";
+// H.264 sources: the queue before the decoder, gated while nobody needs JPEG.
+inline constexpr const char* kJpegGateName = "camrelay_jpeg_gate";
 inline constexpr const char* kPushSourceName = "camrelay_push";
 // source=push: frames come from a publisher over /api/cameras/{id}/publish.
 inline constexpr const char* kPushSource = "push";

@@ -53,6 +53,18 @@ JsonObjectValue cameraJson(const Camera& camera, const Outputs& outputs) {
     o.set("frames_sent", mjpeg.framesSent).set("frames_dropped", mjpeg.framesDropped);
     o.set("viewers_timed_out", mjpeg.viewersTimedOut);
     o.set("config", configJson(camera.config()));
+    if (camera.configValid()) {  // the shared H.264 stream (issue 11) and whether JPEG is being made now
+        const SharedH264Stream& h264 = camera.h264();
+        JsonObjectValue h;
+        h.set("mode", h264.passthrough() ? "passthrough" : "encode").set("encoding", h264.encoding());
+        h.set("claims", uint64_t(h264.claims())).set("encoder_starts", h264.encoderStarts());
+        o.set("h264", std::move(h));
+        JsonObjectValue j;
+        j.set("active", camera.jpegActive()).set("consumers", uint64_t(camera.jpegConsumers()));
+        o.set("jpeg", std::move(j));
+    } else {
+        o.setNull("h264").setNull("jpeg");
+    }
     JsonObjectValue urls;
     urls.set("stream", base + "/stream").set("snapshot", base + "/snapshot").set("websocket", base + "/ws");
     if (camera.isPush()) urls.set("publish", base + "/publish");

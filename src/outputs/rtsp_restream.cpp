@@ -6,7 +6,6 @@
 #include "core/log.h"
 
 #include <gst/app/gstappsrc.h>
-#include <gst/video/video-event.h>
 
 #include <memory>
 #include <optional>
@@ -18,7 +17,6 @@ namespace camrelay {
 
 namespace {
 constexpr const char* kSourceName = "camrelay_src";
-constexpr const char* kEncoderName = "camrelay_h264enc";
 constexpr const char* kAnyoneRole = "anyone";  // RTSPS with auth off
 
 // A GstRTSPAuth (needed for TLS) checks factory permissions: with auth off, everyone may watch.
@@ -30,37 +28,21 @@ void letAnyoneIn(GstRTSPMediaFactory* factory) {
 }
 }  // namespace
 
-std::string rtspMediaLaunch(bool h264Passthrough) {
-    if (h264Passthrough)
-        // The camera's own access units: parsed and payloaded, never decoded.
-        // appsrc holds at most a second of them, so a stuck client costs bounded memory.
-        return std::string("( appsrc name=") + kSourceName +
-               " is-live=true format=time max-buffers=30 leaky-type=downstream block=false"
-               " caps=video/x-h264,stream-format=byte-stream,alignment=au"
-               " ! h264parse ! rtph264pay name=pay0 pt=96 config-interval=1 )";
-    // appsrc never queues more than two frames: a slow encoder skips frames
-    // rather than growing memory. Constant quality (pass=qual), so the bitrate
-    // follows the picture whatever the camera's real frame rate. A key frame
-    // every 30 frames, and on request for each new client and placeholder;
-    // SPS/PPS every second (with -1, on every IDR, ffmpeg saw repeated DTS).
+std::string rtspMediaLaunch() {
+    // The camera's shared H.264 stream (the source's own access units, or its
+    // one encoder): parsed and payloaded, never decoded or encoded here.
+    // appsrc holds at most a second of them, so a stuck client costs bounded memory.
     return std::string("( appsrc name=") + kSourceName +
-           " is-live=true format=time max-buffers=2 leaky-type=downstream block=false"
-           " caps=image/jpeg,framerate=30/1 ! jpegdec ! videoconvert ! video/x-raw,format=I420"
-           " ! x264enc name=" + kEncoderName +
-           " tune=zerolatency speed-preset=ultrafast pass=qual quantizer=23 key-int-max=30"
-           " ! video/x-h264,profile=constrained-baseline ! rtph264pay name=pay0 pt=96 config-interval=1 )";
+           " is-live=true format=time max-buffers=30 leaky-type=downstream block=false"
+           " caps=video/x-h264,stream-format=byte-stream,alignment=au"
+           " ! h264parse ! rtph264pay name=pay0 pt=96 config-interval=1 )";
 }
 
-// Frames are stamped with the media's running time when they are pushed,
-// which only means something once the media plays: a buffer pushed while it is
-// still being prepared would get a time far ahead of the ones after it, and
-// x264enc then drops every later frame as non-monotonic. Frames before PLAYING
-// are skipped.
+// Access units are stamped with the media's running time when they are
+// pushed, which only means something once the media plays: a buffer pushed
+// while it is still being prepared would get a time far ahead of the ones
+// after it. Access units before PLAYING are skipped.
 static bool playing(GstElement* appsrc) { return GST_STATE(appsrc) == GST_STATE_PLAYING; }
-
-namespace {
-constexpr GstClockTime kEncodedFrameDuration = GST_SECOND / 30;  // the encoder's declared rate
-}  // namespace
 
 // One camera's mount. Shared with callbacks queued for the loop, which check
 // `alive` so none runs after the re-streamer is gone.
@@ -68,58 +50,40 @@ struct RtspRestream::Mount {
     Camera* camera = nullptr;
     GMainContext* loop = nullptr;
     bool alive = true;
-    GRef<GstElement> source;   // the running media's appsrc, if any
-    GRef<GstElement> encoder;  // its H.264 encoder (not in passthrough)
-    Connection frames;         // JPEG frames to encode
-    int tapListener = 0;       // or the camera's H.264, passed through
-    Camera::Demand demand;     // an on-demand camera runs while RTSP clients watch
-    // Encoded frames at most at the declared 30 fps, up to two frames ahead of
-    // now to absorb jitter; faster cameras lose the frames that do not fit.
-    FrameStamper stamper{kEncodedFrameDuration, 2 * kEncodedFrameDuration};
+    GRef<GstElement> source;  // the running media's appsrc, if any
+    int tapListener = 0;      // on the camera's shared H.264 stream
+    H264Stream::Claim claim;  // the stream (and an on-demand camera) runs while RTSP clients watch
 
-    bool passthrough() const { return bool(camera->h264Tap()); }
+    bool passthrough() const { return camera->h264().passthrough(); }
 
-    void attach(GRef<GstElement> src, GRef<GstElement> enc) {
+    void attach(GRef<GstElement> src) {
         source = std::move(src);
-        encoder = std::move(enc);
-        demand = camera->demand();
-        stamper = FrameStamper{kEncodedFrameDuration, 2 * kEncodedFrameDuration};  // a new media starts at its own zero
-        if (passthrough()) {
-            GRef<GstElement> appsrc = source;
-            // Every access unit is kept (a dropped one would break decoding);
-            // stamps only have to increase.
-            auto stamper = std::make_shared<FrameStamper>(GST_MSECOND, G_MAXUINT64 / 2);
-            tapListener = camera->h264Tap()->add([appsrc, stamper](GstBuffer* au) {
-                if (!playing(appsrc.get())) return;
-                stamper->push(appsrc.get(), gst_buffer_copy(au));  // the copy shares the memory
-            });
-            logInfo(camera->id(), "RTSP clients connected: passing the camera's H.264 through (no encoder)");
-            return;
-        }
-        frames = camera->onFrame([this](const FramePtr& frame) { push(frame); });
-        logInfo(camera->id(), "RTSP clients connected: H.264 encoder started");
+        H264Stream& stream = camera->h264();
+        claim = stream.claim();  // asks for a key frame too
+        GRef<GstElement> appsrc = source;
+        // Every access unit is kept (a dropped one would break decoding), so
+        // no stamp is ever refused. Passthrough: stamps only have to increase
+        // (the camera's rate is unknown). Encoded: at most kEncodedFps frames
+        // a second come, so they are spaced by a whole frame (ffmpeg saw
+        // "non monotonically increasing dts" for two on one 1/30 tick).
+        const GstClockTime spacing = stream.passthrough() ? GST_MSECOND : GST_SECOND / SharedH264Stream::kEncodedFps;
+        auto stamper = std::make_shared<FrameStamper>(spacing, G_MAXUINT64 / 2);
+        tapListener = stream.tap().add([appsrc, stamper](GstBuffer* au) {
+            if (!playing(appsrc.get())) return;
+            stamper->push(appsrc.get(), gst_buffer_copy(au));  // the copy shares the memory
+        });
+        logInfo(camera->id(), passthrough() ? "RTSP clients connected: passing the camera's H.264 through (no encoder)"
+                                            : "RTSP clients connected: on the camera's shared H.264 encoder");
     }
     void detach(GstElement* src) {
-        if (source.get() != src) return;  // an older media, already replaced
-        frames.disconnect();
-        if (tapListener) camera->h264Tap()->remove(std::exchange(tapListener, 0));
+        if (!source || source.get() != src) return;  // none, or an older media already replaced
+        if (tapListener) camera->h264().tap().remove(std::exchange(tapListener, 0));
         source.reset();
-        encoder.reset();
-        demand.reset();
-        logInfo(camera->id(), "no RTSP clients: " + std::string(passthrough() ? "passthrough" : "H.264 encoder") + " stopped");
+        claim.reset();
+        logInfo(camera->id(), "no RTSP clients: released the camera's H.264 stream");
     }
     void requestKeyframe() {
-        if (!encoder) return;
-        GRef<GstPad> pad = GRef<GstPad>::adopt(gst_element_get_static_pad(encoder.get(), "src"));
-        // all-headers=FALSE: clients have SPS/PPS from the SDP and every second
-        // (config-interval=1); asking for them again made ffmpeg see repeated DTS.
-        if (pad) gst_pad_send_event(pad.get(), gst_video_event_new_upstream_force_key_unit(GST_CLOCK_TIME_NONE, FALSE, 0));
-    }
-    void push(const FramePtr& frame) {
-        if (!source || !playing(source.get())) return;
-        // A placeholder comes once a second: make each one decodable on its own.
-        if (frame->isPlaceholder()) requestKeyframe();
-        stamper.push(source.get(), gst_buffer_copy(frame->buffer()));  // the copy shares the JPEG's memory
+        if (source) camera->h264().requestKeyframe();
     }
 };
 
@@ -167,8 +131,8 @@ RtspRestream::RtspRestream(Registry& registry, const ServiceConfig& config, Auth
         mount->camera = camera;
         mount->loop = loop;
         GstRTSPMediaFactory* factory = gst_rtsp_media_factory_new();
-        gst_rtsp_media_factory_set_launch(factory, rtspMediaLaunch(mount->passthrough()).c_str());
-        gst_rtsp_media_factory_set_shared(factory, TRUE);  // one encoder for every RTSP client
+        gst_rtsp_media_factory_set_launch(factory, rtspMediaLaunch().c_str());
+        gst_rtsp_media_factory_set_shared(factory, TRUE);  // one media (one claim) for every RTSP client
         if (rtspAuth) RtspAuth::protect(factory, camera->id());
         if (tls_) {
             if (!rtspAuth) letAnyoneIn(factory);
@@ -251,10 +215,9 @@ void RtspRestream::onMediaConfigure(GstRTSPMediaFactory*, GstRTSPMedia* media, g
     std::shared_ptr<Mount> mount = *static_cast<std::shared_ptr<Mount>*>(data);
     GRef<GstElement> bin = GRef<GstElement>::adopt(gst_rtsp_media_get_element(media));
     GRef<GstElement> src = GRef<GstElement>::adopt(gst_bin_get_by_name(GST_BIN(bin.get()), kSourceName));
-    GRef<GstElement> enc = GRef<GstElement>::adopt(gst_bin_get_by_name(GST_BIN(bin.get()), kEncoderName));
     if (!src) return;
-    invokeOn(mount->loop, [mount, src, enc] {
-        if (mount->alive) mount->attach(src, enc);
+    invokeOn(mount->loop, [mount, src] {
+        if (mount->alive) mount->attach(src);
     });
     // The last client left: the media is unprepared and its pipeline goes.
     using Kept = std::pair<std::shared_ptr<Mount>, GRef<GstElement>>;

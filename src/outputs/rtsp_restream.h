@@ -2,12 +2,12 @@
 // RTSP re-streaming with gst-rtsp-server: rtsp://host:<port>/<camera id>.
 //
 // Each camera's mount is a shared media (one source connection, whatever the
-// number of viewers of all kinds), fed either
-//   - with the camera's own H.264 access units, untouched, when the source
-//     delivers H.264 (passthrough: no decoder, no encoder), or
-//   - with the camera's JPEG frames, encoded once to H.264 for all clients;
-//     placeholder frames flow too, so clients see "camera offline" during an
-//     outage instead of a frozen picture.
+// number of viewers of all kinds), `appsrc ! h264parse ! rtph264pay`, fed from
+// the camera's shared H.264 stream (camera/h264_stream.h) while it holds a
+// claim: the source's own access units when it delivers H.264 (passthrough:
+// no decoder, no encoder, no JPEG), else the camera's one encoder, shared with
+// every other H.264 consumer; placeholder frames flow through it, so clients
+// see "camera offline" during an outage instead of a frozen picture.
 // The media exists only while RTSP clients are connected: gst-rtsp-server
 // creates it for the first client and unprepares it after the last one leaves.
 // With auth on, DESCRIBE and SETUP need a user or a stream token for the
@@ -41,7 +41,7 @@ public:
     // RTSPS: the whole RTSP connection (and the RTP it carries) over TLS, with
     // the HTTP certificate ([server] tls-certificate/tls-key).
     bool tls() const { return tls_; }
-    // True while RTSP clients are watching (an encoder runs, unless passthrough).
+    // True while RTSP clients are watching (the mount holds an H.264 claim).
     bool active(const std::string& cameraId) const;
     // The camera's H.264 is passed through rather than encoded from JPEG.
     bool passthrough(const std::string& cameraId) const;
@@ -59,7 +59,7 @@ private:
     std::string setupError_;  // a certificate that cannot be loaded: start() fails with it
 };
 
-// The gst-launch text of a mount's media: JPEG or H.264 in, H.264 RTP out.
-std::string rtspMediaLaunch(bool h264Passthrough);
+// The gst-launch text of a mount's media: H.264 access units in, H.264 RTP out.
+std::string rtspMediaLaunch();
 
 }  // namespace camrelay

@@ -3,8 +3,9 @@
 namespace camrelay {
 
 void SnapshotRequests::request(Camera& camera, int timeoutMs, Reply reply) {
-    // An idle on-demand camera starts now; the claim is held while waiting.
-    Camera::Demand demand = camera.state() == CameraState::Idle ? camera.demand() : nullptr;
+    // A JPEG consumer while it waits: an idle on-demand camera starts now, and
+    // an H.264 camera's JPEG branch opens (its first JPEG comes with the next key frame).
+    Camera::Demand demand = camera.demand();
     const CameraState state = camera.state();
     if (state == CameraState::Live && camera.latestFrame() && !camera.latestFrame()->isPlaceholder()) {
         reply(camera.latestFrame(), {});

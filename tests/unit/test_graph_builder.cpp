@@ -1,5 +1,6 @@
 #include "camera/graph_builder.h"
 #include "camera/plugin_packages.h"
+#include "camera/shared_h264_stream.h"
 #include "config/camera_config.h"
 
 #include <catch2/catch.hpp>
@@ -83,9 +84,9 @@ TEST_CASE("an H.264 source is decoded, then encoded once as JPEG; its access uni
     CHECK(result.plan->sourceKind == SourceKind::Encoded);
     CHECK(result.plan->h264Tap);
     CHECK_THAT(result.plan->pipelineText,
-               Catch::Contains("h264parse ! video/x-h264,stream-format=byte-stream,alignment=au ! tee name=camrelay_h264 ! "
-                               "queue max-size-buffers=3 max-size-bytes=0 max-size-time=0 ! decodebin ! videoconvert"));
-    CHECK_THAT(result.plan->pipelineText, Catch::EndsWith("appsink name=camrelay_h264_au max-buffers=30 drop=true sync=false emit-signals=false"));
+               Catch::Contains("h264parse config-interval=-1 ! video/x-h264,stream-format=byte-stream,alignment=au ! tee name=camrelay_h264 ! "
+                               "queue name=camrelay_jpeg_gate max-size-buffers=3 max-size-bytes=0 max-size-time=0 ! decodebin ! videoconvert"));
+    CHECK_THAT(result.plan->pipelineText, Catch::EndsWith("appsink name=camrelay_h264_au max-buffers=30 drop=true sync=false async=false emit-signals=false"));
     CHECK(count(result.plan->pipelineText, "h264parse") == 1);  // the source's parser is reused
     CHECK(count(result.plan->pipelineText, "jpegenc") == 1);
 
@@ -145,4 +146,24 @@ TEST_CASE("an element Debian ships but this machine lacks is named with the pack
                Catch::Contains("no element \"" + element + "\": a GStreamer plugin package is missing: Debian's " + package +
                                " provides \"" + element + "\" (apt-get install " + package + ")"));
     CHECK(debianPackageOfElement("clockoverlay") == std::optional<std::string>("gstreamer1.0-x"));
+}
+
+TEST_CASE("the shared H.264 encoder follows the h264-* keys and parses", "[graph][h264]") {
+    H264Settings h;
+    std::string text = h264EncoderLaunch(h);  // defaults: constant quality, ultrafast, zerolatency
+    CHECK_THAT(text, Catch::Contains("x264enc name=camrelay_h264enc speed-preset=ultrafast tune=zerolatency pass=qual quantizer=23 key-int-max=120"));
+    CHECK_THAT(text, Catch::Contains("h264parse config-interval=-1 ! video/x-h264,stream-format=byte-stream,alignment=au"));
+    CHECK_THAT(text, !Catch::Contains("bitrate="));
+    std::string error;
+    CHECK(parsePipeline(text, &error));
+
+    h.bitrateKbps = 1500;
+    h.tune = "none";
+    h.preset = "veryfast";
+    h.keyframeIntervalSec = 1;
+    text = h264EncoderLaunch(h);
+    CHECK_THAT(text, Catch::Contains("x264enc name=camrelay_h264enc speed-preset=veryfast bitrate=1500 key-int-max=60"));
+    CHECK_THAT(text, !Catch::Contains("tune="));
+    CHECK_THAT(text, !Catch::Contains("quantizer="));
+    CHECK(parsePipeline(text, &error));
 }
