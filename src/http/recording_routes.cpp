@@ -17,7 +17,7 @@ JsonObjectValue recordingJson(const Camera& camera, const Recorder* recorder) {
     JsonObjectValue o;
     o.set("active", s.active).set("mode", toString(record.mode)).set("format", toString(record.format));
     o.set("file", s.file.empty() ? nullptr : s.file.c_str());
-    o.set("bytes", s.bytes);
+    o.set("bytes", s.bytes).set("frames", s.frames);
     if (s.sinceUnix) o.set("since", s.sinceUnix);
     else o.setNull("since");
     if (s.untilUnix) o.set("until", s.untilUnix);

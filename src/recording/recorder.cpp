@@ -40,9 +40,9 @@ uint64_t fileSize(const std::string& path) {
     return g_stat(path.c_str(), &st) == 0 ? uint64_t(st.st_size) : 0;
 }
 
-// The camera's H.264 access units for format=mp4 (null when it has none).
-EncodedTap* h264TapOf(Camera& camera) { return camera.h264Tap().get(); }
-std::shared_ptr<const void> h264ClaimOf(Camera& camera) { return camera.demand(); }
+// The camera's shared H.264 stream (its own or its one encoder's) for format=mp4.
+EncodedTap* h264TapOf(Camera& camera) { return &camera.h264().tap(); }
+std::shared_ptr<const void> h264ClaimOf(Camera& camera) { return camera.h264().claim(); }
 
 }  // namespace
 
@@ -52,7 +52,8 @@ std::shared_ptr<const void> h264ClaimOf(Camera& camera) { return camera.demand()
 struct Recorder::Feed {
     std::mutex mutex;
     GRef<GstElement> appsrc;
-    FrameStamper stamper{GST_MSECOND, G_MAXUINT64 / 2};
+    FrameStamper stamper;
+    explicit Feed(GstClockTime spacing) : stamper(spacing, G_MAXUINT64 / 2) {}
     bool open = true;
     bool waitKey = true;  // at start and after an overflow: only a key frame may come next
     std::atomic<uint64_t> pushed{0};
@@ -216,6 +217,7 @@ RecordingStatus Recorder::status() const {
     s.wanted = wanted_;
     if (s.active && !session_->currentPath.empty()) s.file = segmentId(session_->currentPath);
     s.bytes = closedBytes_ + currentBytes_;
+    s.frames = framesDone_ + (session_ ? session_->feed->pushed.load() : 0);
     s.sinceUnix = wanted_ ? sinceUnix_ : 0;
     s.untilUnix = wanted_ ? untilUnix_ : 0;
     s.error = error_;
@@ -235,7 +237,7 @@ void Recorder::setWanted(bool wanted, int64_t durationSec) {
     if (!wanted_) {
         wanted_ = true;
         sinceUnix_ = nowUnix();
-        closedBytes_ = currentBytes_ = 0;
+        closedBytes_ = currentBytes_ = framesDone_ = 0;
         error_.clear();
         retryAtUs_ = 0;
         claim_ = mp4_ ? h264ClaimOf(camera_) : std::shared_ptr<const void>(camera_.demand());
@@ -250,8 +252,6 @@ void Recorder::setWanted(bool wanted, int64_t durationSec) {
 }
 
 std::string Recorder::unavailable() const {
-    if (mp4_ && !h264TapOf(camera_))
-        return "camera " + camera_.id() + " has no H.264 stream to record as mp4 (use [record] format=mkv for a JPEG camera)";
     return {};
 }
 
@@ -324,7 +324,10 @@ void Recorder::openSession() {
                           new std::shared_ptr<SegmentNaming>(session->naming),
                           [](gpointer p, GClosure*) { delete static_cast<std::shared_ptr<SegmentNaming>*>(p); },
                           GConnectFlags(0));
-    session->feed = std::make_shared<Feed>();
+    // Encoded access units come at most kEncodedFps a second: spaced so, two
+    // never share a tick (players reject that); the source's own are spaced 1 ms.
+    const bool encoded = mp4_ && !camera_.h264().passthrough();
+    session->feed = std::make_shared<Feed>(encoded ? GST_SECOND / SharedH264Stream::kEncodedFps : GST_MSECOND);
     session->feed->appsrc = appsrc;
     GRef<GstBus> bus = GRef<GstBus>::adopt(gst_element_get_bus(session->pipeline.get()));
     session->busWatch = SourceHandle(gst_bus_add_watch(bus.get(), &Recorder::busTrampoline, this));
@@ -384,6 +387,7 @@ void Recorder::dropSession() {
     if (!session_) return;
     std::unique_ptr<Session> session = std::move(session_);
     session->detachSource();
+    framesDone_ += session->feed->pushed.load();
     session->busWatch.reset();
     reaper_.reap(std::move(session->pipeline), "recording " + camera_.id());
 }

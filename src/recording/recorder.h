@@ -46,6 +46,7 @@ struct RecordingStatus {
     bool wanted = false;    // recording is requested (always mode, or a manual recording running)
     std::string file;       // id of the segment being written; empty when none
     uint64_t bytes = 0;     // bytes of this recording, every segment so far
+    uint64_t frames = 0;    // frames (access units or JPEGs) handed to the muxer in this recording
     int64_t sinceUnix = 0;  // when this recording was requested; 0 when none
     int64_t untilUnix = 0;  // a manual recording's end; 0 when open-ended or none
     std::string error;      // why recording stopped or pauses; empty when fine
@@ -116,6 +117,7 @@ private:
     int64_t retryAtUs_ = 0;       // after a write error, always mode tries again from then
     uint64_t closedBytes_ = 0;   // finished segments of this recording
     uint64_t currentBytes_ = 0;  // the segment being written, as of the last tick
+    uint64_t framesDone_ = 0;    // frames of this recording's ended sessions
     std::shared_ptr<const void> claim_;  // H.264 stream claim (mp4) or camera demand (mkv)
     std::unique_ptr<Session> session_;
     SourceHandle ticker_;
