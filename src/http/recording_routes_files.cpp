@@ -211,7 +211,7 @@ void FileRoutes::serve(SoupServerMessage* msg, const RecordingName& name) {
         head += "Content-Range: bytes " + std::to_string(range.first) + "-" + std::to_string(range.last) + "/" +
                 std::to_string(size) + "\r\n";
     head += "Accept-Ranges: bytes\r\nETag: " + etag + "\r\nLast-Modified: " + httpDate(mtime) + "\r\n";
-    head += "Date: " + httpDate(unixNowUs() / 1000000) + "\r\nCache-Control: private, no-cache\r\n";
+    head += "Cache-Control: private, no-cache\r\n";
     // The gate's headers (security, CORS) already set on the message go out too.
     soup_message_headers_foreach(out, [](const char* n, const char* v, gpointer h) {
         if (g_ascii_strcasecmp(n, "Content-Type") && g_ascii_strcasecmp(n, "Content-Length") &&
