@@ -204,11 +204,13 @@ TEST_CASE("path tricks are refused and nothing outside the recordings dir is tou
 
     ServiceProcess service({{"demo.conf", demoCamera()}}, {"--data", data.path()});
     const int port = service.port();
-    const int fdsBefore = openFdCount(service.pid());
     // Only the real file is listed: no symlinked day, file or camera folder.
     const std::string list = httpRequest(port, "GET", "/api/recordings").body;
     CHECK(jsonArrayLength(list, "$.recordings") == 1);
     CHECK(jsonString(list, "$.recordings[0].id") == good);
+    // The baseline once the discoverer (its own pipeline and wake-up fds) has run.
+    CHECK(waitUntil([&] { return !jsonIsNull(httpRequest(port, "GET", "/api/recordings").body, "$.recordings[0].duration"); }, 10000));
+    const int fdsBefore = openFdCount(service.pid());
 
     const std::string nulId = good.substr(0, good.size() - 4) + "%00.mp4";
     const std::vector<std::string> tricks = {
