@@ -136,7 +136,6 @@ TEST_CASE("capture-interval=1 writes a valid JPEG of the camera every second, na
     REQUIRE(d);
     while (const char* name = g_dir_read_name(d)) CHECK(g_str_has_suffix(name, ".jpg"));
     g_dir_close(d);
-    // The capture-interval=0 camera writes none (no folder at all).
 }
 
 TEST_CASE("a camera without capture-interval writes no captures", "[captures]") {
