@@ -86,8 +86,10 @@ void CameraRoutes::handle(SoupServerMessage* msg, const char* path, GHashTable* 
     case CameraAction::Token:
         if (!methodIs(msg, "POST")) return respondMethodNotAllowed(msg, "POST");
         return token(msg, *camera);
+    case CameraAction::Captures:
+        if (!isRead(msg)) return respondMethodNotAllowed(msg, "GET, HEAD");
+        return respondCaptureList(msg, config, camera->id());
     case CameraAction::Recording:  // issue 11: recording control (POST/DELETE), not yet
-    case CameraAction::Captures:   // issue 11: timed captures list, not yet
     case CameraAction::Unknown:
         break;
     }
