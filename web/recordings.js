@@ -14,6 +14,7 @@ const video = document.getElementById('video');
 const only = new URLSearchParams(location.search).get('camera');
 const maxThumbnails = 60;  // the newest captures; each is a lazy <img>
 let isAdmin = false;
+let durationRetries = 0;  // the service reads durations off its loop: null until known
 
 function element(tag, className, text) {
   const e = document.createElement(tag);
@@ -78,6 +79,7 @@ async function remove(recording, row) {
 function recordingRow(recording) {
   const row = element('li', 'recording');
   row.dataset.id = recording.id;
+  row.recording = recording;
   const open = element('button', 'play');
   open.type = 'button';
   open.append(element('span', 'start', localTime(recording.start)),
@@ -148,6 +150,27 @@ function cameraSection(camera, recordings, captures) {
   return section;
 }
 
+// Fills in the durations the first answer did not know yet, in place (a
+// playing recording keeps playing), asking again at most 10 times.
+async function refreshDurations() {
+  try {
+    const query = only ? `?camera=${encodeURIComponent(only)}` : '';
+    const { recordings } = await getJson(`/api/recordings${query}`);
+    const byId = new Map(recordings.map(r => [r.id, r]));
+    let unknown = false;
+    for (const row of document.querySelectorAll('li.recording')) {
+      const r = byId.get(row.dataset.id);
+      if (!r) continue;
+      if (r.duration === null) unknown = true;
+      row.recording.duration = r.duration;
+      row.querySelector('.duration').textContent = formatDuration(r.duration);
+    }
+    if (unknown && ++durationRetries < 10) setTimeout(refreshDurations, 1000);
+  } catch (error) {
+    summary.textContent = `cannot load recordings (${error.message})`;
+  }
+}
+
 async function load() {
   try {
     const session = await getJson('/api/session').catch(() => ({}));
@@ -162,6 +185,7 @@ async function load() {
       cameraSection(camera, recordings.filter(r => r.camera === camera.id), captureLists[i])));
     if (!shown.length) list.replaceChildren(element('p', 'empty', 'No cameras.'));
     summary.textContent = `${recordings.length} recording(s), ${captureLists.reduce((n, l) => n + l.length, 0)} capture(s)`;
+    if (recordings.some(r => r.duration === null)) setTimeout(refreshDurations, 1000);
   } catch (error) {
     summary.textContent = `cannot load recordings (${error.message})`;
   }
