@@ -11,6 +11,7 @@
 #include "core/systemd_notify.h"
 #include "http/server.h"
 #include "outputs/outputs.h"
+#include "recording/retention.h"
 
 #include <glib-unix.h>
 #include <sys/resource.h>
@@ -201,6 +202,8 @@ int main(int argc, char** argv) {
         std::fflush(stdout);
         std::fflush(stdout);
         registry.startEnabled();
+        Retention retention(config, registry);  // recordings' max-age/max-size, off the loop
+        retention.start();
 
         SystemdNotifier systemd;
         systemd.ready("serving " + url);

@@ -87,9 +87,11 @@ void CameraRoutes::handle(SoupServerMessage* msg, const char* path, GHashTable* 
     case CameraAction::Token:
         if (!methodIs(msg, "POST")) return respondMethodNotAllowed(msg, "POST");
         return token(msg, *camera);
+    case CameraAction::Captures:
+        if (!isRead(msg)) return respondMethodNotAllowed(msg, "GET, HEAD");
+        return respondCaptureList(msg, config, camera->id());
     case CameraAction::Recording:
         return handleRecording(msg, *camera, outputs);
-    case CameraAction::Captures:   // issue 11: timed captures list, not yet
     case CameraAction::Unknown:
         break;
     }

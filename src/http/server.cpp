@@ -14,7 +14,8 @@ HttpServer::HttpServer(const ServiceConfig& config, Registry& registry, Outputs&
     addEventRoutes(server_.get(), registry_, config_.clientTimeoutSec);                      // "/api/events"
     addStaticRoutes(server_.get(), registry_, outputs_, *door_);             // "/", "/health"
     addSessionRoutes(server_.get(), auth_, !config_.web.tlsCertificate.empty());                         // "/api/session"
-    gate_.attach(server_.get(), {"/", "/api", "/api/events", "/api/session", "/health"});
+    addRecordingFileRoutes(server_.get(), config_);                          // "/api/recordings", "/api/captures"
+    gate_.attach(server_.get(), {"/", "/api", "/api/events", "/api/session", "/health", "/api/recordings", "/api/captures"});
 }
 
 HttpServer::~HttpServer() {

@@ -49,5 +49,9 @@ void addStaticRoutes(SoupServer* server, Registry& registry, Outputs& outputs, c
 void addEventRoutes(SoupServer* server, Registry& registry, int clientTimeoutSec);
 // /api/session (login, who am I, logout).
 void addSessionRoutes(SoupServer* server, Authenticator& auth, bool tls);
+// /api/recordings[/<id>], /api/captures/<id> (recording_routes_files.cpp).
+void addRecordingFileRoutes(SoupServer* server, const ServiceConfig& config);
+// GET /api/cameras/{id}/captures: answers msg later (the folder is read off the loop).
+void respondCaptureList(SoupServerMessage* msg, const ServiceConfig& config, const std::string& camera);
 
 }  // namespace camrelay

@@ -12,24 +12,17 @@ namespace {
 
 constexpr std::string_view kCaptures = "captures";
 
-// "20261121T221500Z" for unixSec (UTC).
-std::string stamp(int64_t unixSec) {
+// unixSec (UTC) formatted by strftime: "%Y%m%dT%H%M%SZ" -> "20261121T221500Z".
+std::string utc(int64_t unixSec, const char* format) {
     const time_t t = time_t(unixSec);
-    struct tm utc {};
-    gmtime_r(&t, &utc);
+    struct tm fields {};
+    gmtime_r(&t, &fields);
     char text[32];
-    strftime(text, sizeof text, "%Y%m%dT%H%M%SZ", &utc);
+    strftime(text, sizeof text, format, &fields);
     return text;
 }
-
-std::string day(int64_t unixSec) {
-    const time_t t = time_t(unixSec);
-    struct tm utc {};
-    gmtime_r(&t, &utc);
-    char text[16];
-    strftime(text, sizeof text, "%Y-%m-%d", &utc);
-    return text;
-}
+std::string stamp(int64_t unixSec) { return utc(unixSec, "%Y%m%dT%H%M%SZ"); }
+std::string day(int64_t unixSec) { return utc(unixSec, "%Y-%m-%d"); }
 
 bool digits(std::string_view s) {
     if (s.empty()) return false;

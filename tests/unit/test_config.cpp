@@ -191,3 +191,67 @@ TEST_CASE("a camera file of random bytes is a bounded syntax error", "[config][l
     CHECK_THAT(longLine.problems[0].message, Catch::Contains("syntax error"));
     CHECK(longLine.problems[0].message.size() <= kMaxMessageBytes + 3);
 }
+
+TEST_CASE("[record] and h264-* keys are read, with sizes and durations in their units", "[config][recording]") {
+    auto load = parse("[camera]\nsource=videotestsrc\nh264-bitrate=2000\nh264-quality=30\nh264-keyframe-interval=1\n"
+                      "h264-preset=veryfast\nh264-tune=none\n"
+                      "[record]\nmode=always\nformat=mkv\nsegment=10m\ncapture-interval=30s\nmax-age=7d\nmax-size=20G\n");
+    REQUIRE(problems(load).empty());
+    const CameraConfig& c = load.config;
+    CHECK(c.h264.bitrateKbps == 2000);
+    CHECK(c.h264.quality == 30);
+    CHECK(c.h264.keyframeIntervalSec == 1);
+    CHECK(c.h264.preset == "veryfast");
+    CHECK(c.h264.tune == "none");
+    CHECK(c.record.mode == RecordMode::Always);
+    CHECK(c.record.format == RecordFormat::Mkv);
+    CHECK(c.record.segmentSec == 600);
+    CHECK(c.record.captureIntervalSec == 30);
+    CHECK(c.record.maxAgeSec == 7 * 86400);
+    CHECK(c.record.maxBytes == int64_t(20) * 1024 * 1024 * 1024);
+
+    const CameraConfig d = parse("[camera]\nsource=videotestsrc\n").config;
+    CHECK(d.record.mode == RecordMode::Manual);
+    CHECK(d.record.format == RecordFormat::Mp4);
+    CHECK(d.record.segmentSec == 300);
+    CHECK(d.record.captureIntervalSec == 0);
+    CHECK(d.h264.keyframeIntervalSec == 2);
+}
+
+TEST_CASE("bad [record] and h264-* values name the group and key", "[config][recording]") {
+    const std::string text = problems(parse("[camera]\nsource=videotestsrc\nh264-preset=warp\nh264-keyframe-interval=0\n"
+                                            "[record]\nmode=sometimes\nformat=avi\nsegment=5\nmax-size=12Q\n"
+                                            "max-age=-1d\ncapture-interval=99999999999999999999\nsegmnet=10\n"));
+    CHECK_THAT(text, Catch::Contains("camera.h264-preset") && Catch::Contains("ultrafast"));
+    CHECK_THAT(text, Catch::Contains("camera.h264-keyframe-interval"));
+    CHECK_THAT(text, Catch::Contains("record.mode") && Catch::Contains("off, manual, always"));
+    CHECK_THAT(text, Catch::Contains("record.format"));
+    CHECK_THAT(text, Catch::Contains("record.segment") && Catch::Contains("10.."));
+    CHECK_THAT(text, Catch::Contains("record.max-size") && Catch::Contains("500M"));
+    CHECK_THAT(text, Catch::Contains("record.max-age"));
+    CHECK_THAT(text, Catch::Contains("record.capture-interval"));
+    CHECK_THAT(text, Catch::Contains("record.segmnet"));
+}
+
+TEST_CASE("[recording] limits: dir, sizes, ages and min-free as bytes or percent", "[config][recording]") {
+    auto load = parseServiceConfig("camrelay.ini", "[paths]\ndata=/srv/cam\n[recording]\nmax-age=30d\nmax-size=1T\nmin-free=5%\n");
+    REQUIRE(load.problems.empty());
+    CHECK(recordingsDir(load.config) == "/srv/cam/recordings");
+    CHECK(load.config.recording.maxAgeSec == 30 * 86400);
+    CHECK(load.config.recording.maxBytes == int64_t(1) << 40);
+    CHECK(load.config.recording.minFreePercent == 5);
+    CHECK(load.config.recording.minFreeBytes == 0);
+
+    auto bytes = parseServiceConfig("c.ini", "[recording]\ndir=/mnt/disk\nmin-free=2G\n");
+    REQUIRE(bytes.problems.empty());
+    CHECK(recordingsDir(bytes.config) == "/mnt/disk");
+    CHECK(bytes.config.recording.minFreeBytes == int64_t(2) << 30);
+    CHECK(bytes.config.recording.minFreePercent == 0);
+
+    auto bad = parseServiceConfig("c.ini", "[recording]\nmin-free=95%\nmax-size=lots\nmax-age=3w\n");
+    const std::string text = joinProblems(bad.problems);
+    CHECK_THAT(text, Catch::Contains("recording.min-free") && Catch::Contains("0%..90%"));
+    CHECK_THAT(text, Catch::Contains("recording.max-size"));
+    CHECK_THAT(text, Catch::Contains("recording.max-age"));
+    CHECK(ServiceConfig{}.dataDir == defaultDataDir());
+}
