@@ -252,11 +252,12 @@ TEST_CASE("always mode resumes into a new file after a restart", "[recording]") 
 }
 
 TEST_CASE("a recordings dir that cannot be written reports the error; live viewers keep their frames", "[recording]") {
+    // Tests run as root, for whom chmod 0555 changes nothing: a regular file
+    // where the camera's folder must go fails for everyone (ENOTDIR).
     TempDir dirs;
-    const std::string blocker = dirs.write("blocker", "a regular file: nothing can be created below it, not even by root\n");
-    const std::string config = dirs.write("service.conf", "[recording]\ndir=" + blocker + "/recordings\n");
-    ServiceProcess service({{"demo.conf", demoCamera(320, 240, 30) + "[record]\nformat=mkv\n"}},
-                           {"--config", config, "--data", dirs.path() + "/data"});
+    fs::create_directories(dirs.path() + "/data/recordings");
+    const std::string blocker = dirs.write("data/recordings/demo", "a regular file where the camera's folder should be\n");
+    ServiceProcess service({{"demo.conf", demoCamera(320, 240, 30) + "[record]\nformat=mkv\n"}}, {"--data", dirs.path() + "/data"});
     REQUIRE(service.waitForState("demo", "live"));
     ViewerPool viewers(service.port(), "/api/cameras/demo/stream");
     viewers.open(1);
@@ -267,12 +268,26 @@ TEST_CASE("a recordings dir that cannot be written reports the error; live viewe
     REQUIRE(waitUntil([&] { return !jsonIsNull(recording(service, "demo"), "$.error"); }, 5000));
     const std::string status = recording(service, "demo");
     CHECK_FALSE(jsonBool(status, "$.active"));
-    CHECK_THAT(jsonString(status, "$.error"), Catch::Contains(blocker));
-    CHECK_THAT(events(service, "demo"), Catch::Contains("record-error"));
+    CHECK_THAT(jsonString(status, "$.error"), Catch::Contains(blocker) && Catch::Contains("Not a directory"));
+    CHECK_THAT(events(service, "demo"), Catch::Contains("record-error") && Catch::Contains("record-stop"));
     CHECK_THAT(service.log(), Catch::Contains("[demo]") && Catch::Contains("recording failed"));
     viewers.run(2000);
     CHECK(viewers.stats(0).frames - before > 45);  // ~60 at 30 fps
     CHECK(viewers.stats(0).error.empty());
+    CHECK(jsonString(service.cameraJson("demo"), "$.state") == "live");
+}
+
+TEST_CASE("a recordings dir below a regular file: the disk guard refuses with the reason", "[recording]") {
+    TempDir dirs;
+    const std::string blocker = dirs.write("blocker", "a regular file: nothing can be created below it, not even by root\n");
+    const std::string config = dirs.write("service.conf", "[recording]\ndir=" + blocker + "/recordings\n");
+    ServiceProcess service({{"demo.conf", demoCamera(320, 240, 30) + "[record]\nformat=mkv\n"}},
+                           {"--config", config, "--data", dirs.path() + "/data"});
+    REQUIRE(service.waitForState("demo", "live"));
+    auto r = httpRequest(service.port(), "POST", "/api/cameras/demo/recording");
+    CHECK(r.status == 507);
+    CHECK_THAT(r.body, Catch::Contains("disk_problem") && Catch::Contains(blocker));
+    CHECK_FALSE(jsonBool(recording(service, "demo"), "$.active"));
     CHECK(jsonString(service.cameraJson("demo"), "$.state") == "live");
 }
 
