@@ -11,6 +11,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <cctype>
 #include <sstream>
 #include <thread>
 
@@ -133,8 +134,9 @@ TEST_CASE("the encoder makes a key frame at least every h264-keyframe-interval, 
     std::istringstream lines(text);
     for (std::string line; std::getline(lines, line);) {
         // "key_frame,pts_time" in ffprobe's order of the frame section: key_frame first.
+        // The first frame may have no time yet ("1,N/A,"): not counted.
         const auto comma = line.find(',');
-        if (comma == std::string::npos) continue;
+        if (comma == std::string::npos || !std::isdigit(static_cast<unsigned char>(line[comma + 1]))) continue;
         ++frames;
         if (line.substr(0, comma) == "1") keyTimes.push_back(std::stod(line.substr(comma + 1)));
     }
