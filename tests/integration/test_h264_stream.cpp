@@ -90,6 +90,8 @@ TEST_CASE("an H.264 camera watched only over RTSP makes no JPEG and stays live; 
         }
         detail = service.cameraJson("yard");
         CHECK(jsonNumber(detail, "$.fps") > 20);  // access units count as the camera's frames
+        CHECK(jsonNumber(detail, "$.width") == 320);  // from the H.264 caps
+        CHECK(jsonNumber(detail, "$.height") == 240);
         CHECK(jsonNumber(detail, "$.reconnects") == 0);
         CHECK(camera.connections() == 1);
         CHECK_THAT(service.log(), !Catch::Contains("watchdog"));
