@@ -299,6 +299,8 @@ void Camera::launch(CameraState launching) {
         auMeter_ = std::make_shared<AccessUnitMeter>();
         seenAccessUnits_ = 0;
         h264Live_ = attachH264Tap(pipeline.get(), h264_->sharedTap(), auMeter_);
+        h264Sink_ = GRef<GstElement>::adopt(gst_bin_get_by_name(GST_BIN(pipeline.get()), kH264SinkName));
+        h264Width_ = h264Height_ = 0;
         // Open until the source says whether it is live (below).
         jpegGate_ = std::make_shared<std::atomic<int>>(kGateWaitingForKey);
         jpegSinceOpen_ = false;
@@ -384,6 +386,7 @@ void Camera::teardownPipeline() {
     h264Live_.reset();
     jpegGate_.reset();  // the probe keeps its own reference
     auMeter_.reset();
+    h264Sink_.reset();
     if (!pipeline_) return;
     if (reaper_) {
         reaper_->reap(std::move(pipeline_), id());
@@ -467,6 +470,15 @@ void Camera::absorbAccessUnits() {
         seenAccessUnits_ = total;
     }
     if (n == 0 || jpegSinceOpen_) return;
+    if (!h264Width_ && h264Sink_) {  // the parser puts the size in the caps
+        GRef<GstPad> pad = GRef<GstPad>::adopt(gst_element_get_static_pad(h264Sink_.get(), "sink"));
+        GRef<GstCaps> caps = pad ? GRef<GstCaps>::adopt(gst_pad_get_current_caps(pad.get())) : GRef<GstCaps>();
+        if (caps && gst_caps_get_size(caps.get()) > 0) {
+            const GstStructure* st = gst_caps_get_structure(caps.get(), 0);
+            gst_structure_get_int(st, "width", &h264Width_);
+            gst_structure_get_int(st, "height", &h264Height_);
+        }
+    }
     for (size_t i = 0; i < n; ++i) {
         ++frames_;
         arrivalUs_[frames_ % arrivalUs_.size()] = times[i];
@@ -499,6 +511,9 @@ CameraStats Camera::stats() const {
     if (latest_ && !latest_->isPlaceholder()) {
         s.width = latest_->width();
         s.height = latest_->height();
+    } else if (pipeline_ && h264Width_ > 0 && h264Height_ > 0) {  // JPEG off: the source's own size
+        s.width = h264Width_;
+        s.height = h264Height_;
     }
     if (state_ == CameraState::Live) s.uptimeSec = (now - liveSinceUs_) / 1e6;
     // Frames that arrived in the last two seconds, over the time they span.

@@ -181,6 +181,8 @@ private:
     // This run's access units, counted on the streaming thread (AccessUnitMeter in camera.cpp).
     std::shared_ptr<AccessUnitMeter> auMeter_;
     uint64_t seenAccessUnits_ = 0;
+    GRef<GstElement> h264Sink_;  // this run's H.264 appsink: its caps give the size while no JPEG is made
+    int h264Width_ = 0, h264Height_ = 0;
 
     FramePtr latest_;
     uint64_t frameNumber_ = 0;  // last number given, placeholders included

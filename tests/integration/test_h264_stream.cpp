@@ -11,6 +11,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <cctype>
 #include <sstream>
 #include <thread>
 
@@ -89,6 +90,8 @@ TEST_CASE("an H.264 camera watched only over RTSP makes no JPEG and stays live; 
         }
         detail = service.cameraJson("yard");
         CHECK(jsonNumber(detail, "$.fps") > 20);  // access units count as the camera's frames
+        CHECK(jsonNumber(detail, "$.width") == 320);  // from the H.264 caps
+        CHECK(jsonNumber(detail, "$.height") == 240);
         CHECK(jsonNumber(detail, "$.reconnects") == 0);
         CHECK(camera.connections() == 1);
         CHECK_THAT(service.log(), !Catch::Contains("watchdog"));
@@ -133,8 +136,9 @@ TEST_CASE("the encoder makes a key frame at least every h264-keyframe-interval, 
     std::istringstream lines(text);
     for (std::string line; std::getline(lines, line);) {
         // "key_frame,pts_time" in ffprobe's order of the frame section: key_frame first.
+        // The first frame may have no time yet ("1,N/A,"): not counted.
         const auto comma = line.find(',');
-        if (comma == std::string::npos) continue;
+        if (comma == std::string::npos || !std::isdigit(static_cast<unsigned char>(line[comma + 1]))) continue;
         ++frames;
         if (line.substr(0, comma) == "1") keyTimes.push_back(std::stod(line.substr(comma + 1)));
     }
