@@ -1,5 +1,8 @@
 #pragma once
 // A timer that fires once, after a number of seconds, on the loop thread.
+// start() lets GLib coalesce wake-ups to whole seconds (it may fire up to a
+// second late: fine for backoffs and lingering); startMs() is on time, for
+// what a user measures (a 10 s recording lasts 10 s).
 // Starting it again replaces the pending run; destroying it cancels it. The
 // callback may start the timer again (it is no longer pending by then).
 // Thread affinity: loop thread only.
@@ -22,6 +25,11 @@ public:
         cancel();
         fn_ = std::move(fn);
         id_ = g_timeout_add_seconds(seconds, &OneShotTimer::fire, this);
+    }
+    void startMs(guint milliseconds, std::function<void()> fn) {
+        cancel();
+        fn_ = std::move(fn);
+        id_ = g_timeout_add(milliseconds, &OneShotTimer::fire, this);
     }
     void cancel() {
         if (id_) g_source_remove(id_);

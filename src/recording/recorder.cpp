@@ -246,7 +246,8 @@ void Recorder::setWanted(bool wanted, int64_t durationSec) {
     untilUnix_ = 0;
     if (durationSec > 0) {
         untilUnix_ = nowUnix() + durationSec;
-        durationTimer_.start(guint(durationSec), [this] { setWanted(false, -1); });
+        // On time, not coalesced to whole seconds: "record 10 s" gives 10 s.
+        durationTimer_.startMs(guint(durationSec * 1000), [this] { setWanted(false, -1); });
     }
     reconsider();
 }
