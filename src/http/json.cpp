@@ -59,7 +59,10 @@ std::string JsonObjectValue::toString() const {
 }
 
 void respondJson(SoupServerMessage* msg, guint status, const JsonObjectValue& body) {
-    std::string text = body.toString();
+    respondJsonText(msg, status, body.toString());
+}
+
+void respondJsonText(SoupServerMessage* msg, guint status, std::string text) {
     text += "\n";
     soup_server_message_set_status(msg, status, nullptr);
     SoupMessageHeaders* headers = soup_server_message_get_response_headers(msg);

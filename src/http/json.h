@@ -2,7 +2,8 @@
 // JSON answers for the HTTP layer (json-glib underneath, its output made valid
 // by core/json_text.h whatever the strings hold), and the error shape
 //   {"error": "<code>", "message": "<human sentence>"}
-// Thread affinity: loop thread only.
+// Thread affinity: JsonObjectValue any thread (one object per thread); the
+// respond* functions loop thread only.
 #include <json-glib/json-glib.h>
 #include <libsoup/soup.h>
 
@@ -43,6 +44,8 @@ private:
 
 
 void respondJson(SoupServerMessage* msg, guint status, const JsonObjectValue& body);
+// A JSON answer made elsewhere (JsonObjectValue::toString(), e.g. on a worker thread).
+void respondJsonText(SoupServerMessage* msg, guint status, std::string text);
 void respondError(SoupServerMessage* msg, guint status, const std::string& code, const std::string& message);
 // 405 with the Allow header the client needs.
 void respondMethodNotAllowed(SoupServerMessage* msg, const char* allow);

@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <memory>
 
@@ -44,21 +45,55 @@ std::string httpDate(int64_t unixSec) {
     return text ? text.get() : "";
 }
 
-// One listed recording, made on the worker thread.
-struct ListedRecording {
-    StoredFile file;
-    std::optional<double> duration;
-};
-struct Listing {
-    std::vector<ListedRecording> items;
-    bool truncated = false;
-    std::string error;
-};
-
 bool newestFirst(const StoredFile& a, const StoredFile& b) {
     if (a.name.startUnix != b.name.startUnix) return a.name.startUnix > b.name.startUnix;
     if (a.name.sequence != b.name.sequence) return a.name.sequence > b.name.sequence;
     return a.name.camera < b.name.camera;
+}
+
+// A JSON answer made on a worker thread: a listing may hold thousands of
+// items, and building or serialising it on the loop stalled every viewer
+// (100 concurrent listings of 20000 files: /health waited 14 s).
+struct JsonAnswer {
+    guint status = SOUP_STATUS_OK;
+    std::string text;
+};
+
+JsonAnswer errorAnswer(guint status, const char* code, const std::string& message) {
+    JsonObjectValue body;
+    body.set("error", code).set("message", message);
+    return {status, body.toString()};
+}
+
+// Listings from request to the answer's last byte (the message's
+// finalisation): each answer may be megabytes and a client that never reads
+// keeps its own (400 such clients once took 1.4 GB). Beyond: 503.
+constexpr int kMaxListingsInFlight = 4;
+std::atomic<int> listingsInFlight{0};
+
+void answerOffLoop(SoupServerMessage* msg, int retryAfterSec, std::function<JsonAnswer()> make) {
+    if (listingsInFlight.load() >= kMaxListingsInFlight) {
+        soup_message_headers_replace(soup_server_message_get_response_headers(msg), "Retry-After",
+                                     std::to_string(retryAfterSec).c_str());
+        return respondError(msg, SOUP_STATUS_SERVICE_UNAVAILABLE, "too_many_listings",
+                            std::to_string(kMaxListingsInFlight) + " listings are being made or sent already");
+    }
+    ++listingsInFlight;
+    g_object_set_data_full(G_OBJECT(msg), "camrelay-listing", GINT_TO_POINTER(1), [](gpointer) { --listingsInFlight; });
+    GRef<SoupServerMessage> held = GRef<SoupServerMessage>::ref(msg);
+    soup_server_message_pause(msg);
+    offLoop<JsonAnswer>(
+        [make]() {
+            try {
+                return make();
+            } catch (...) {
+                return errorAnswer(SOUP_STATUS_INTERNAL_SERVER_ERROR, "internal", currentExceptionText());
+            }
+        },
+        [held](JsonAnswer& answer) {
+            respondJsonText(held.get(), answer.status, std::move(answer.text));
+            soup_server_message_unpause(held.get());
+        });
 }
 
 struct FileRoutes {
@@ -133,48 +168,30 @@ void FileRoutes::list(SoupServerMessage* msg, GHashTable* query) {
         return;
     if (options.fromUnix > options.toUnix)
         return respondError(msg, SOUP_STATUS_BAD_REQUEST, "bad_to", "to must not be before from");
-    GRef<SoupServerMessage> held = GRef<SoupServerMessage>::ref(msg);
-    soup_server_message_pause(msg);
     const std::string rootDir = root;
     std::shared_ptr<DurationCache> cache = durations;
-    offLoop<Listing>(
-        [rootDir, options, cache]() {
-            ScanResult scan = scanRecordings(rootDir, options);
-            Listing listing;
-            listing.truncated = scan.truncated;
-            listing.error = scan.error;
-            std::sort(scan.files.begin(), scan.files.end(), newestFirst);
-            const int64_t now = unixNowUs() / 1000000;
-            for (StoredFile& f : scan.files) {
-                ListedRecording item;
-                if (beingWritten(f, now, kWritingFreshSec)) item.duration = double(std::max<int64_t>(0, now - f.name.startUnix));
-                else item.duration = cache->lookup(rootDir + "/" + f.name.id(), f.size, f.mtimeUnix);
-                item.file = std::move(f);
-                listing.items.push_back(std::move(item));
-            }
-            return listing;
-        },
-        [held](Listing& listing) {
-            SoupServerMessage* m = held.get();
-            if (!listing.error.empty()) {
-                respondError(m, SOUP_STATUS_INTERNAL_SERVER_ERROR, "recordings_unreadable", listing.error);
-            } else {
-                JsonObjectValue body;
-                body.setEmptyArray("recordings");
-                for (const ListedRecording& r : listing.items) {
-                    JsonObjectValue item;
-                    item.set("id", r.file.name.id()).set("camera", r.file.name.camera).set("start", r.file.name.startUnix);
-                    if (r.duration) item.set("duration", *r.duration);
-                    else item.setNull("duration");
-                    item.set("size", r.file.size).set("codec", codecForExtension(r.file.name.ext));
-                    item.set("complete", !r.file.hasMarker).set("url", "/api/recordings/" + r.file.name.id());
-                    body.append("recordings", std::move(item));
-                }
-                body.set("truncated", listing.truncated);
-                respondJson(m, SOUP_STATUS_OK, body);
-            }
-            soup_server_message_unpause(m);
-        });
+    answerOffLoop(msg, config.http.retryAfterSec, [rootDir, options, cache]() {
+        ScanResult scan = scanRecordings(rootDir, options);
+        if (!scan.error.empty()) return errorAnswer(SOUP_STATUS_INTERNAL_SERVER_ERROR, "recordings_unreadable", scan.error);
+        std::sort(scan.files.begin(), scan.files.end(), newestFirst);
+        const int64_t now = unixNowUs() / 1000000;
+        JsonObjectValue body;
+        body.setEmptyArray("recordings");
+        for (const StoredFile& f : scan.files) {
+            std::optional<double> duration;
+            if (beingWritten(f, now, kWritingFreshSec)) duration = double(std::max<int64_t>(0, now - f.name.startUnix));
+            else duration = cache->lookup(rootDir + "/" + f.name.id(), f.size, f.mtimeUnix);
+            JsonObjectValue item;
+            item.set("id", f.name.id()).set("camera", f.name.camera).set("start", f.name.startUnix);
+            if (duration) item.set("duration", *duration);
+            else item.setNull("duration");
+            item.set("size", f.size).set("codec", codecForExtension(f.name.ext));
+            item.set("complete", !f.hasMarker).set("url", "/api/recordings/" + f.name.id());
+            body.append("recordings", std::move(item));
+        }
+        body.set("truncated", scan.truncated);
+        return JsonAnswer{SOUP_STATUS_OK, body.toString()};
+    });
 }
 
 void FileRoutes::serve(SoupServerMessage* msg, const RecordingName& name) {
@@ -283,30 +300,21 @@ void respondCaptureList(SoupServerMessage* msg, const ServiceConfig& config, con
     ScanOptions options;
     options.camera = camera;
     options.segments = false;
-    GRef<SoupServerMessage> held = GRef<SoupServerMessage>::ref(msg);
-    soup_server_message_pause(msg);
     const std::string root = recordingsDir(config);
-    offLoop<ScanResult>([root, options]() {
+    answerOffLoop(msg, config.http.retryAfterSec, [root, options]() {
         ScanResult scan = scanRecordings(root, options);
+        if (!scan.error.empty()) return errorAnswer(SOUP_STATUS_INTERNAL_SERVER_ERROR, "captures_unreadable", scan.error);
         std::sort(scan.files.begin(), scan.files.end(), newestFirst);
-        return scan;
-    }, [held](ScanResult& scan) {
-        SoupServerMessage* m = held.get();
-        if (!scan.error.empty()) {
-            respondError(m, SOUP_STATUS_INTERNAL_SERVER_ERROR, "captures_unreadable", scan.error);
-        } else {
-            JsonObjectValue body;
-            body.setEmptyArray("captures");
-            for (const StoredFile& f : scan.files) {
-                JsonObjectValue item;
-                item.set("id", f.name.id()).set("time", f.name.startUnix).set("size", f.size);
-                item.set("url", "/api/captures/" + f.name.id());
-                body.append("captures", std::move(item));
-            }
-            body.set("truncated", scan.truncated);
-            respondJson(m, SOUP_STATUS_OK, body);
+        JsonObjectValue body;
+        body.setEmptyArray("captures");
+        for (const StoredFile& f : scan.files) {
+            JsonObjectValue item;
+            item.set("id", f.name.id()).set("time", f.name.startUnix).set("size", f.size);
+            item.set("url", "/api/captures/" + f.name.id());
+            body.append("captures", std::move(item));
         }
-        soup_server_message_unpause(m);
+        body.set("truncated", scan.truncated);
+        return JsonAnswer{SOUP_STATUS_OK, body.toString()};
     });
 }
 

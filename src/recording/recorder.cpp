@@ -457,7 +457,14 @@ gboolean Recorder::onBusMessage(GstMessage* message) {
             camera_.emitEvent("record-segment", "recording to " + segmentId(location));
         } else if (gst_structure_has_name(st, "splitmuxsink-fragment-closed")) {
             g_remove(partialMarkerPath(location).c_str());
-            closedBytes_ += fileSize(location);
+            if (s.feed->pushed.load() == 0) {
+                // Stopped before its first frame (POST then DELETE at once): the
+                // file holds a reserved header and no sample, and no player opens it.
+                g_remove(location);
+                logInfo(camera_.id(), std::string("recording stopped before its first frame: ") + location + " removed");
+            } else {
+                closedBytes_ += fileSize(location);
+            }
             if (s.currentPath == location) {
                 s.currentPath.clear();
                 currentBytes_ = 0;

@@ -329,3 +329,26 @@ TEST_CASE("recording requests: bad bodies are refused with 400, mode=off with 40
     CHECK_FALSE(jsonBool(stop.body, "$.active"));
     REQUIRE(waitUntil([&] { return events(service, "demo").find("record-stop") != std::string::npos; }, 3000));
 }
+
+// Regression (hostile-client attack, issue 11): POST then DELETE within a few
+// milliseconds left MP4 files with a reserved header and no sample, listed as
+// complete and unplayable. Every file left behind must play.
+TEST_CASE("recording started and stopped at once, many times, leaves only playable files", "[recording][hostile]") {
+    ServiceProcess service({{"demo.conf", demoCamera(320, 240, 30)}});
+    REQUIRE(service.waitForState("demo", "live"));
+    for (int i = 0; i < 40; ++i) {
+        httpRequest(service.port(), "POST", "/api/cameras/demo/recording");
+        if (i % 4 == 3) std::this_thread::sleep_for(std::chrono::milliseconds(80));  // some get a few frames
+        httpRequest(service.port(), "DELETE", "/api/cameras/demo/recording");
+    }
+    REQUIRE(waitRecording(service, "demo", false, 8000));
+    const std::string dir = service.dataDir() + "/recordings";
+    CHECK(waitUntil([&] { return files(dir, ".partial").empty(); }, 8000));
+    for (const std::string& path : files(dir, ".mp4")) {
+        INFO(path);
+        std::string why;
+        CHECK(decodes(path, &why));
+        INFO(why);
+        CHECK(probe(path).frames > 0);
+    }
+}

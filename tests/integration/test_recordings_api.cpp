@@ -383,3 +383,49 @@ TEST_CASE("retention by size alone keeps the newest files", "[recordings-api][re
     INFO(events);
     CHECK(events.find("record-retention") != std::string::npos);
 }
+
+// Regression (hostile-client attack, issue 11): listings were built on the loop
+// (100 at once stalled /health 14 s) and unbounded (400 never-reading clients
+// took 1.4 GB). Now made on a worker, at most 4 in flight, 503 beyond.
+TEST_CASE("many concurrent listings of thousands of files neither stall the loop nor pile up", "[recordings-api][hostile]") {
+    ServiceProcess service({{"demo.conf", demoCamera(320, 240, 30)}});
+    const std::string day = service.dataDir() + "/recordings/" +
+                            fs::path(camrelay::segmentRelativePath("fake", nowUnix() - 86400 * 3, "mp4")).parent_path().string();
+    fs::create_directories(day);
+    for (int i = 0; i < 5000; ++i) {
+        const std::string rel = camrelay::segmentRelativePath("fake", nowUnix() - 86400 * 3 - i * 60, "mp4");
+        const std::string path = service.dataDir() + "/recordings/" + rel;
+        fs::create_directories(fs::path(path).parent_path());
+        std::ofstream(path) << "not a video";
+    }
+    REQUIRE(service.waitForState("demo", "live"));
+    const int baselineFds = openFdCount(service.pid());
+    std::vector<int> stalled;
+    for (int i = 0; i < 60; ++i) {
+        const int fd = connectLoopback(service.port(), 4096);
+        REQUIRE(fd >= 0);
+        const std::string request = "GET /api/recordings HTTP/1.1\r\nHost: localhost\r\n\r\n";
+        REQUIRE(send(fd, request.data(), request.size(), MSG_NOSIGNAL) == ssize_t(request.size()));
+        stalled.push_back(fd);
+    }
+    double worstMs = 0;
+    for (int i = 0; i < 20; ++i) {
+        const auto t0 = std::chrono::steady_clock::now();
+        CHECK(httpRequest(service.port(), "GET", "/health").status == 200);
+        worstMs = std::max(worstMs, std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    const auto busy = httpRequest(service.port(), "GET", "/api/recordings");
+    INFO("worst /health " << worstMs << " ms; a listing while 60 wait: " << busy.status);
+    CHECK(worstMs < 500);
+    // 503 while four answers are still being sent; the kernel may already hold whole answers.
+    CHECK((busy.status == 200 || busy.status == 503));
+    if (busy.status == 503) CHECK(busy.headers.count("retry-after") == 1);
+    if (kRssBoundsApply) CHECK(serviceRssKiB(service.pid()) < 300 * 1024);
+    for (int fd : stalled) close(fd);
+    // Slots come back once the answers are gone; a listing is whole again.
+    HttpResponse listed;
+    CHECK(waitUntil([&] { return (listed = httpRequest(service.port(), "GET", "/api/recordings?camera=fake")).status == 200; }, 15000));
+    CHECK(jsonArrayLength(listed.body, "$.recordings") == 5000);
+    CHECK(waitUntil([&] { return openFdCount(service.pid()) <= baselineFds + 2; }, 15000));
+}
