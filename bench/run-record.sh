@@ -14,7 +14,7 @@
 source "$(dirname "$0")/lib.sh"
 runs=${RUNS:-3}
 scenarios=${SCENARIOS:-"demo-idle demo-record demo-record-rtsp demo-rtsp demo-record-mkv pass-idle pass-record four-record"}
-port=${PORT:-18093}; rtsp_in=${RTSP_PORT:-18565}; rtsp_out=${RTSP_OUT_PORT:-18566}
+port=${PORT:-18093}; rtsp_in=${RTSP_PORT:-18565}; rtsp_out=${RTSP_OUT_PORT:-18575}  # cameras on rtsp_in .. rtsp_in+3
 work=$(mktemp -d)
 cameras=()
 trap 'kill "${cameras[@]}" 2>/dev/null || true; rm -rf "$work"' EXIT
@@ -60,6 +60,7 @@ for scenario in $scenarios; do
     pid=$!
     first=cam; [ "$scenario" = four-record ] && first=cam0
     wait_live "$port" "$first"
+    kill -0 "$pid" 2>/dev/null || { echo "scenario=$scenario: the service exited:"; cat "$dir/out"; exit 1; }
     clients=()
     if [[ $scenario == *rtsp* ]]; then
       for _ in 1 2; do
@@ -73,9 +74,9 @@ for scenario in $scenarios; do
     if [ "$scenario" = demo-record ]; then
       build-release/bench/camrelay-mjpeg-load --port "$port" --camera cam --viewers 10 --duration 10 | grep fps_median || true
     fi
-    [ ${#clients[@]} -gt 0 ] && { kill "${clients[@]}" 2>/dev/null || true; wait "${clients[@]}" 2>/dev/null || true; }
+    if [ ${#clients[@]} -gt 0 ]; then kill "${clients[@]}" 2>/dev/null || true; wait "${clients[@]}" 2>/dev/null || true; fi
     kill "$pid"; wait "$pid" || true
-    recorded=$(find "$dir/data/recordings" -type f \( -name '*.mp4' -o -name '*.mkv' \) 2>/dev/null | wc -l)
+    recorded=$( (find "$dir/data/recordings" -type f \( -name '*.mp4' -o -name '*.mkv' \) 2>/dev/null || true) | wc -l)
     echo "scenario=$scenario cpu=${results[-1]}% files=$recorded"
   done
   echo "== $scenario median_cpu=$(printf '%s\n' "${results[@]}" | median)% (runs=$runs)"

@@ -15,7 +15,10 @@ JsonObjectValue recordingJson(const Camera& camera, const Recorder* recorder) {
     const RecordConfig& record = camera.config().record;
     const RecordingStatus s = recorder ? recorder->status() : RecordingStatus{};
     JsonObjectValue o;
-    o.set("active", s.active).set("mode", toString(record.mode)).set("format", toString(record.format));
+    // wanted: asked for (always mode, or a manual recording not yet over);
+    // active: a file is being written now (wanted but not active: starting,
+    // waiting for the camera or the disk, or finishing the previous file).
+    o.set("active", s.active).set("wanted", s.wanted).set("mode", toString(record.mode)).set("format", toString(record.format));
     o.set("file", s.file.empty() ? nullptr : s.file.c_str());
     o.set("bytes", s.bytes).set("frames", s.frames);
     if (s.sinceUnix) o.set("since", s.sinceUnix);

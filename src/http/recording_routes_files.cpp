@@ -208,7 +208,8 @@ void FileRoutes::serve(SoupServerMessage* msg, const RecordingName& name) {
     const int64_t mtime = int64_t(file->info.st_mtime);
     const std::string etag = "\"" + std::to_string(size) + "-" + std::to_string(mtime) + "\"";
     SoupMessageHeaders* in = soup_server_message_get_request_headers(msg);
-    RangeRequest range = parseByteRange(soup_message_headers_get_one(in, "Range"), size);
+    // get_list: two Range fields are two ranges (the whole file), not the last one.
+    RangeRequest range = parseByteRange(soup_message_headers_get_list(in, "Range"), size);
     // If-Range with another validator: the file changed, send it whole.
     const char* ifRange = soup_message_headers_get_one(in, "If-Range");
     if (ifRange && etag != ifRange && httpDate(mtime) != ifRange) range.kind = RangeKind::Ignored;
