@@ -36,16 +36,6 @@ std::string describeError(GstMessage* message) {
                     kMaxErrorBytes);
 }
 
-// The H.264 branch's appsink feeds the tap on the streaming thread while
-// *live is true. The camera clears it before handing the pipeline to the
-// reaper: an old pipeline still draining never interleaves its access units
-// with the new one's. Every access unit is also counted for liveness.
-struct TapFeed {
-    std::shared_ptr<EncodedTap> tap;
-    std::shared_ptr<std::atomic<bool>> live;
-    std::shared_ptr<AccessUnitMeter> meter;
-};
-
 }  // namespace
 
 // Access units of the running pipeline, counted on the streaming thread and
@@ -63,28 +53,12 @@ struct AccessUnitMeter {
 
 namespace {
 
+// The H.264 branch's appsink feeds the shared tap; every access unit is also
+// counted for liveness (the camera's frames while the JPEG branch is closed).
 std::shared_ptr<std::atomic<bool>> attachH264Tap(GstElement* pipeline, const std::shared_ptr<EncodedTap>& tap,
                                                  const std::shared_ptr<AccessUnitMeter>& meter) {
     GRef<GstElement> sink = GRef<GstElement>::adopt(gst_bin_get_by_name(GST_BIN(pipeline), kH264SinkName));
-    if (!sink) return nullptr;
-    auto live = std::make_shared<std::atomic<bool>>(true);
-    GstAppSinkCallbacks callbacks{};
-    callbacks.new_sample = [](GstAppSink* appsink, gpointer data) noexcept -> GstFlowReturn {
-        GRef<GstSample> sample = GRef<GstSample>::adopt(gst_app_sink_pull_sample(appsink));
-        GstBuffer* buffer = sample ? gst_sample_get_buffer(sample.get()) : nullptr;
-        auto* feed = static_cast<TapFeed*>(data);
-        try {
-            if (!buffer || !feed->live->load()) return GST_FLOW_OK;
-            feed->meter->record(monotonicNowUs());
-            feed->tap->push(buffer);
-        } catch (...) {
-            GST_ERROR("H.264 access unit dropped: %s", currentExceptionText().c_str());
-        }
-        return GST_FLOW_OK;
-    };
-    gst_app_sink_set_callbacks(GST_APP_SINK(sink.get()), &callbacks, new TapFeed{tap, live, meter},
-                               [](gpointer p) noexcept { delete static_cast<TapFeed*>(p); });
-    return live;
+    return feedTapFromAppSink(sink.get(), tap, [meter](GstBuffer*) { meter->record(monotonicNowUs()); });
 }
 
 // The JPEG gate: a buffer probe on the queue before the decoder (H.264

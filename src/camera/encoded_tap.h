@@ -8,7 +8,9 @@
 // Thread affinity: any thread (a mutex guards the listeners).
 #include "core/gobject_ptr.h"
 
+#include <atomic>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <vector>
 
@@ -34,5 +36,13 @@ private:
     std::vector<Entry> entries_;
     int nextId_ = 1;
 };
+
+// Feeds `tap` from an appsink's samples, on its streaming thread, while the
+// returned flag is true. The owner clears it before handing the pipeline to
+// the reaper: an old pipeline still draining never interleaves its access
+// units with a new one's. onUnit (may be empty) sees each access unit first
+// (liveness meters, key-frame clocks). Null when appsink is null.
+std::shared_ptr<std::atomic<bool>> feedTapFromAppSink(GstElement* appsink, std::shared_ptr<EncodedTap> tap,
+                                                      std::function<void(GstBuffer*)> onUnit);
 
 }  // namespace camrelay

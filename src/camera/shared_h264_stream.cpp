@@ -90,18 +90,6 @@ void SharedH264Stream::requestKeyframe() {
     keyRequestedUs_ = monotonicNowUs();
 }
 
-namespace {
-
-// The appsink feeds the tap on the streaming thread while *live is true;
-// cleared before the pipeline goes to the reaper, so a draining old encoder
-// never interleaves with a new one.
-struct EncoderFeed {
-    std::shared_ptr<EncodedTap> tap;
-    std::shared_ptr<std::atomic<bool>> live;
-    std::shared_ptr<SharedH264Stream::KeyClock> keys;
-};
-
-}  // namespace
 
 void SharedH264Stream::startEncoder() {
     if (pipeline_ || passthrough_) return;
@@ -118,25 +106,15 @@ void SharedH264Stream::startEncoder() {
     GRef<GstElement> sink = GRef<GstElement>::adopt(gst_bin_get_by_name(GST_BIN(pipeline.get()), kEncSinkName));
     source_ = GRef<GstElement>::adopt(gst_bin_get_by_name(GST_BIN(pipeline.get()), kEncSourceName));
     encoder_ = GRef<GstElement>::adopt(gst_bin_get_by_name(GST_BIN(pipeline.get()), kEncoderName));
-    feedLive_ = std::make_shared<std::atomic<bool>>(true);
     keyClock_ = std::make_shared<KeyClock>();
     keyClock_->lastKeyUs = monotonicNowUs();  // the first frame is a key frame anyway
-    GstAppSinkCallbacks callbacks{};
-    callbacks.new_sample = [](GstAppSink* appsink, gpointer data) noexcept -> GstFlowReturn {
-        GRef<GstSample> sample = GRef<GstSample>::adopt(gst_app_sink_pull_sample(appsink));
-        GstBuffer* buffer = sample ? gst_sample_get_buffer(sample.get()) : nullptr;
-        auto* feed = static_cast<EncoderFeed*>(data);
-        try {
-            if (!buffer || !feed->live->load()) return GST_FLOW_OK;
-            if (!GST_BUFFER_FLAG_IS_SET(buffer, GST_BUFFER_FLAG_DELTA_UNIT)) feed->keys->lastKeyUs = monotonicNowUs();
-            feed->tap->push(buffer);
-        } catch (...) {
-            GST_ERROR("encoded access unit dropped: %s", currentExceptionText().c_str());
-        }
-        return GST_FLOW_OK;
-    };
-    gst_app_sink_set_callbacks(GST_APP_SINK(sink.get()), &callbacks, new EncoderFeed{tap_, feedLive_, keyClock_},
-                               [](gpointer p) noexcept { delete static_cast<EncoderFeed*>(p); });
+    // A draining old encoder never interleaves with a new one (feedLive_ is
+    // cleared before the reaper takes it); key frames are timed for the
+    // h264-keyframe-interval bound.
+    std::shared_ptr<KeyClock> keys = keyClock_;
+    feedLive_ = feedTapFromAppSink(sink.get(), tap_, [keys](GstBuffer* unit) {
+        if (!GST_BUFFER_FLAG_IS_SET(unit, GST_BUFFER_FLAG_DELTA_UNIT)) keys->lastKeyUs = monotonicNowUs();
+    });
     pipeline_ = pipeline;
     GRef<GstBus> bus = GRef<GstBus>::adopt(gst_element_get_bus(pipeline_.get()));
     busWatch_ = SourceHandle(gst_bus_add_watch(bus.get(), [](GstBus*, GstMessage* message, gpointer self) noexcept -> gboolean {

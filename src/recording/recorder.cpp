@@ -165,14 +165,7 @@ struct Recorder::Session {
 Recorder::Recorder(Camera& camera, std::string recordingsDir, PipelineReaper& reaper, DiskProblem diskProblem)
     : camera_(camera), dir_(std::move(recordingsDir)), reaper_(reaper), diskProblem_(std::move(diskProblem)),
       mp4_(camera.config().record.format == RecordFormat::Mp4) {
-    ticker_ = SourceHandle(g_timeout_add_seconds(1, [](gpointer self) noexcept -> gboolean {
-        try {
-            static_cast<Recorder*>(self)->tick();
-        } catch (...) {
-            logError("", "recording tick failed: " + currentExceptionText());
-        }
-        return G_SOURCE_CONTINUE;
-    }, this));
+    ticker_.start(1, "recording tick of " + camera_.id(), [this] { tick(); });
     stateConnection_ = camera_.onStateChanged([this](CameraState state) {
         if (state == CameraState::Live) return reconsider();
         if (session_ && !session_->draining) endSession(std::string("camera ") + toString(state));

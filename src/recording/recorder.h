@@ -31,6 +31,7 @@
 #include "camera/camera.h"
 #include "camera/pipeline_reaper.h"
 #include "core/gobject_ptr.h"
+#include "core/repeating_timer.h"
 #include "core/one_shot_timer.h"
 #include "core/signal.h"
 
@@ -120,7 +121,7 @@ private:
     uint64_t framesDone_ = 0;    // frames of this recording's ended sessions
     std::shared_ptr<const void> claim_;  // H.264 stream claim (mp4) or camera demand (mkv)
     std::unique_ptr<Session> session_;
-    SourceHandle ticker_;
+    RepeatingTimer ticker_;
     OneShotTimer durationTimer_;
     Connection stateConnection_;
 };

@@ -133,14 +133,7 @@ Retention::~Retention() { *alive_ = false; }
 
 void Retention::start() {
     pass();
-    timer_ = SourceHandle(g_timeout_add_seconds(guint(intervalSec_), [](gpointer self) noexcept -> gboolean {
-        try {
-            static_cast<Retention*>(self)->pass();
-        } catch (...) {
-            logError("", "retention: " + currentExceptionText());
-        }
-        return G_SOURCE_CONTINUE;
-    }, this));
+    timer_.start(guint(intervalSec_), "retention", [this] { pass(); });
 }
 
 void Retention::pass() {

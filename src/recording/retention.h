@@ -12,6 +12,7 @@
 #include "camera/registry.h"
 #include "config/service_config.h"
 #include "core/gobject_ptr.h"
+#include "core/repeating_timer.h"
 #include "recording/recording_store.h"
 
 #include <cstdint>
@@ -65,7 +66,7 @@ private:
     const ServiceConfig& config_;
     Registry& registry_;
     const int intervalSec_;
-    SourceHandle timer_;
+    RepeatingTimer timer_;
     bool running_ = false;
     std::shared_ptr<bool> alive_;  // passes that finish after this is gone see false
 };

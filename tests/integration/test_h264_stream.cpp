@@ -19,14 +19,6 @@ using namespace camrelay::testing;
 
 namespace {
 
-std::string restreamUrl(const ServiceProcess& service, const std::string& id) {
-    return "rtsp://127.0.0.1:" + std::to_string(service.rtspPort()) + "/" + id;
-}
-
-std::string h264Player(const std::string& url) {
-    return "rtspsrc location=" + url + " protocols=tcp latency=0 ! rtph264depay ! h264parse ! avdec_h264";
-}
-
 bool jpegActive(const ServiceProcess& service, const std::string& id) {
     return jsonBool(service.cameraJson(id), "$.jpeg.active");
 }

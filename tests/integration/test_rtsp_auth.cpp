@@ -55,10 +55,6 @@ struct AuthService {
 
 int64_t unixNow() { return g_get_real_time() / 1'000'000; }
 
-std::string h264Player(const std::string& url) {
-    return "rtspsrc location=\"" + url + "\" protocols=tcp latency=0 ! rtph264depay ! h264parse ! avdec_h264";
-}
-
 // RTSP by hand on one TCP connection: requests in turn, response heads back.
 class RtspConnection {
 public:

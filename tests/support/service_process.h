@@ -78,6 +78,11 @@ void raiseOpenFilesLimit();
 // User + system CPU time the process has used, in seconds.
 double processCpuSeconds(int pid);
 
+// rtsp://127.0.0.1:<service's RTSP port>/<id>: the camera re-streamed.
+std::string restreamUrl(const ServiceProcess& service, const std::string& id);
+// A GStreamer pipeline fragment that plays an RTSP H.264 URL (quoted: it may carry ?token=).
+std::string h264Player(const std::string& url);
+
 // Path of the built binary (set by meson in CAMRELAY_BINARY).
 std::string camrelayBinary();
 // The demo camera's file text, shared by tests.
