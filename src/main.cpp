@@ -182,8 +182,8 @@ int main(int argc, char** argv) {
         for (auto& load : loads) {
             const bool reported = !load.problems.empty();
             for (const auto& p : load.problems) logError(load.config.id, p.toString());
-            Camera& camera = registry.add(std::move(load));
-            if (!camera.configValid() && !reported) logError(camera.id(), camera.lastError());
+            CameraPtr camera = registry.add(std::move(load));
+            if (!camera->configValid() && !reported) logError(camera->id(), camera->lastError());
         }
         Outputs outputs(registry, config, *auth);
         PushIngest ingest(config.clientTimeoutSec, config.publishIdleTimeoutSec);

@@ -162,6 +162,31 @@ bool Camera::start() {
     return state_ != CameraState::Failed;
 }
 
+// Interim (replaced by the trial apply of issue 12): stop, swap, start.
+void Camera::reconfigure(CameraConfig config) {
+    const bool wasRunning = state_ != CameraState::Stopped && state_ != CameraState::Failed;
+    halt();
+    GraphPlanResult result = planGraph(config);
+    config_ = std::move(config);
+    configProblems_.clear();
+    applyError_.clear();
+    if (!result.plan) {
+        configProblems_ = std::move(result.problems);
+        setState(CameraState::Failed, joinProblems(configProblems_));
+        return;
+    }
+    plan_ = std::move(*result.plan);
+    displayText_ = redactCredentials(plan_.pipelineText);
+    setState(CameraState::Stopped);
+    reconfiguredSignal_.emit();
+    if (wasRunning || config_.enabled) start();
+}
+
+void Camera::setApplyError(std::string error) {
+    applyError_ = redactCredentials(error);
+    emitEvent("apply-error", applyError_);
+}
+
 void Camera::setPublisher(bool present) {
     publisher_ = present;
     if (present) {
@@ -183,7 +208,9 @@ Camera::Demand Camera::demand() {
     ++jpegConsumers_;
     updateJpegGate();
     // The JPEG claim goes first, then the running one it holds.
-    return Demand(this, [running](Camera* camera) { camera->releaseJpeg(); });
+    return Demand(this, [running, weak = weak_from_this()](Camera*) {
+        if (auto camera = weak.lock()) camera->releaseJpeg();
+    });
 }
 
 void Camera::releaseJpeg() {
@@ -222,8 +249,10 @@ Camera::Demand Camera::keepRunning() {
         logInfo(id(), "first consumer: starting on demand");
         launch(CameraState::Starting);
     }
-    // The deleter runs when the last copy goes; cameras outlive their consumers.
-    return Demand(this, [](Camera* camera) { camera->release(); });
+    // The deleter runs when the last copy goes; a removed camera is not called.
+    return Demand(this, [weak = weak_from_this()](Camera*) {
+        if (auto camera = weak.lock()) camera->release();
+    });
 }
 
 void Camera::release() {

@@ -60,7 +60,9 @@ struct CameraStats {
     double nextRetrySec = -1;   // stalled: time until the next attempt; else -1
 };
 
-class Camera {
+// Made only by the Registry, as a shared_ptr: whoever holds a camera beyond
+// one call holds a shared_ptr or weak_ptr to it (claims hold a weak_ptr).
+class Camera : public std::enable_shared_from_this<Camera> {
 public:
     // configProblems non-empty: the camera is listed as failed and never starts.
     // reaper (outlives the camera) takes old pipelines to NULL off the loop
@@ -80,6 +82,25 @@ public:
     const std::string& pipelineText() const { return displayText_; }
     SourceKind sourceKind() const { return plan_.sourceKind; }
     bool configValid() const { return configProblems_.empty(); }
+
+    // Hot apply (issue 12): a new config for this camera, same id, already
+    // checked (config problems and planGraph are the caller's: a config that
+    // does not plan never gets here). Nothing running (stopped, idle, failed):
+    // the new config takes over at once. Running: the new pipeline starts
+    // beside the old one; its first frame promotes it (the old one goes to
+    // the reaper, viewers stay attached and see the new frames); an error or
+    // the start timeout drops it and keeps the old one, with applyError() set.
+    // onReconfigured fires when the new config has taken over.
+    void reconfigure(CameraConfig config);
+    // Why the last hot apply (or the last edit of the camera's file) did not
+    // take effect, redacted; empty once a new config has taken over.
+    const std::string& applyError() const { return applyError_; }
+    // The file on disk was edited into something that does not load: the
+    // camera keeps running as it was and shows this (redacted).
+    void setApplyError(std::string error);
+    Connection onReconfigured(std::function<void()> fn) { return reconfiguredSignal_.connect(std::move(fn)); }
+    // The running pipeline (graph dumps), null when none runs.
+    GstElement* runningPipeline() const { return pipeline_.get(); }
 
     // Builds and plays the pipeline. False (and state failed) when the config
     // cannot run; a source that cannot be reached is retried with backoff.
@@ -191,6 +212,8 @@ private:
     Signal<const FramePtr&> frameSignal_;
     Signal<CameraState> stateSignal_;
     Signal<const CameraEvent&> eventSignal_;
+    Signal<> reconfiguredSignal_;
+    std::string applyError_;
 };
 
 }  // namespace camrelay

@@ -27,6 +27,10 @@ constexpr AccessRule kRecordingControl{"/api/cameras/{id}/recording", Access::Vi
 constexpr AccessRule kCaptureList{"/api/cameras/{id}/captures", Access::Viewer, Access::Admin, false, false, "/api/cameras/demo/captures"};
 constexpr AccessRule kRecordings{"/api/recordings[/{id}]", Access::Viewer, Access::Admin, false, false, "/api/recordings"};
 constexpr AccessRule kCaptures{"/api/captures/{id}", Access::Viewer, Access::Admin, false, false, "/api/captures/demo/captures/x.jpg"};
+// The running graph names every element and property (credentials redacted, but
+// still the camera's internals); validating runs GStreamer on text from the client.
+constexpr AccessRule kGraph{"/api/cameras/{id}/graph", Access::Admin, Access::Admin, false, false, "/api/cameras/demo/graph"};
+constexpr AccessRule kValidate{"/api/pipelines/validate", Access::Admin, Access::Admin, false, false, "/api/pipelines/validate"};
 constexpr AccessRule kMultiWs{"/api/ws", Access::Viewer, Access::Admin, false, false, "/api/ws"};
 constexpr AccessRule kEvents{"/api/events", Access::Admin, Access::Admin, false, false, "/api/events"};
 constexpr AccessRule kOther{"anything else", Access::Admin, Access::Admin, false, false, "/api/no-such-route"};
@@ -62,6 +66,7 @@ RouteAccess classifyRoute(std::string_view path) {
         switch (route.kind) {
         case ApiRouteKind::Session: return {kSession, ""};
         case ApiRouteKind::MultiWebsocket: return {kMultiWs, ""};
+        case ApiRouteKind::PipelineValidate: return {kValidate, ""};
         case ApiRouteKind::CameraList: return {kCameraList, ""};
         case ApiRouteKind::Camera:
             switch (route.action) {
@@ -75,6 +80,7 @@ RouteAccess classifyRoute(std::string_view path) {
             case CameraAction::Token: return {kToken, route.cameraId};
             case CameraAction::Recording: return {kRecordingControl, route.cameraId};
             case CameraAction::Captures: return {kCaptureList, route.cameraId};
+            case CameraAction::Graph: return {kGraph, route.cameraId};
             case CameraAction::Unknown: return {kOther, route.cameraId};
             }
             return {kOther, ""};
@@ -91,7 +97,7 @@ const std::vector<AccessRule>& accessRules() {
     static const std::vector<AccessRule> rules = {kLoginPage, kLoginFiles, kPage,     kHealth,   kSession,
                                                   kCameraList, kCamera,    kStream,   kSnapshot, kCameraWs,
                                                   kPublish,   kControl,    kToken,    kRecordingControl, kCaptureList,
-                                                  kRecordings, kCaptures,  kMultiWs,  kEvents,   kOther};
+                                                  kRecordings, kCaptures,  kGraph, kValidate, kMultiWs,  kEvents,   kOther};
     return rules;
 }
 

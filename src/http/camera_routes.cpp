@@ -45,7 +45,8 @@ void CameraRoutes::handle(SoupServerMessage* msg, const char* path, GHashTable* 
         if (!methodIs(msg, "GET")) return respondMethodNotAllowed(msg, "GET");
         return multiWebsocket(msg);
     }
-    if (route.kind == ApiRouteKind::NotFound || route.kind == ApiRouteKind::Session) {
+    if (route.kind == ApiRouteKind::NotFound || route.kind == ApiRouteKind::Session ||
+        route.kind == ApiRouteKind::PipelineValidate) {  // issue 12: validate
         respondError(msg, SOUP_STATUS_NOT_FOUND, "not_found", std::string("no API route ") + path);
         return;
     }
@@ -59,7 +60,7 @@ void CameraRoutes::handle(SoupServerMessage* msg, const char* path, GHashTable* 
                      "camera ids use only A-Z a-z 0-9 _ - and at most 64 characters");
         return;
     }
-    Camera* camera = registry.find(id);
+    CameraPtr camera = registry.find(id);
     if (!camera) {
         respondError(msg, SOUP_STATUS_NOT_FOUND, "unknown_camera", "no camera \"" + id + "\"");
         return;
@@ -92,6 +93,7 @@ void CameraRoutes::handle(SoupServerMessage* msg, const char* path, GHashTable* 
         return respondCaptureList(msg, config, camera->id());
     case CameraAction::Recording:
         return handleRecording(msg, *camera, outputs);
+    case CameraAction::Graph:  // issue 12: graph dumps
     case CameraAction::Unknown:
         break;
     }
@@ -101,7 +103,7 @@ void CameraRoutes::handle(SoupServerMessage* msg, const char* path, GHashTable* 
 void CameraRoutes::list(SoupServerMessage* msg) {
     JsonObjectValue body;
     body.setEmptyArray("cameras");
-    for (Camera* camera : registry.cameras()) body.append("cameras", cameraJson(*camera, outputs));
+    for (const CameraPtr& camera : registry.cameras()) body.append("cameras", cameraJson(*camera, outputs));
     respondJson(msg, SOUP_STATUS_OK, body);
 }
 

@@ -32,6 +32,7 @@ CameraAction actionFromName(std::string_view name) {
     if (name == "token") return CameraAction::Token;
     if (name == "recording") return CameraAction::Recording;
     if (name == "captures") return CameraAction::Captures;
+    if (name == "graph") return CameraAction::Graph;
     return CameraAction::Unknown;
 }
 
@@ -46,6 +47,10 @@ ApiRoute parseApiRoute(std::string_view path) {
     }
     if (parts.size() == 2 && parts[0] == "api" && parts[1] == "session") {
         route.kind = ApiRouteKind::Session;
+        return route;
+    }
+    if (parts.size() == 3 && parts[0] == "api" && parts[1] == "pipelines" && parts[2] == "validate") {
+        route.kind = ApiRouteKind::PipelineValidate;
         return route;
     }
     if (parts.size() < 2 || parts.size() > 4 || parts[0] != "api" || parts[1] != "cameras") return route;

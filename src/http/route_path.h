@@ -14,9 +14,10 @@ enum class ApiRouteKind {
     CameraList,      // /api/cameras
     BadCameraId,     // /api/cameras/{id}[/{action}] with an id isValidCameraId() refuses
     Camera,          // /api/cameras/{id}[/{action}]
+    PipelineValidate,  // /api/pipelines/validate
 };
 
-enum class CameraAction { None, Stream, Ws, Publish, Snapshot, Start, Stop, Token, Recording, Captures, Unknown };
+enum class CameraAction { None, Stream, Ws, Publish, Snapshot, Start, Stop, Token, Recording, Captures, Graph, Unknown };
 
 struct ApiRoute {
     ApiRouteKind kind = ApiRouteKind::NotFound;

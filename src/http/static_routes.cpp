@@ -64,7 +64,7 @@ void addStaticRoutes(SoupServer* server, Registry& registry, Outputs& outputs, c
                 return respondJson(msg, SOUP_STATUS_OK, body);
             }
             int64_t live = 0, failed = 0, recovering = 0;
-            for (Camera* c : health->registry.cameras()) {
+            for (const CameraPtr& c : health->registry.cameras()) {
                 live += c->state() == CameraState::Live;
                 failed += c->state() == CameraState::Failed;
                 recovering += c->recovering();

@@ -5,7 +5,7 @@ namespace camrelay {
 Outputs::Outputs(Registry& registry, const ServiceConfig& config, Authenticator& auth)
     : websockets_(registry, config.clientTimeoutSec), diskGuard_(recordingsDir(config), config.recording),
       recorders_(registry, config) {
-    for (Camera* camera : registry.cameras()) {
+    for (const CameraPtr& camera : registry.cameras()) {
         mjpeg_[camera->id()] = std::make_unique<MjpegFanout>(*camera, config.clientTimeoutSec);
         if (camera->configValid() && camera->config().record.captureIntervalSec > 0)
             captures_[camera->id()] = std::make_unique<CaptureWriter>(*camera, recordingsDir(config),

@@ -47,7 +47,7 @@ static bool playing(GstElement* appsrc) { return GST_STATE(appsrc) == GST_STATE_
 // One camera's mount. Shared with callbacks queued for the loop, which check
 // `alive` so none runs after the re-streamer is gone.
 struct RtspRestream::Mount {
-    Camera* camera = nullptr;
+    CameraPtr camera;
     GMainContext* loop = nullptr;
     bool alive = true;
     GRef<GstElement> source;  // the running media's appsrc, if any
@@ -98,7 +98,7 @@ RtspRestream::RtspRestream(Registry& registry, const ServiceConfig& config, Auth
     std::optional<RtspAuth> rtspAuth;
     if (auth.enabled()) {
         std::vector<std::string> ids;
-        for (Camera* camera : registry.cameras())
+        for (const CameraPtr& camera : registry.cameras())
             if (camera->configValid()) ids.push_back(camera->id());
         rtspAuth.emplace(auth, ids);
         gst_rtsp_server_set_auth(server_.get(), rtspAuth->get());  // the server keeps its own reference
@@ -125,7 +125,7 @@ RtspRestream::RtspRestream(Registry& registry, const ServiceConfig& config, Auth
             tls_ = true;
         }
     }
-    for (Camera* camera : registry.cameras()) {
+    for (const CameraPtr& camera : registry.cameras()) {
         if (!camera->configValid()) continue;
         auto mount = std::make_shared<Mount>();
         mount->camera = camera;

@@ -29,7 +29,7 @@ void putBigEndian(std::string& out, uint64_t value) {
 
 // One camera as the hub sees it: its latest frame's messages, built on demand.
 struct WebSocketHub::Feed {
-    Camera* camera = nullptr;
+    CameraPtr camera;
     int key = 0;           // its stream key in ViewerSockets (newest wins per camera)
     FramePtr frame;        // the frame the cached messages belong to
     Bytes json, binary;    // WebSocket-framed, shared by every viewer
@@ -97,7 +97,7 @@ WebSocketHub::WebSocketHub(Registry& registry, int clientTimeoutSec)
                    state->subscriptions.clear();
                },
                "WebSocket viewers") {
-    for (Camera* camera : registry.cameras()) {
+    for (const CameraPtr& camera : registry.cameras()) {
         auto feed = std::make_unique<Feed>();
         feed->camera = camera;
         feed->key = int(feeds_.size());

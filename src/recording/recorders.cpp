@@ -6,7 +6,7 @@ namespace camrelay {
 
 Recorders::Recorders(Registry& registry, const ServiceConfig& config) {
     const std::string dir = recordingsDir(config);
-    for (Camera* camera : registry.cameras())
+    for (const CameraPtr& camera : registry.cameras())
         recorders_[camera->id()] = std::make_unique<Recorder>(*camera, dir, reaper_);
 }
 

@@ -140,7 +140,7 @@ void Retention::pass() {
     if (running_) return;  // the last pass is still walking a large tree
     RetentionPolicy policy;
     policy.global = RetentionLimits{config_.recording.maxAgeSec, config_.recording.maxBytes};
-    for (Camera* camera : registry_.cameras())
+    for (const CameraPtr& camera : registry_.cameras())
         policy.cameras[camera->id()] = RetentionLimits{camera->config().record.maxAgeSec, camera->config().record.maxBytes};
     if (!policy.any()) return;
     running_ = true;
@@ -166,7 +166,7 @@ void Retention::finished(const std::vector<RetentionDeletion>& deleted) {
         bytes += d.bytes;
     }
     for (const auto& [id, count] : perCamera)
-        if (Camera* camera = registry_.find(id))
+        if (CameraPtr camera = registry_.find(id))
             camera->emitEvent("record-retention", "deleted " + std::to_string(count.first) + " old file(s), " +
                                                       describeBytes(count.second));
 }
