@@ -3,6 +3,7 @@
 #include "auth/auth_key.h"
 #include "auth/authenticator.h"
 #include "auth/password_hash.h"
+#include "camera/pipeline_watcher.h"
 #include "camera/registry.h"
 #include "config/service_config.h"
 #include "core/gobject_ptr.h"
@@ -17,8 +18,10 @@
 #include <sys/resource.h>
 
 #include <chrono>
+#include <cerrno>
 #include <cstdio>
 #include <iostream>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -73,14 +76,43 @@ std::unique_ptr<Authenticator> makeAuthenticator(const ServiceConfig& config, st
     return std::make_unique<Authenticator>(config.auth, true, std::move(*key));
 }
 
-std::vector<CameraConfigLoad> loadCameras(const ServiceConfig& config, ConfigProblems& problems) {
-    if (!config.pipelinesDir.empty()) return loadCameraDirectory(config.pipelinesDir, problems);
-    // No pipelines directory: the moving test camera compiled into the binary.
+std::string embeddedDemo() {
     GUniquePtr<GBytes> demo(g_resources_lookup_data(kEmbeddedDemo, G_RESOURCE_LOOKUP_FLAGS_NONE, nullptr));
     gsize size = 0;
     const char* text = static_cast<const char*>(g_bytes_get_data(demo.get(), &size));
+    return std::string(text, size);
+}
+
+// No pipelines directory configured: cameras live in <data>/pipelines, so that
+// cameras added or edited in the browser persist. The first start creates it
+// with the demo camera (later starts leave it as the user made it). False
+// when it cannot be made: the service then runs the embedded demo, read-only.
+bool prepareDataPipelines(ServiceConfig& config) {
+    const std::string dir = config.dataDir + "/pipelines";
+    if (g_file_test(dir.c_str(), G_FILE_TEST_IS_DIR)) {
+        config.pipelinesDir = dir;
+        return true;
+    }
+    if (g_mkdir_with_parents(dir.c_str(), 0750) != 0) {
+        logWarning("", "cannot create " + dir + ": " + g_strerror(errno) + "; serving the embedded demo camera (not editable)");
+        return false;
+    }
+    const std::string demo = embeddedDemo();
+    GError* raw = nullptr;
+    if (!g_file_set_contents((dir + "/demo.conf").c_str(), demo.data(), gssize(demo.size()), &raw)) {
+        GUniquePtr<GError> error(raw);
+        logWarning("", "cannot write " + dir + "/demo.conf: " + errorMessage(error));
+    }
+    logInfo("", "created " + dir + " with the demo camera: cameras added in the browser are kept there");
+    config.pipelinesDir = dir;
+    return true;
+}
+
+std::vector<CameraConfigLoad> loadCameras(const ServiceConfig& config, ConfigProblems& problems) {
+    if (!config.pipelinesDir.empty()) return loadCameraDirectory(config.pipelinesDir, problems);
+    // No pipelines directory: the moving test camera compiled into the binary.
     std::vector<CameraConfigLoad> loads;
-    loads.push_back(parseCameraConfig("demo", "embedded pipelines/demo.conf", std::string(text, size)));
+    loads.push_back(parseCameraConfig("demo", "embedded pipelines/demo.conf", embeddedDemo()));
     return loads;
 }
 
@@ -154,6 +186,9 @@ int main(int argc, char** argv) {
         config.rtspEnabled = o.rtspPort >= 0;
         if (o.rtspPort >= 0) config.rtspPort = o.rtspPort;
     }
+    // --check reads <data>/pipelines when it exists and creates nothing.
+    if (config.pipelinesDir.empty() && (!o.check || g_file_test((config.dataDir + "/pipelines").c_str(), G_FILE_TEST_IS_DIR)))
+        prepareDataPipelines(config);
     std::vector<CameraConfigLoad> loads = loadCameras(config, service.problems);
     if (o.check) return check(config, service.problems, loads);
     if (!service.problems.empty()) {
@@ -179,7 +214,9 @@ int main(int argc, char** argv) {
     int exitCode = 0;
     {
         Registry registry;
+        std::map<std::string, std::string> loadedTexts;  // what hot reload compares with
         for (auto& load : loads) {
+            loadedTexts[load.config.id] = load.text;
             const bool reported = !load.problems.empty();
             for (const auto& p : load.problems) logError(load.config.id, p.toString());
             CameraPtr camera = registry.add(std::move(load));
@@ -187,6 +224,7 @@ int main(int argc, char** argv) {
         }
         Outputs outputs(registry, config, *auth);
         PushIngest ingest(config.clientTimeoutSec, config.publishIdleTimeoutSec);
+        Connection publishersOfRemoved = registry.onRemoved([&ingest](const CameraPtr& camera) { ingest.detach(camera->id()); });
         HttpServer server(config, registry, outputs, ingest, *auth);
         std::string error;
         if (!server.listen(&error) || (outputs.rtsp() && !outputs.rtsp()->start(&error))) {
@@ -213,6 +251,22 @@ int main(int argc, char** argv) {
         };
         SourceHandle sigint(g_unix_signal_add(SIGINT, quit, loop.get()));
         SourceHandle sigterm(g_unix_signal_add(SIGTERM, quit, loop.get()));
+        // Hot reload: file changes (pipeline_watcher.h) and SIGHUP re-read the pipelines directory.
+        std::unique_ptr<PipelineWatcher> watcher;
+        SourceHandle sighup;
+        if (!config.pipelinesDir.empty()) {
+            watcher = std::make_unique<PipelineWatcher>(registry, config.pipelinesDir);
+            std::string watchError;
+            if (!watcher->start(std::move(loadedTexts), &watchError)) logWarning("", watchError);
+            sighup = SourceHandle(g_unix_signal_add(SIGHUP, [](gpointer w) noexcept -> gboolean {
+                try {
+                    static_cast<PipelineWatcher*>(w)->rescan("SIGHUP");
+                } catch (...) {
+                    logError("", "SIGHUP reload failed: " + currentExceptionText());
+                }
+                return G_SOURCE_CONTINUE;
+            }, watcher.get()));
+        }
         g_main_loop_run(loop.get());
 
         logInfo("", "shutting down");

@@ -6,6 +6,10 @@
 
 namespace camrelay {
 
+bool isCameraFileName(const std::string& name) {
+    return name.size() > 5 && name[0] != '.' && g_str_has_suffix(name.c_str(), ".conf");
+}
+
 std::vector<CameraConfigLoad> loadCameraDirectory(const std::string& dir, ConfigProblems& dirProblems) {
     std::vector<CameraConfigLoad> loads;
     GError* raw = nullptr;
@@ -17,7 +21,7 @@ std::vector<CameraConfigLoad> loadCameraDirectory(const std::string& dir, Config
     }
     std::vector<std::string> names;
     while (const char* name = g_dir_read_name(handle.get()))
-        if (g_str_has_suffix(name, ".conf")) names.emplace_back(name);
+        if (isCameraFileName(name)) names.emplace_back(name);
     std::sort(names.begin(), names.end());
     for (const auto& name : names) {
         GUniquePtr<gchar> path(g_build_filename(dir.c_str(), name.c_str(), nullptr));

@@ -22,7 +22,11 @@ namespace camrelay {
 
 using CameraPtr = std::shared_ptr<Camera>;
 
-// Reads every "*.conf" in dir, sorted by name. Problems with the directory
+// "<id>.conf" names that are camera files: not hidden (the API's temporary
+// files, .backup), ending in .conf (not an editor's "x.conf~" or ".swp").
+bool isCameraFileName(const std::string& name);
+
+// Reads every camera file in dir, sorted by name. Problems with the directory
 // itself go to dirProblems; each file's problems stay with its load.
 std::vector<CameraConfigLoad> loadCameraDirectory(const std::string& dir, ConfigProblems& dirProblems);
 

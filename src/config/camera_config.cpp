@@ -106,6 +106,7 @@ bool isValidCameraId(const std::string& id) {
 
 CameraConfigLoad parseCameraConfig(const std::string& id, const std::string& fileLabel, const std::string& text) {
     CameraConfigLoad load;
+    load.text = text;
     CameraConfig& c = load.config;
     c.id = id;
     c.file = fileLabel;

@@ -78,6 +78,7 @@ constexpr size_t kMaxPipelineTextBytes = 16 * 1024;  // source=, encoder=: gst-l
 struct CameraConfigLoad {
     CameraConfig config;       // filled as far as the file allowed (id/name always)
     ConfigProblems problems;   // empty when the file is valid
+    std::string text;          // the file's text as parsed (hot reload compares with it)
 };
 
 // Camera ids become URL segments and file names: no path tricks.

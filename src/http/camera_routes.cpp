@@ -32,7 +32,7 @@ struct CameraRoutes {
     void stream(SoupServerMessage* msg, Camera& camera, GHashTable* query);
     void websocket(SoupServerMessage* msg, Camera& camera, GHashTable* query);
     void multiWebsocket(SoupServerMessage* msg);
-    void publish(SoupServerMessage* msg, Camera& camera);
+    void publish(SoupServerMessage* msg, const CameraPtr& camera);
     bool viewerAllowed(SoupServerMessage* msg, const Camera& camera);
     void snapshot(SoupServerMessage* msg, Camera& camera);
     void control(SoupServerMessage* msg, Camera& camera, const std::string& action);
@@ -77,7 +77,7 @@ void CameraRoutes::handle(SoupServerMessage* msg, const char* path, GHashTable* 
         return websocket(msg, *camera, query);
     case CameraAction::Publish:
         if (!methodIs(msg, "GET")) return respondMethodNotAllowed(msg, "GET");
-        return publish(msg, *camera);
+        return publish(msg, camera);
     case CameraAction::Snapshot:
         if (!isRead(msg)) return respondMethodNotAllowed(msg, "GET, HEAD");
         return snapshot(msg, *camera);
@@ -169,14 +169,15 @@ void CameraRoutes::multiWebsocket(SoupServerMessage* msg) {
         outputs.websockets().addMultiViewer(std::move(c.stream), std::move(c.socket), *handshake);
 }
 
-void CameraRoutes::publish(SoupServerMessage* msg, Camera& camera) {
+void CameraRoutes::publish(SoupServerMessage* msg, const CameraPtr& cameraPtr) {
+    Camera& camera = *cameraPtr;
     if (!camera.isPush())
         return respondError(msg, SOUP_STATUS_CONFLICT, "not_push",
                             "camera " + camera.id() + " has its own source; only source=push cameras take frames");
     const std::optional<std::string> handshake = checkWebSocketUpgrade(msg);
     if (!handshake) return;
     if (StolenConnection c = stealConnection(msg))
-        ingest.addPublisher(std::move(c.stream), std::move(c.socket), *handshake, camera);
+        ingest.addPublisher(std::move(c.stream), std::move(c.socket), *handshake, cameraPtr);
 }
 
 void CameraRoutes::snapshot(SoupServerMessage* msg, Camera& camera) {

@@ -19,7 +19,7 @@ ViewerSockets::Bytes shared(std::string bytes) { return std::make_shared<const s
 }  // namespace
 
 struct PushIngest::Publisher {
-    Camera* camera = nullptr;
+    CameraPtr camera;
     bool active = false;  // false: a refused second publisher, or one already let go
     int64_t lastFrameUs = 0;  // the last valid frame (or the connection): the idle clock
     WsReader reader{kMaxFrame};
@@ -37,10 +37,11 @@ void PushIngest::release(Publisher& publisher) {
 }
 
 void PushIngest::addPublisher(GRef<GIOStream> connection, GRef<GSocket> socket, const std::string& handshake,
-                              Camera& camera) {
+                              CameraPtr cameraPtr) {
+    Camera& camera = *cameraPtr;
     Client& client = sockets_.add(std::move(connection), std::move(socket));
     auto publisher = std::make_shared<Publisher>();
-    publisher->camera = &camera;
+    publisher->camera = std::move(cameraPtr);
     publisher->lastFrameUs = monotonicNowUs();
     client.state = publisher;
     sockets_.sendControl(client, shared(handshake));
@@ -62,6 +63,15 @@ void PushIngest::addPublisher(GRef<GIOStream> connection, GRef<GSocket> socket, 
             }, this));
     }
     sockets_.sweep();
+}
+
+void PushIngest::detach(const std::string& cameraId) {
+    sockets_.forEach([&](Client& client) {
+        auto& publisher = *static_cast<Publisher*>(client.state.get());
+        if (!publisher.camera || publisher.camera->id() != cameraId) return;
+        publisher.active = false;  // the camera is stopped already
+        closeWs(sockets_, client, kWsGoingAway, "camera " + cameraId + " was removed");
+    });
 }
 
 gboolean PushIngest::checkIdle() {

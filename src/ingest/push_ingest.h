@@ -33,7 +33,10 @@ public:
     PushIngest& operator=(const PushIngest&) = delete;
 
     // camera.isPush(); the upgrade request has been checked.
-    void addPublisher(GRef<GIOStream> connection, GRef<GSocket> socket, const std::string& handshake, Camera& camera);
+    // The publisher holds the camera until it leaves or the camera is removed.
+    void addPublisher(GRef<GIOStream> connection, GRef<GSocket> socket, const std::string& handshake, CameraPtr camera);
+    // The camera is removed: its publisher is closed (1001, going away).
+    void detach(const std::string& cameraId);
     PushStats stats() const { return stats_; }
 
     static constexpr size_t kMaxFrame = kMaxPublishMessage;

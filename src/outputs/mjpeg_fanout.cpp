@@ -27,13 +27,13 @@ const std::string& responseHead() {
 
 }  // namespace
 
-MjpegFanout::MjpegFanout(Camera& camera, int clientTimeoutSec)
+MjpegFanout::MjpegFanout(CameraPtr camera, int clientTimeoutSec)
     // Viewers have nothing to say after the request: input is discarded
     // (reading it is how a hang-up is noticed).
-    : camera_(camera),
+    : camera_(std::move(camera)),
       viewers_(clientTimeoutSec, [](ViewerSockets::Client&, std::string_view) {},
                [](ViewerSockets::Client& gone) { gone.state.reset(); }) {  // releases its demand at once
-    frameConnection_ = camera_.onFrame([this](const FramePtr& frame) { onFrame(frame); });
+    frameConnection_ = camera_->onFrame([this](const FramePtr& frame) { onFrame(frame); });
 }
 
 std::string MjpegFanout::buildPart(const Frame& frame) {
@@ -73,19 +73,35 @@ struct MjpegFanout::ViewerState {
 };
 
 void MjpegFanout::addViewer(GRef<GIOStream> connection, GRef<GSocket> socket, MjpegViewerOptions options) {
+    if (!camera_) return;  // closed: the connection goes with its last reference
     ViewerSockets::Client& viewer = viewers_.add(std::move(connection), std::move(socket));
     auto state = std::make_shared<ViewerState>();
     state->thinner.setMaxFps(options.maxFps);
-    state->demand = camera_.demand();
+    state->demand = camera_->demand();
     FpsThinner* thinner = &state->thinner;
     viewer.state = state;
     viewers_.sendControl(viewer, Part(&responseHead(), [](const std::string*) {}));
     // A new viewer sees the latest frame at once, not after the next capture.
-    if (FramePtr latest = camera_.latestFrame()) {
+    if (FramePtr latest = camera_->latestFrame()) {
         thinner->due(latest->captureUnixUs());
         viewers_.offerFrame(viewer, 0, partFor(latest));
     }
     viewers_.sweep();
+}
+
+void MjpegFanout::close() {
+    if (!camera_) return;
+    frameConnection_.disconnect();
+    static const std::string end = std::string("\r\n--") + kMjpegBoundary + "--\r\n";
+    viewers_.forEach([&](ViewerSockets::Client& viewer) {
+        viewer.state.reset();  // its claim on the camera
+        viewers_.sendControl(viewer, Part(&end, [](const std::string*) {}));
+        viewers_.closeAfterSending(viewer);
+    });
+    latestPart_.reset();
+    latestPartFrame_.reset();
+    logInfo(camera_->id(), "camera removed: MJPEG viewers closed");
+    camera_.reset();
 }
 
 void MjpegFanout::onFrame(const FramePtr& frame) {

@@ -4,7 +4,7 @@
 // Flow control, timeouts and hang-ups are ViewerSockets': each viewer holds
 // at most the part being written and the newest waiting one.
 // Thread affinity: loop thread only.
-#include "camera/camera.h"
+#include "camera/registry.h"
 #include "core/gobject_ptr.h"
 #include "outputs/viewer_sockets.h"
 
@@ -23,7 +23,8 @@ using MjpegStats = ViewerSocketStats;
 
 class MjpegFanout {
 public:
-    MjpegFanout(Camera& camera, int clientTimeoutSec);
+    // Holds the camera while attached; close() lets it go.
+    MjpegFanout(CameraPtr camera, int clientTimeoutSec);
     MjpegFanout(const MjpegFanout&) = delete;
     MjpegFanout& operator=(const MjpegFanout&) = delete;
 
@@ -33,6 +34,10 @@ public:
     void addViewer(GRef<GIOStream> connection, GRef<GSocket> socket, MjpegViewerOptions options);
     MjpegStats stats() const { return viewers_.stats(); }  // walks every viewer
     size_t viewerCount() const { return viewers_.size(); }
+    // The camera is removed: every viewer gets the multipart close delimiter
+    // (end of stream) and is closed once it is sent; claims on the camera and
+    // the camera itself are let go at once. The fan-out takes no new viewer.
+    void close();
 
     // The bytes of one multipart part (headers, JPEG, closing boundary).
     static std::string buildPart(const Frame& frame);
@@ -43,7 +48,7 @@ private:
     void onFrame(const FramePtr& frame);
     Part partFor(const FramePtr& frame);
 
-    Camera& camera_;
+    CameraPtr camera_;  // null once closed
     ViewerSockets viewers_;
     Part latestPart_;
     FramePtr latestPartFrame_;  // the frame latestPart_ was built from

@@ -2,11 +2,14 @@
 // The outputs of every camera: MJPEG fan-out, WebSocket viewers, snapshots,
 // RTSP re-streaming, recording, timed captures, and the low-disk guard the
 // recorders and captures share.
-// Cameras do not know about outputs; outputs attach to cameras.
+// Cameras do not know about outputs; outputs attach to cameras as the
+// registry announces them (added, reconfigured, removed). Every output keeps a
+// reference (CameraPtr) to each camera it serves and drops it on removal.
 // Thread affinity: loop thread only.
 #include "auth/authenticator.h"
 #include "camera/registry.h"
 #include "config/service_config.h"
+#include "core/repeating_timer.h"
 #include "outputs/mjpeg_fanout.h"
 #include "outputs/rtsp_restream.h"
 #include "outputs/snapshot.h"
@@ -24,7 +27,11 @@ namespace camrelay {
 class Outputs {
 public:
     // auth outlives the outputs (RTSP clients are checked against it).
+    // Attaches to every camera of the registry now and to those that come later.
     Outputs(Registry& registry, const ServiceConfig& config, Authenticator& auth);
+    ~Outputs();
+    Outputs(const Outputs&) = delete;
+    Outputs& operator=(const Outputs&) = delete;
     MjpegFanout* mjpeg(const std::string& cameraId) const;
     MjpegStats mjpegStats(const std::string& cameraId) const;
     SnapshotRequests& snapshots() { return snapshots_; }
@@ -42,13 +49,28 @@ public:
     CaptureWriter* captures(const std::string& cameraId) const;
 
 private:
+    struct Captures {
+        CameraPtr camera;  // declared first: outlives its writer
+        std::unique_ptr<CaptureWriter> writer;
+    };
+    void attach(const CameraPtr& camera);
+    void detach(const CameraPtr& camera);
+    void reconfigured(const CameraPtr& camera);
+    void attachCaptures(const CameraPtr& camera);
+    void pruneClosedMjpeg();
+
+    const ServiceConfig& config_;
     std::map<std::string, std::unique_ptr<MjpegFanout>> mjpeg_;
+    // Fan-outs of removed cameras, until their viewers have read the end of stream.
+    std::vector<std::unique_ptr<MjpegFanout>> closedMjpeg_;
+    RepeatingTimer pruneTimer_;
     SnapshotRequests snapshots_;
     WebSocketHub websockets_;
     std::unique_ptr<RtspRestream> rtsp_;
     DiskGuard diskGuard_;
-    std::map<std::string, std::unique_ptr<CaptureWriter>> captures_;
+    std::map<std::string, Captures> captures_;
     Recorders recorders_;
+    Connection added_, removed_, reconfigured_;
 };
 
 }  // namespace camrelay

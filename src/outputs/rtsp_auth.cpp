@@ -1,5 +1,9 @@
 #include "rtsp_auth.h"
 
+#include "config/camera_config.h"
+
+#include <mutex>
+
 #include "core/log.h"
 
 #include <cstring>
@@ -13,9 +17,25 @@ constexpr size_t kMaxAuthorizationBytes = 4096;
 constexpr size_t kMaxQueryTokenBytes = 1024;
 
 // What the GObject carries: immutable once RtspAuth's constructor has filled it.
+// The tokens handed to gst-rtsp-server (borrowed by its contexts) live as long
+// as the auth object. Cameras come and go at run time, so a "token:<id>" role
+// is made the first time a verified token names it (ids are checked names,
+// and only the service issues tokens: the map stays small). Guarded: read and
+// grown on gst-rtsp-server's client threads.
 struct AuthState {
     Authenticator* auth = nullptr;
+    std::mutex mutex;
     std::map<std::string, GRef<GstRTSPToken>> tokens;  // by media-factory role
+
+    GstRTSPToken* token(const std::string& role) {
+        std::lock_guard<std::mutex> lock(mutex);
+        auto it = tokens.find(role);
+        if (it != tokens.end()) return it->second.get();
+        if (role.rfind("token:", 0) != 0 || !isValidCameraId(role.substr(6))) return nullptr;
+        GRef<GstRTSPToken>& made = tokens[role];
+        made = GRef<GstRTSPToken>::adopt(gst_rtsp_token_new(GST_RTSP_TOKEN_MEDIA_FACTORY_ROLE, G_TYPE_STRING, role.c_str(), nullptr));
+        return made.get();
+    }
 };
 
 }  // namespace
@@ -59,7 +79,7 @@ std::string requestPath(const GstRTSPContext* ctx) {
 gboolean authenticateRequest(GstRTSPAuth* base, GstRTSPContext* ctx) noexcept {
     try {
         if (!ctx || !ctx->request) return FALSE;
-        const AuthState& state = self(base)->state;
+        AuthState& state = self(base)->state;
         Credentials credentials;
         if (ctx->conn)
             if (const gchar* ip = gst_rtsp_connection_get_ip(ctx->conn)) credentials.peer = ip;
@@ -86,12 +106,11 @@ gboolean authenticateRequest(GstRTSPAuth* base, GstRTSPContext* ctx) noexcept {
                 credentials.queryToken = *remembered;
         AuthResult result = state.auth->authenticate(credentials);
         if (result.outcome == AuthOutcome::Ok && result.identity) {
-            auto token = state.tokens.find(rtspRole(*result.identity));
-            if (token != state.tokens.end()) {
+            if (GstRTSPToken* token = state.token(rtspRole(*result.identity))) {
                 if (connection && !urlToken.empty())
                     g_object_set_qdata_full(connection, connectionTokenQuark(), new std::string(urlToken),
                                             [](gpointer p) { delete static_cast<std::string*>(p); });
-                ctx->token = token->second.get();
+                ctx->token = token;
                 return TRUE;
             }
             result.reason = "the stream token is for a camera this service does not serve";
@@ -150,13 +169,11 @@ std::string rtspQueryToken(const char* query) {
     return {};
 }
 
-RtspAuth::RtspAuth(Authenticator& auth, const std::vector<std::string>& cameraIds) {
+RtspAuth::RtspAuth(Authenticator& auth) {
     auth_ = GRef<GstRTSPAuth>::adopt(GST_RTSP_AUTH(g_object_new(camrelay_rtsp_auth_get_type(), nullptr)));
     AuthState& state = self(auth_.get())->state;
     state.auth = &auth;
-    std::vector<std::string> roles = {toString(Role::Viewer), toString(Role::Admin)};
-    for (const std::string& id : cameraIds) roles.push_back("token:" + id);
-    for (const std::string& role : roles)
+    for (const std::string role : {toString(Role::Viewer), toString(Role::Admin)})
         state.tokens[role] = GRef<GstRTSPToken>::adopt(
             gst_rtsp_token_new(GST_RTSP_TOKEN_MEDIA_FACTORY_ROLE, G_TYPE_STRING, role.c_str(), nullptr));
     gst_rtsp_auth_set_supported_methods(auth_.get(), GST_RTSP_AUTH_BASIC);

@@ -43,8 +43,7 @@ CAMRELAY_MINIOBJECT_TRAITS(GstRTSPPermissions)
 class RtspAuth {
 public:
     // auth must outlive every RTSP client (main builds it before the outputs).
-    // cameraIds: the mounts a stream token may name.
-    RtspAuth(Authenticator& auth, const std::vector<std::string>& cameraIds);
+    explicit RtspAuth(Authenticator& auth);
 
     // For gst_rtsp_server_set_auth (which takes its own reference).
     GstRTSPAuth* get() const { return auth_.get(); }

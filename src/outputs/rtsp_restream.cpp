@@ -87,21 +87,18 @@ struct RtspRestream::Mount {
     }
 };
 
-RtspRestream::RtspRestream(Registry& registry, const ServiceConfig& config, Authenticator& auth) : config_(config) {
+RtspRestream::RtspRestream(const ServiceConfig& config, Authenticator& auth) : config_(config) {
     server_ = GRef<GstRTSPServer>::adopt(gst_rtsp_server_new());
     gst_rtsp_server_set_address(server_.get(), config.listenAddress.c_str());
     gst_rtsp_server_set_service(server_.get(), std::to_string(config.rtspPort).c_str());
-    GRef<GstRTSPMountPoints> points = GRef<GstRTSPMountPoints>::adopt(gst_rtsp_server_get_mount_points(server_.get()));
-    GMainContext* loop = g_main_context_ref_thread_default();
-    g_main_context_unref(loop);  // the loop's context outlives the service
+    loop_ = g_main_context_ref_thread_default();
+    g_main_context_unref(loop_);  // the loop's context outlives the service
     // Auth off: no GstRTSPAuth at all, every client is let in as before.
     std::optional<RtspAuth> rtspAuth;
     if (auth.enabled()) {
-        std::vector<std::string> ids;
-        for (const CameraPtr& camera : registry.cameras())
-            if (camera->configValid()) ids.push_back(camera->id());
-        rtspAuth.emplace(auth, ids);
+        rtspAuth.emplace(auth);
         gst_rtsp_server_set_auth(server_.get(), rtspAuth->get());  // the server keeps its own reference
+        protect_ = true;
     }
     // RTSPS with the HTTP certificate. gst-rtsp-server keeps TLS on its
     // GstRTSPAuth; with auth off that is a plain one letting everyone in.
@@ -125,27 +122,6 @@ RtspRestream::RtspRestream(Registry& registry, const ServiceConfig& config, Auth
             tls_ = true;
         }
     }
-    for (const CameraPtr& camera : registry.cameras()) {
-        if (!camera->configValid()) continue;
-        auto mount = std::make_shared<Mount>();
-        mount->camera = camera;
-        mount->loop = loop;
-        GstRTSPMediaFactory* factory = gst_rtsp_media_factory_new();
-        gst_rtsp_media_factory_set_launch(factory, rtspMediaLaunch().c_str());
-        gst_rtsp_media_factory_set_shared(factory, TRUE);  // one media (one claim) for every RTSP client
-        if (rtspAuth) RtspAuth::protect(factory, camera->id());
-        if (tls_) {
-            if (!rtspAuth) letAnyoneIn(factory);
-            // RTP over UDP would leave the TLS connection in clear text: interleaved only.
-            gst_rtsp_media_factory_set_protocols(factory, GST_RTSP_LOWER_TRANS_TCP);
-        }
-        g_signal_connect_data(factory, "media-configure", G_CALLBACK(&RtspRestream::onMediaConfigure),
-                              new std::shared_ptr<Mount>(mount),
-                              [](gpointer p, GClosure*) { delete static_cast<std::shared_ptr<Mount>*>(p); },
-                              GConnectFlags(0));
-        gst_rtsp_mount_points_add_factory(points.get(), ("/" + camera->id()).c_str(), factory);  // takes factory
-        mounts_[camera->id()] = mount;
-    }
     // A client joining a running shared media needs a key frame now, not at the next interval.
     g_signal_connect(server_.get(), "client-connected", G_CALLBACK(+[](GstRTSPServer*, GstRTSPClient* client, gpointer self) noexcept {
         g_signal_connect(client, "play-request", G_CALLBACK(+[](GstRTSPClient*, GstRTSPContext* ctx, gpointer self) noexcept {
@@ -164,10 +140,62 @@ RtspRestream::RtspRestream(Registry& registry, const ServiceConfig& config, Auth
     }), this);
 }
 
+void RtspRestream::attach(const CameraPtr& camera) {
+    if (!camera->configValid()) return;  // nothing to serve; a later valid config re-attaches
+    if (mounts_.count(camera->id())) return;
+    auto mount = std::make_shared<Mount>();
+    mount->camera = camera;
+    mount->loop = loop_;
+    GstRTSPMediaFactory* factory = gst_rtsp_media_factory_new();
+    gst_rtsp_media_factory_set_launch(factory, rtspMediaLaunch().c_str());
+    gst_rtsp_media_factory_set_shared(factory, TRUE);  // one media (one claim) for every RTSP client
+    if (protect_) RtspAuth::protect(factory, camera->id());
+    if (tls_) {
+        if (!protect_) letAnyoneIn(factory);
+        // RTP over UDP would leave the TLS connection in clear text: interleaved only.
+        gst_rtsp_media_factory_set_protocols(factory, GST_RTSP_LOWER_TRANS_TCP);
+    }
+    g_signal_connect_data(factory, "media-configure", G_CALLBACK(&RtspRestream::onMediaConfigure),
+                          new std::shared_ptr<Mount>(mount),
+                          [](gpointer p, GClosure*) { delete static_cast<std::shared_ptr<Mount>*>(p); },
+                          GConnectFlags(0));
+    GRef<GstRTSPMountPoints> points = GRef<GstRTSPMountPoints>::adopt(gst_rtsp_server_get_mount_points(server_.get()));
+    gst_rtsp_mount_points_add_factory(points.get(), ("/" + camera->id()).c_str(), factory);  // takes factory
+    mounts_[camera->id()] = mount;
+}
+
+void RtspRestream::detach(const std::string& cameraId) {
+    auto it = mounts_.find(cameraId);
+    if (it == mounts_.end()) return;
+    std::shared_ptr<Mount> mount = it->second;
+    mounts_.erase(it);
+    mount->alive = false;  // queued callbacks of its media do nothing now
+    mount->detach(mount->source.get());
+    mount->camera.reset();
+    const std::string path = "/" + cameraId;
+    GRef<GstRTSPMountPoints> points = GRef<GstRTSPMountPoints>::adopt(gst_rtsp_server_get_mount_points(server_.get()));
+    gst_rtsp_mount_points_remove_factory(points.get(), path.c_str());
+    // Sessions playing it end: their media is unmanaged and unprepared.
+    GRef<GstRTSPSessionPool> pool = GRef<GstRTSPSessionPool>::adopt(gst_rtsp_server_get_session_pool(server_.get()));
+    if (!pool) return;
+    gst_rtsp_session_pool_filter(pool.get(), [](GstRTSPSessionPool*, GstRTSPSession* session, gpointer data) noexcept {
+        const std::string& path = *static_cast<const std::string*>(data);
+        GList* removed = gst_rtsp_session_filter(session, [](GstRTSPSession*, GstRTSPSessionMedia* media, gpointer data) noexcept {
+            gint matched = 0;
+            const std::string& path = *static_cast<const std::string*>(data);
+            return gst_rtsp_session_media_matches(media, path.c_str(), &matched) ? GST_RTSP_FILTER_REMOVE : GST_RTSP_FILTER_KEEP;
+        }, data);
+        g_list_free_full(removed, g_object_unref);
+        return GST_RTSP_FILTER_KEEP;
+    }, const_cast<std::string*>(&path));
+    logInfo(cameraId, "camera removed: its RTSP mount is gone");
+}
+
 RtspRestream::~RtspRestream() {
     for (auto& [id, mount] : mounts_) {
         mount->alive = false;
         mount->detach(mount->source.get());
+        mount->camera.reset();
     }
     serverSource_.reset();
     // Media pipelines still running (clients connected at shutdown) go with the pools.

@@ -30,7 +30,7 @@ namespace camrelay {
 class RtspRestream {
 public:
     // auth: when it is enabled, RTSP clients authenticate (rtsp_auth.h); it must outlive this.
-    RtspRestream(Registry& registry, const ServiceConfig& config, Authenticator& auth);
+    RtspRestream(const ServiceConfig& config, Authenticator& auth);
     ~RtspRestream();
     RtspRestream(const RtspRestream&) = delete;
     RtspRestream& operator=(const RtspRestream&) = delete;
@@ -41,6 +41,11 @@ public:
     // RTSPS: the whole RTSP connection (and the RTP it carries) over TLS, with
     // the HTTP certificate ([server] tls-certificate/tls-key).
     bool tls() const { return tls_; }
+    // A camera came (or is there at start): its mount rtsp://host:port/<id> appears.
+    void attach(const CameraPtr& camera);
+    // A camera is removed: its mount goes, its sessions are ended and the
+    // camera's stream is let go.
+    void detach(const std::string& cameraId);
     // True while RTSP clients are watching (the mount holds an H.264 claim).
     bool active(const std::string& cameraId) const;
     // The camera's H.264 is passed through rather than encoded from JPEG.
@@ -52,6 +57,8 @@ private:
 
     const ServiceConfig& config_;
     GRef<GstRTSPServer> server_;
+    GMainContext* loop_ = nullptr;  // the loop's context, for callbacks from gst-rtsp-server's threads
+    bool protect_ = false;  // auth on: every factory checks roles (rtsp_auth.h)
     SourceHandle serverSource_;
     std::map<std::string, std::shared_ptr<Mount>> mounts_;
     int port_ = 0;

@@ -89,23 +89,38 @@ std::string WebSocketHub::buildJsonFrame(const Frame& frame, const std::string& 
     return out;
 }
 
-WebSocketHub::WebSocketHub(Registry& registry, int clientTimeoutSec)
+WebSocketHub::WebSocketHub(int clientTimeoutSec)
     : sockets_(clientTimeoutSec, [this](Client& c, std::string_view data) { onInput(c, data); },
                [this](Client& c) {
                    auto* state = static_cast<ClientState*>(c.state.get());
-                   for (auto& [id, subscription] : state->subscriptions) --feeds_[id]->viewers;
+                   for (auto& [id, subscription] : state->subscriptions)
+                       if (auto feed = feeds_.find(id); feed != feeds_.end()) --feed->second->viewers;
                    state->subscriptions.clear();
                },
-               "WebSocket viewers") {
-    for (const CameraPtr& camera : registry.cameras()) {
-        auto feed = std::make_unique<Feed>();
-        feed->camera = camera;
-        feed->key = int(feeds_.size());
-        Feed* f = feed.get();
-        feed->frames = camera->onFrame([this, f](const FramePtr& frame) { onFrame(*f, frame); });
-        feed->states = camera->onStateChanged([this, f](CameraState) { onState(*f); });
-        feeds_[camera->id()] = std::move(feed);
-    }
+               "WebSocket viewers") {}
+
+void WebSocketHub::attach(const CameraPtr& camera) {
+    auto feed = std::make_unique<Feed>();
+    feed->camera = camera;
+    feed->key = nextKey_++;
+    Feed* f = feed.get();
+    feed->frames = camera->onFrame([this, f](const FramePtr& frame) { onFrame(*f, frame); });
+    feed->states = camera->onStateChanged([this, f](CameraState) { onState(*f); });
+    feeds_[camera->id()] = std::move(feed);
+}
+
+void WebSocketHub::detach(const std::string& cameraId) {
+    auto it = feeds_.find(cameraId);
+    if (it == feeds_.end()) return;
+    const std::string removed =
+        JsonMessage("state").add("camera", cameraId).add("state", std::string("removed")).addNull("error").text();
+    sockets_.forEach([&](Client& client) {
+        auto& state = *static_cast<ClientState*>(client.state.get());
+        if (!state.subscriptions.erase(cameraId)) return;  // its claim on the camera goes here
+        sendWsText(sockets_, client, removed);
+        if (!state.multi) closeWs(sockets_, client, kWsGoingAway, "camera " + cameraId + " was removed");
+    });
+    feeds_.erase(it);
 }
 
 WebSocketHub::~WebSocketHub() = default;
@@ -256,7 +271,7 @@ void WebSocketHub::onMessage(Client& client, ClientState& state, const std::stri
         break;
     case ViewerCommandType::Unsubscribe:
         if (state.subscriptions.erase(camera)) {
-            --feeds_[camera]->viewers;
+            if (auto feed = feeds_.find(camera); feed != feeds_.end()) --feed->second->viewers;
             sendWsText(sockets_, client, JsonMessage("unsubscribed").add("camera", camera).text());
         } else {
             sendWsError(sockets_, client, "not_subscribed", "not subscribed to \"" + quoteClientText(camera) + "\"");

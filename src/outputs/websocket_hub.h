@@ -28,10 +28,17 @@ struct WsViewerOptions {
 
 class WebSocketHub {
 public:
-    WebSocketHub(Registry& registry, int clientTimeoutSec);
+    explicit WebSocketHub(int clientTimeoutSec);
     ~WebSocketHub();
     WebSocketHub(const WebSocketHub&) = delete;
     WebSocketHub& operator=(const WebSocketHub&) = delete;
+
+    // A camera came (or is there at start): its feed starts.
+    void attach(const CameraPtr& camera);
+    // A camera is removed: per-camera viewers get a `state` message with
+    // state "removed" and a close (1001, going away); /api/ws subscribers get
+    // the same state message and are unsubscribed (their socket stays).
+    void detach(const std::string& cameraId);
 
     // Take over a connection whose upgrade request has been checked; the
     // handshake response is written first.
@@ -68,6 +75,7 @@ private:
     std::string stateMessage(const Camera& camera) const;
 
     std::map<std::string, std::unique_ptr<Feed>> feeds_;
+    int nextKey_ = 0;  // stream keys in ViewerSockets, never reused
     Admission admission_;
     ViewerSockets sockets_;
 };

@@ -386,10 +386,10 @@ void Recorder::dropSession() {
     reaper_.reap(std::move(session->pipeline), "recording " + camera_.id());
 }
 
-void Recorder::finish() {
+void Recorder::finish(const std::string& why) {
     finishing_ = true;
     durationTimer_.cancel();
-    if (session_ && !session_->draining) endSession("the service is shutting down");
+    if (session_ && !session_->draining) endSession(why);
     wanted_ = false;
     claim_.reset();
 }

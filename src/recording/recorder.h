@@ -80,9 +80,10 @@ public:
     const CameraConfig& config() const { return camera_.config(); }
     void setDiskProblem(DiskProblem problem) { diskProblem_ = std::move(problem); }
 
-    // Service shutdown: ends the file being written (EOS); finished() is true
-    // once it is finalized or abandoned. No new session starts afterwards.
-    void finish();
+    // Service shutdown, or the camera removed or reconfigured: ends the file
+    // being written (EOS); finished() is true once it is finalized or
+    // abandoned. No new session starts afterwards.
+    void finish(const std::string& why = "the service is shutting down");
     bool finished() const { return !session_; }
     // Gives up on a session that did not finalize in time (the reaper takes it).
     void abandon();

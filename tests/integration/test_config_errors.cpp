@@ -32,7 +32,7 @@ TEST_CASE("broken camera files fail alone, named by file and key; the demo keeps
         CHECK(jsonString(body, "$.state") == (id == "nodevice" ? "stalled" : "failed"));
         return jsonString(body, "$.error");
     };
-    const std::string dir = service.pipelinesDir() + "/pipelines/";
+    const std::string dir = service.pipelinesDir() + "/";
     CHECK_THAT(error("missing"), Catch::Contains(dir + "missing.conf: camera.source: no element \"nosuchsrc\""));
     CHECK_THAT(error("missing"), Catch::Contains("no Debian package lists it: check the spelling"));
     CHECK_THAT(error("syntax"), Catch::Contains(dir + "syntax.conf: syntax error"));

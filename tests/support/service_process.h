@@ -34,7 +34,8 @@ public:
     int port() const { return port_; }
     int rtspPort() const { return rtspPort_; }  // 0: RTSP off
     int pid() const { return process_.pid(); }
-    const std::string& pipelinesDir() const { return dir_.path(); }
+    // The service's --pipelines directory (the camera files).
+    std::string pipelinesDir() const { return dir_.path() + "/pipelines"; }
     // The service's data dir (--data) when the test gave no --config or --data of its own;
     // recordings are under dataDir() + "/recordings".
     std::string dataDir() const { return dir_.path() + "/data"; }
