@@ -428,6 +428,17 @@ std::vector<std::string> CameraFileStore::backups(const std::string& id) const {
     return out;
 }
 
+void CameraFileStore::removeStaleTemporaries(const std::string& id) const {
+    GDir* raw = g_dir_open(dir_.c_str(), 0, nullptr);
+    if (!raw) return;
+    GUniquePtr<GDir> dir(raw);
+    const std::string prefix = "." + id + ".conf.tmp-";
+    std::vector<std::string> stale;
+    while (const char* name = g_dir_read_name(dir.get()))
+        if (g_str_has_prefix(name, prefix.c_str())) stale.push_back(dir_ + "/" + name);
+    for (const std::string& path : stale) g_unlink(path.c_str());
+}
+
 void CameraFileStore::pruneBackups(const std::string& id) const {
     std::vector<std::string> all = backups(id);
     for (size_t i = 0; i + kMaxBackupsPerCamera < all.size(); ++i) g_unlink(all[i].c_str());
@@ -440,6 +451,7 @@ bool CameraFileStore::write(const std::string& id, const std::string& text, std:
         if (error) *error = readError;
         return false;
     }
+    removeStaleTemporaries(id);
     if (old) {
         const auto backup = newBackupPath(id, error);
         if (!backup || !writeFileAtomically(*backup, *old, error)) return false;

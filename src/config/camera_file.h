@@ -117,6 +117,9 @@ private:
     // A fresh backup path for id (a -NNN suffix when one of this second exists).
     std::optional<std::string> newBackupPath(const std::string& id, std::string* error) const;
     void pruneBackups(const std::string& id) const;
+    // Temporary files of this camera left by a crash between write and rename:
+    // writes are one at a time (loop thread), so any that exists is stale.
+    void removeStaleTemporaries(const std::string& id) const;
 
     std::string dir_;
     BeforeRenameHook beforeRename_;

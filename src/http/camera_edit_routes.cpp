@@ -128,8 +128,9 @@ std::optional<std::string> valueText(JsonNode* node, std::string* why) {
     if (type == G_TYPE_DOUBLE) {
         const double v = json_node_get_double(node);
         if (std::isfinite(v) && v == std::floor(v) && std::fabs(v) < 1e15) return std::to_string(int64_t(v));
+        // As a person wrote it (29.97, not 29.969999999999999); the loader names it ("not a whole number").
         char buffer[G_ASCII_DTOSTR_BUF_SIZE];
-        return std::string(g_ascii_dtostr(buffer, sizeof buffer, v));  // the loader names it ("not a whole number")
+        return std::string(g_ascii_formatd(buffer, sizeof buffer, "%.15g", v));
     }
     *why = "must be a JSON string, number or true/false";
     return std::nullopt;
@@ -346,7 +347,7 @@ void writeAndApply(SoupServerMessage* msg, const CameraEditContext& ctx, const s
     }
     const Identity* who = requestIdentity(msg);
     logInfo(id, std::string(status == SOUP_STATUS_CREATED ? "created" : "changed") + " over HTTP" +
-                    (who ? " by " + printableName(who->user) : std::string()));
+                    (who && !who->user.empty() ? " by " + printableName(who->user) : std::string()));
     CameraPtr camera = ctx.registry.apply(loadCameraConfigFile(store.pathOf(id)));
     SoupMessageHeaders* headers = soup_server_message_get_response_headers(msg);
     soup_message_headers_replace(headers, "ETag", cameraFileEtag(*text).c_str());
@@ -415,7 +416,7 @@ void deleteCamera(SoupServerMessage* msg, const CameraEditContext& ctx, const st
         return respondError(msg, SOUP_STATUS_INTERNAL_SERVER_ERROR, "write_failed", "the camera file was not removed: " + error);
     }
     const Identity* who = requestIdentity(msg);
-    logInfo(id, "deleted over HTTP" + (who ? " by " + printableName(who->user) : std::string()) +
+    logInfo(id, "deleted over HTTP" + (who && !who->user.empty() ? " by " + printableName(who->user) : std::string()) +
                     "; its file is in " + store.backupDir() + ", its recordings stay");
     ctx.registry.remove(id);
     soup_server_message_set_status(msg, SOUP_STATUS_NO_CONTENT, nullptr);

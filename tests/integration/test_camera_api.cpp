@@ -247,6 +247,7 @@ TEST_CASE("camera API: every bad input is a 400 naming the key, and nothing on d
         {"fraction for an integer", R"({"width":320.5})", "bad_config", "width", "not a whole number"},
         {"string for a boolean", R"({"enabled":"maybe"})", "bad_config", "enabled", "must be true or false"},
         {"bad framerate", R"({"framerate":-3})", "bad_config", "framerate", "frames per second"},
+        {"fractional framerate as a number", R"({"framerate":29.97})", "bad_config", "framerate", "(got \"29.97\")"},
         {"width without height", R"({"height":null})", "bad_config", "height", "width and height go together"},
         {"unknown key", R"({"colour":"red"})", "bad_config", "colour", "demo.conf: camera.colour: unknown key"},
         {"unknown key with odd characters", R"({"a b=c":"1"})", "bad_config", "a b=c", "unknown key"},

@@ -201,6 +201,13 @@ TEST_CASE("the writer: a failure before the rename leaves the old file byte-iden
     CHECK(readAll(dir.path() + "/porch.conf") == old);
     CHECK(filesIn(dir.path()) == std::set<std::string>{"porch.conf"});
 
+    // A temporary left by a real crash (the process died before rename) is
+    // never taken for a camera, and the next write clears it.
+    dir.write(".porch.conf.tmp-AbC123", "[camera]\nsource=half");
+    store.setBeforeRenameHook({});
+    REQUIRE(store.write("porch", old, &error));
+    CHECK(filesIn(dir.path()) == std::set<std::string>{"porch.conf"});
+
     // A directory that cannot be written: the same, with the system's reason.
     if (geteuid() != 0) {
         store.setBeforeRenameHook({});
