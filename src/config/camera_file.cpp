@@ -373,7 +373,8 @@ std::optional<std::string> CameraFileStore::read(const std::string& id, std::str
     }
     // Never read a device or a huge file through an API call.
     if (!S_ISREG(st.st_mode) || size_t(st.st_size) > kMaxCameraFileBytes) {
-        if (error) *error = path + " is not a regular camera file (or over 1 MiB)";
+        if (error)
+            *error = path + (S_ISLNK(st.st_mode) ? " is a symbolic link" : !S_ISREG(st.st_mode) ? " is not a regular file" : " is over 1 MiB");
         return std::nullopt;
     }
     gchar* contents = nullptr;

@@ -360,7 +360,9 @@ std::optional<std::string> readFileOrAnswer(SoupServerMessage* msg, const Camera
     std::string error;
     auto text = store.read(id, &error);
     if (text) return text;
-    if (!error.empty()) respondError(msg, SOUP_STATUS_INTERNAL_SERVER_ERROR, "read_failed", error);
+    // A symlink (config managers link files in), a device, an unreadable file:
+    // the API does not replace what it cannot see whole; edit it where it lives.
+    if (!error.empty()) respondError(msg, SOUP_STATUS_CONFLICT, "not_editable", "camera " + id + " cannot be edited through the API: " + error);
     else respondError(msg, SOUP_STATUS_NOT_FOUND, "unknown_camera", "no camera file " + id + ".conf");
     return std::nullopt;
 }

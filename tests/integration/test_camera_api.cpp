@@ -18,6 +18,7 @@
 #include <fstream>
 #include <set>
 #include <thread>
+#include <unistd.h>
 
 using namespace camrelay;
 using namespace camrelay::testing;
@@ -220,6 +221,15 @@ TEST_CASE("camera API: create, read, patch, replace and delete, with the files o
         CHECK((name == "demo.conf" || name == ".backup" || name.rfind(".backup/", 0) == 0));
         CHECK(name.find(".tmp-") == std::string::npos);
     }
+    // A symlinked camera file (a config manager's) is loaded but not edited through the API.
+    const std::string managed = service.pipelinesDir() + "/managed.conf";
+    std::ofstream(managed) << "[camera]\nsource=videotestsrc is-live=true\n";
+    REQUIRE(symlink(managed.c_str(), (pipelines + "/linked.conf").c_str()) == 0);
+    requireError(send(port, "PATCH", "/api/cameras/linked", R"({"quality":50})"), 409, "not_editable");
+    requireError(httpRequest(port, "DELETE", "/api/cameras/linked"), 409, "not_editable");
+    requireError(send(port, "POST", "/api/cameras", R"({"id":"linked","source":"videotestsrc"})"), 409, "camera_exists");
+    CHECK(fileText(managed) == "[camera]\nsource=videotestsrc is-live=true\n");
+    REQUIRE(unlink((pipelines + "/linked.conf").c_str()) == 0);
     // The same id can be created again.
     REQUIRE(send(port, "POST", "/api/cameras", R"({"id":"cam1","source":"videotestsrc is-live=true"})").status == 201);
     CHECK(service.waitForState("demo", "live", 1000));
