@@ -192,3 +192,22 @@ TEST_CASE("SIGHUP re-reads the pipelines directory at once; unchanged files are 
     CHECK(service.log().find("reloaded b.conf") == std::string::npos);
     CHECK(jsonString(service.cameraJson("a"), "$.state") == "live");
 }
+
+TEST_CASE("without --pipelines, cameras live in <data>/pipelines: made with the demo, kept across restarts", "[hot-reload]") {
+    TempDir data;
+    const std::string dir = data.path() + "/pipelines";
+    {
+        ServiceProcess service({}, {"--data", data.path()}, false);
+        REQUIRE(service.waitForState("demo", "live"));
+        REQUIRE(access((dir + "/demo.conf").c_str(), R_OK) == 0);
+        // A camera added there (as the API does) is served, and survives a restart.
+        replaceFile(dir + "/yard.conf", demoCamera(160, 120, 15));
+        REQUIRE(service.waitForState("yard", "live", 5000));
+        CHECK(service.stop() == 0);
+    }
+    REQUIRE(std::remove((dir + "/demo.conf").c_str()) == 0);
+    ServiceProcess again({}, {"--data", data.path()}, false);
+    REQUIRE(again.waitForState("yard", "live"));
+    // The user removed the demo: it does not come back.
+    CHECK(httpRequest(again.port(), "GET", "/api/cameras/demo").status == 404);
+}

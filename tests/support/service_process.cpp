@@ -60,12 +60,14 @@ bool waitUntil(const std::function<bool()>& pred, int timeoutMs) {
     return pred();
 }
 
-ServiceProcess::ServiceProcess(const std::map<std::string, std::string>& cameras, std::vector<std::string> extraArgs) {
+ServiceProcess::ServiceProcess(const std::map<std::string, std::string>& cameras, std::vector<std::string> extraArgs,
+                               bool withPipelinesDir) {
     const std::string pipelines = dir_.path() + "/pipelines";
     mkdir(pipelines.c_str(), 0755);
     for (const auto& [name, text] : cameras) dir_.write("pipelines/" + name, text);
     logPath_ = dir_.path() + "/service.log";
-    std::vector<std::string> args = {camrelayBinary(), "--listen", "127.0.0.1", "--port", "0", "--pipelines", pipelines};
+    std::vector<std::string> args = {camrelayBinary(), "--listen", "127.0.0.1", "--port", "0"};
+    if (withPipelinesDir) args.insert(args.end(), {"--pipelines", pipelines});
     if (std::find(extraArgs.begin(), extraArgs.end(), "--rtsp-port") == extraArgs.end())
         args.insert(args.end(), {"--rtsp-port", "0"});
     // Recordings and captures go to the fixture's own dir, unless a config or the test says where.

@@ -26,7 +26,9 @@ class ServiceProcess {
 public:
     // cameras: file name -> contents, written into a fresh pipelines dir.
     // RTSP re-streaming runs on a free port unless extraArgs say otherwise.
-    explicit ServiceProcess(const std::map<std::string, std::string>& cameras, std::vector<std::string> extraArgs = {});
+    // withPipelinesDir false: no --pipelines (the service then uses <data>/pipelines).
+    explicit ServiceProcess(const std::map<std::string, std::string>& cameras, std::vector<std::string> extraArgs = {},
+                            bool withPipelinesDir = true);
     ~ServiceProcess();
     ServiceProcess(const ServiceProcess&) = delete;
     ServiceProcess& operator=(const ServiceProcess&) = delete;
