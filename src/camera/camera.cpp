@@ -7,7 +7,6 @@
 
 #include <algorithm>
 #include <atomic>
-#include <regex>
 #include <vector>
 
 #define GST_CAT_DEFAULT camrelay_camera_debug
@@ -17,29 +16,6 @@ namespace camrelay {
 namespace {
 
 constexpr guint kWatchdogTickMs = 250;
-
-// The values of every device=... property in a gst-launch fragment.
-std::vector<std::string> deviceValues(const std::string& source) {
-    static const std::regex pattern(R"((?:^|[\s!])device\s*=\s*("[^"]*"|'[^']*'|[^\s!]+))");
-    std::vector<std::string> values;
-    for (auto it = std::sregex_iterator(source.begin(), source.end(), pattern); it != std::sregex_iterator(); ++it) {
-        std::string v = (*it)[1].str();
-        if (v.size() >= 2 && (v.front() == '"' || v.front() == '\'')) v = v.substr(1, v.size() - 2);
-        values.push_back(v);
-    }
-    return values;
-}
-
-// Two pipelines cannot open one device: a v4l2 node (or any device= value)
-// both sources name, or the libcamera camera manager both would start.
-bool shareDevice(const std::string& oldSource, const std::string& newSource) {
-    if (oldSource.find("libcamerasrc") != std::string::npos && newSource.find("libcamerasrc") != std::string::npos)
-        return true;
-    const std::vector<std::string> oldDevices = deviceValues(oldSource);
-    for (const auto& device : deviceValues(newSource))
-        if (std::find(oldDevices.begin(), oldDevices.end(), device) != oldDevices.end()) return true;
-    return false;
-}
 
 std::string seconds(double s) {
     char text[32];
@@ -93,16 +69,44 @@ Camera::~Camera() {
     placeholder_.hide();  // its frames would reach this camera
 }
 
+namespace {
+
+// What start() does in each state (a valid config; push cameras without a
+// publisher and on-demand cameras without consumers wait instead of launching).
+enum class StartAction { Launch, RetryNow, Nothing };
+struct StartRule {
+    CameraState state;
+    StartAction action;
+};
+constexpr StartRule kStartRules[] = {
+    {CameraState::Stopped, StartAction::Launch},
+    {CameraState::Idle, StartAction::Launch},          // when a consumer waits; else stays idle
+    {CameraState::Starting, StartAction::Nothing},     // already on its way
+    {CameraState::Live, StartAction::Nothing},
+    {CameraState::Stalled, StartAction::RetryNow},     // waiting out a backoff: try now
+    {CameraState::Reconnecting, StartAction::Nothing},
+    {CameraState::Failed, StartAction::Nothing},       // a pipeline that did not parse stays failed
+};
+
+StartAction startActionFor(CameraState state) {
+    for (const auto& rule : kStartRules)
+        if (rule.state == state) return rule.action;
+    return StartAction::Nothing;
+}
+
+}  // namespace
+
 bool Camera::start() {
     if (!configValid()) return false;
-    if (state_ == CameraState::Stalled) {  // asked to start while waiting out a backoff: try now
+    const StartAction action = startActionFor(state_);
+    if (action == StartAction::RetryNow) {
         retryTimer_.cancel();
         retry();
         return true;
     }
+    if (action == StartAction::Nothing) return true;
     if (isPush() && !publisher_) return true;  // starts when a publisher arrives
     if (state_ == CameraState::Idle && consumers_ == 0) return true;  // waits for a consumer
-    if (state_ != CameraState::Stopped && state_ != CameraState::Idle) return true;  // already running or reconnecting
     if (state_ == CameraState::Stopped) {
         reconnects_ = 0;
         lastError_.clear();
@@ -135,7 +139,7 @@ void Camera::reconfigure(CameraConfig config) {
     GraphPlan plan = std::move(*result.plan);
     // Something worth keeping runs: try the new pipeline beside it.
     const bool running = configValid() && run_ && (state_ == CameraState::Starting || state_ == CameraState::Live);
-    const bool sameDevice = configValid() && shareDevice(config_.source, config.source);
+    const bool sameDevice = configValid() && sourcesShareDevice(config_.source, config.source);
     if (running && !plan_.push && !plan.push) {
         if (sameDevice) applySequentially(std::move(config), std::move(plan));
         else startTrial(std::move(config), std::move(plan));

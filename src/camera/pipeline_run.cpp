@@ -9,6 +9,8 @@
 
 #include <algorithm>
 #include <mutex>
+#include <regex>
+#include <vector>
 
 #define GST_CAT_DEFAULT camrelay_camera_debug
 
@@ -64,7 +66,28 @@ bool attachJpegGate(GstElement* pipeline, const std::shared_ptr<std::atomic<int>
     return true;
 }
 
+// The values of every device=... property in a gst-launch fragment, unquoted.
+std::vector<std::string> deviceValues(const std::string& source) {
+    static const std::regex pattern(R"((?:^|[\s!])device\s*=\s*("[^"]*"|'[^']*'|[^\s!]+))");
+    std::vector<std::string> values;
+    for (auto it = std::sregex_iterator(source.begin(), source.end(), pattern); it != std::sregex_iterator(); ++it) {
+        std::string v = (*it)[1].str();
+        if (v.size() >= 2 && (v.front() == '"' || v.front() == '\'')) v = v.substr(1, v.size() - 2);
+        values.push_back(v);
+    }
+    return values;
+}
+
 }  // namespace
+
+bool sourcesShareDevice(const std::string& oldSource, const std::string& newSource) {
+    if (oldSource.find("libcamerasrc") != std::string::npos && newSource.find("libcamerasrc") != std::string::npos)
+        return true;
+    const std::vector<std::string> oldDevices = deviceValues(oldSource);
+    for (const auto& device : deviceValues(newSource))
+        if (std::find(oldDevices.begin(), oldDevices.end(), device) != oldDevices.end()) return true;
+    return false;
+}
 
 // Access units of one run, counted on the streaming thread and read by the
 // camera's watchdog tick: while the JPEG branch is closed they are the

@@ -36,6 +36,11 @@ namespace camrelay {
 
 struct AccessUnitMeter;
 
+// Two runs cannot be open side by side on one device: true when both
+// gst-launch source fragments name the same device= value (v4l2src, ...) or
+// both use libcamerasrc (the camera manager gives a camera to one user).
+bool sourcesShareDevice(const std::string& oldSource, const std::string& newSource);
+
 class PipelineRun {
 public:
     struct Callbacks {

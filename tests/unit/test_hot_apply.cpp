@@ -2,6 +2,7 @@
 // real Registry, on this thread's default main context.
 #include <catch2/catch.hpp>
 
+#include "camera/pipeline_run.h"
 #include "camera/registry.h"
 #include "config/camera_config.h"
 #include "core/clock.h"
@@ -233,4 +234,13 @@ TEST_CASE("hot apply: H.264 source to raw keeps an H.264 claim's tap fed (encode
     claim.reset();
     CHECK_FALSE(camera->h264().encoding());
     camera->h264().tap().remove(listener);
+}
+
+TEST_CASE("hot apply: sources on one device are applied one after the other", "[hot-apply]") {
+    CHECK(sourcesShareDevice("v4l2src device=/dev/video0 ! image/jpeg", "v4l2src device=/dev/video0 ! video/x-raw"));
+    CHECK(sourcesShareDevice("v4l2src device=\"/dev/video2\"", "v4l2src io-mode=2 device=/dev/video2 ! jpegdec"));
+    CHECK(sourcesShareDevice("libcamerasrc", "libcamerasrc camera-name=/base/soc ! video/x-raw"));
+    CHECK_FALSE(sourcesShareDevice("v4l2src device=/dev/video0", "v4l2src device=/dev/video1"));
+    CHECK_FALSE(sourcesShareDevice("v4l2src device=/dev/video0", "videotestsrc is-live=true"));
+    CHECK_FALSE(sourcesShareDevice("rtspsrc location=rtsp://a/device=1", "rtspsrc location=rtsp://b/device=1x"));
 }
