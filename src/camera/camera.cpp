@@ -187,6 +187,7 @@ void Camera::startTrial(CameraConfig config, GraphPlan plan) {
 // The trial's first frame (or access unit): it becomes the camera's run.
 void Camera::promoteTrial(const char* message) {
     trialTimer_.cancel();
+    fallback_.reset();  // the new config runs
     std::unique_ptr<PipelineRun> old = std::move(run_);
     run_ = std::move(trial_);
     old.reset();  // to the reaper; its access units stop reaching the tap here
@@ -227,7 +228,8 @@ void Camera::dropTrial() {
 void Camera::applySequentially(CameraConfig config, GraphPlan plan) {
     logInfo(id(), "the new config uses the same device: stopping the running pipeline first");
     if (run_) run_->stopNow();
-    CameraConfig old = config_;
+    // Applied again before the last one started: the config to go back to is still the last one that ran.
+    CameraConfig old = fallback_ ? std::move(*fallback_) : config_;
     halt();
     switchConfig(std::move(config), std::move(plan));
     fallback_ = std::move(old);
@@ -479,6 +481,10 @@ void Camera::becomeLive(const std::string& what) {
     placeholder_.hide();
     if (latest_ && latest_->isPlaceholder()) latest_.reset();  // replaced at once when JPEG runs
     setState(CameraState::Live);
+    if (fallback_) {  // a sequential apply: the new config runs, nothing to go back to
+        fallback_.reset();
+        emitEvent("apply", "new pipeline running");
+    }
 }
 
 void Camera::onCaptured(CapturedFrame captured) {

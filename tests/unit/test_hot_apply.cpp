@@ -244,3 +244,36 @@ TEST_CASE("hot apply: sources on one device are applied one after the other", "[
     CHECK_FALSE(sourcesShareDevice("v4l2src device=/dev/video0", "videotestsrc is-live=true"));
     CHECK_FALSE(sourcesShareDevice("rtspsrc location=rtsp://a/device=1", "rtspsrc location=rtsp://b/device=1x"));
 }
+
+// The device= rule is textual, so a caps field named device stands in for a
+// camera device here: both test sources "use" device cam0.
+TEST_CASE("hot apply: one device: stop the old, start the new, restore the old when the new fails", "[hot-apply]") {
+    Registry registry;
+    CameraPtr camera = registry.add(load("source=videotestsrc is-live=true pattern=ball ! video/x-raw, device=(string)cam0\n"
+                                         "width=320\nheight=240\n"));
+    int reconfigured = 0;
+    Connection c = camera->onReconfigured([&] { ++reconfigured; });
+    std::vector<std::string> events;
+    Connection e = camera->onEvent([&](const CameraEvent& ev) { events.push_back(ev.type); });
+    REQUIRE(camera->start());
+    REQUIRE(runUntil(5000, [&] { return camera->state() == CameraState::Live; }));
+
+    camera->reconfigure(load("source=videotestsrc is-live=true pattern=smpte ! video/x-raw, device=(string)cam0\n"
+                             "width=160\nheight=120\n").config);
+    CHECK_FALSE(camera->applying());  // no trial beside the old one
+    CHECK(reconfigured == 1);
+    REQUIRE(runUntil(5000, [&] { return camera->state() == CameraState::Live && camera->latestFrame() &&
+                                        camera->latestFrame()->width() == 160; }));
+    CHECK(std::count(events.begin(), events.end(), "apply") == 1);
+    CHECK(camera->applyError().empty());
+
+    camera->reconfigure(load("source=filesrc location=/nonexistent/cam0.mjpeg ! jpegparse ! image/jpeg, device=(string)cam0\n").config);
+    REQUIRE(runUntil(5000, [&] { return !camera->applyError().empty(); }));
+    INFO(camera->applyError());
+    CHECK(camera->applyError().find("filesrc") == 0);
+    CHECK(reconfigured == 3);  // to the new config, and back
+    CHECK(camera->config().source.find("smpte") != std::string::npos);
+    REQUIRE(runUntil(5000, [&] { return camera->state() == CameraState::Live && camera->latestFrame() &&
+                                        camera->latestFrame()->width() == 160; }));
+    CHECK(camera->applyError().find("filesrc") == 0);  // still says why
+}
