@@ -277,3 +277,25 @@ TEST_CASE("hot apply: one device: stop the old, start the new, restore the old w
                                         camera->latestFrame()->width() == 160; }));
     CHECK(camera->applyError().find("filesrc") == 0);  // still says why
 }
+
+TEST_CASE("hot apply: a second config while one is on trial replaces the trial", "[hot-apply]") {
+    Registry registry;
+    CameraPtr camera = registry.add(load(kBall));
+    int reconfigured = 0;
+    Connection c = camera->onReconfigured([&] { ++reconfigured; });
+    REQUIRE(camera->start());
+    REQUIRE(runUntil(5000, [&] { return camera->state() == CameraState::Live; }));
+    // Never shows a frame: stays on trial until its 5 s start-timeout...
+    camera->reconfigure(load("source=videotestsrc is-live=true ! video/x-raw,width=160,height=120 ! identity drop-probability=1.0\n"
+                             "start-timeout=5\n").config);
+    REQUIRE(camera->applying());
+    // ... unless a newer config comes first.
+    camera->reconfigure(load("source=videotestsrc is-live=true pattern=smpte\nwidth=160\nheight=120\n").config);
+    REQUIRE(runUntil(5000, [&] { return reconfigured == 1; }));
+    CHECK_FALSE(camera->applying());
+    CHECK(camera->config().source.find("smpte") != std::string::npos);
+    runFor(300);
+    CHECK(camera->applyError().empty());
+    CHECK(reconfigured == 1);
+    CHECK(camera->state() == CameraState::Live);
+}
