@@ -15,7 +15,7 @@ namespace camrelay {
 
 struct CameraEvent {
     std::string camera;     // camera id
-    std::string type;       // "state", "error" or "reconnect"
+    std::string type;       // "state", "error", "reconnect", "apply", "apply-error", "record-*", "capture-error" (docs/api.md)
     std::string state;      // the camera's state after the event
     std::string message;    // human sentence; GStreamer's words for errors
     int attempt = 0;        // reconnect: attempts in a row since the camera was last live

@@ -34,6 +34,7 @@ JsonObjectValue cameraJson(const Camera& camera, const Outputs& outputs) {
     o.set("error", down ? lastError : nullptr);  // what is wrong now
     o.set("last_error", lastError);             // kept after the camera recovers
     o.set("apply_error", camera.applyError());  // a hot apply or file edit that did not take ("" when none)
+    o.set("applying", camera.applying());       // a new pipeline is on trial beside the running one
     o.set("enabled", camera.config().enabled);
     o.set("source_kind", camera.configValid() ? toString(camera.sourceKind()) : nullptr);
     o.set("pipeline", camera.pipelineText().empty() ? nullptr : camera.pipelineText().c_str());

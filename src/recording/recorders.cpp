@@ -12,7 +12,9 @@ void Recorders::attach(const CameraPtr& camera) {
     Entry entry;
     entry.camera = camera;
     entry.recorder = std::make_unique<Recorder>(*camera, dir_, reaper_);
-    entry.mode = camera->config().record.mode;
+    entry.record = camera->config().record;
+    entry.h264 = camera->config().h264;
+    entry.kind = camera->sourceKind();
     if (diskProblem_) entry.recorder->setDiskProblem(diskProblem_);
     recorders_[camera->id()] = std::move(entry);
 }
@@ -29,8 +31,11 @@ void Recorders::reattach(const CameraPtr& camera) {
     auto it = recorders_.find(camera->id());
     RecordingStatus before;
     if (it != recorders_.end()) {
+        const Entry& old = it->second;
+        if (old.record == camera->config().record && old.h264 == camera->config().h264 && old.kind == camera->sourceKind())
+            return;
         // Only a manual recording goes on (always mode starts by itself).
-        if (it->second.mode == RecordMode::Manual) before = it->second.recorder->status();
+        if (old.record.mode == RecordMode::Manual) before = old.recorder->status();
         Entry entry = std::move(it->second);
         recorders_.erase(it);
         retire(std::move(entry), "camera reconfigured");

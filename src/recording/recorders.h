@@ -29,10 +29,12 @@ public:
     void attach(const CameraPtr& camera);
     // The camera is removed: its file is finalized; its recordings stay.
     void detach(const std::string& cameraId);
-    // The camera's config changed: the file being written ends and a recorder
-    // for the new config takes over (a new file when it records; a manual
-    // recording goes on in the new file until its end, if the new config
-    // still allows manual recording).
+    // The camera's config changed. When what its files depend on changed
+    // (the [record] settings, the H.264 settings, the kind of source) the
+    // file being written ends and a recorder for the new config takes over (a
+    // new file when it records; a manual recording goes on in the new file
+    // until its end, if the new config still allows manual recording). Any
+    // other change (name, JPEG quality...) leaves the recording alone.
     void reattach(const CameraPtr& camera);
 
     Recorder* find(const std::string& cameraId) const;
@@ -48,7 +50,10 @@ private:
     struct Entry {
         CameraPtr camera;  // declared first: outlives its recorder
         std::unique_ptr<Recorder> recorder;
-        RecordMode mode = RecordMode::Off;  // the camera's when attached (its config may change since)
+        // What the recorder was made for (the camera's config may change since).
+        RecordConfig record;
+        H264Settings h264;
+        SourceKind kind = SourceKind::Raw;
         int64_t retiredUs = 0;
     };
     void retire(Entry entry, const std::string& why);
