@@ -137,6 +137,17 @@ void Camera::reconfigure(CameraConfig config) {
         return;
     }
     GraphPlan plan = std::move(*result.plan);
+    // The same pipeline (only the name, timeouts, on-demand, [record] or
+    // h264-* changed): nothing is rebuilt, viewers see no change at all.
+    if (configValid() && plan.pipelineText == plan_.pipelineText && plan.push == plan_.push && plan.h264Tap == plan_.h264Tap) {
+        const bool enabledChanged = config.enabled != config_.enabled;
+        switchConfig(std::move(config), std::move(plan));
+        emitEvent("apply", "new config applied (same pipeline: nothing rebuilt)");
+        reconfiguredSignal_.emit();
+        if (enabledChanged && config_.enabled) start();
+        else if (enabledChanged) stop();
+        return;
+    }
     // Something worth keeping runs: try the new pipeline beside it.
     const bool running = configValid() && run_ && (state_ == CameraState::Starting || state_ == CameraState::Live);
     const bool sameDevice = configValid() && sourcesShareDevice(config_.source, config.source);
