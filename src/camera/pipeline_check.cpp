@@ -182,6 +182,27 @@ void probe(GstElement* pipeline, const std::string& text, int timeoutMs, Pipelin
 
 }  // namespace
 
+int countLinks(const std::string& text) {
+    int links = 0;
+    bool quoted = false;
+    for (size_t i = 0; i < text.size(); ++i) {
+        if (text[i] == '\\' && i + 1 < text.size()) ++i;
+        else if (text[i] == '"') quoted = !quoted;
+        else if (text[i] == '!' && !quoted) ++links;
+    }
+    return links;
+}
+
+namespace {
+std::optional<PipelineFault> tooManyLinks(const std::string& text, const char* what) {
+    const int links = countLinks(text);
+    if (links <= kMaxPipelineLinks) return std::nullopt;
+    return faultOf(std::string(what) + " has " + std::to_string(links) + " links ('!'); at most " +
+                       std::to_string(kMaxPipelineLinks) + " are checked (GStreamer's linking takes time that grows with the square of the chain)",
+                   "");
+}
+}  // namespace
+
 std::string elementOfParseMessage(const std::string& message) {
     auto quotedAfter = [&](const char* marker) -> std::string {
         const auto at = message.find(marker);
@@ -204,6 +225,7 @@ std::string elementOfParseMessage(const std::string& message) {
 }
 
 std::optional<PipelineFault> findLaunchFault(const std::string& launchText) {
+    if (auto fault = tooManyLinks(launchText, "the pipeline")) return fault;
     PipelineFault fault;
     if (!parseLaunch(launchText, &fault)) return fault;
     return std::nullopt;
@@ -211,6 +233,7 @@ std::optional<PipelineFault> findLaunchFault(const std::string& launchText) {
 
 std::optional<PipelineFault> findSourceFault(const std::string& source) {
     if (source == kPushSource) return std::nullopt;
+    if (auto fault = tooManyLinks(source, "the source")) return fault;
     PipelineFault fault;
     GRef<GstElement> parsed = parseLaunch(source + kProbeTail, &fault);
     if (!parsed) return fault;
@@ -239,6 +262,10 @@ std::optional<PipelineFault> findSourceFault(const std::string& source) {
 PipelineCheck checkCameraPipeline(const CameraConfig& config, const PipelineCheckOptions& options) {
     PipelineCheck check;
     if (auto fault = findSourceFault(config.source)) {
+        check.fault = *fault;
+        return check;
+    }
+    if (auto fault = tooManyLinks(config.encoder, "camera.encoder")) {
         check.fault = *fault;
         return check;
     }

@@ -46,6 +46,14 @@ std::optional<PipelineFault> findLaunchFault(const std::string& launchText);
 // nullopt when the fragment is fine as a camera source.
 std::optional<PipelineFault> findSourceFault(const std::string& source);
 
+// GStreamer's parser links each element with caps queries through everything
+// upstream: checking N chained elements costs about N^2 (200 identities: 2 s;
+// the 1300 a 16 KiB source can hold: minutes of CPU). Texts with more links
+// ('!' outside quotes) than this are refused before GStreamer sees them.
+inline constexpr int kMaxPipelineLinks = 64;
+// The '!' links of a gst-launch text, quoted strings skipped.
+int countLinks(const std::string& text);
+
 struct PipelineCheckOptions {
     bool probe = false;
     int probeTimeoutMs = 5000;

@@ -23,7 +23,10 @@ struct SvgRender {
 
 // Refused before Graphviz sees it: DOT over this many bytes, graphs over this many nodes.
 constexpr size_t kMaxDotBytes = 2 * 1024 * 1024;
-constexpr int kMaxGraphNodes = 3000;
+// Graphviz 2.42's dot layout leaks memory in proportion to the graph (a
+// 300-element pipeline: about 2.8 MB per render, measured): big graphs are
+// refused rather than laid out. A camera pipeline has 30-100 nodes.
+constexpr int kMaxGraphNodes = 1000;
 
 // Synchronous: parse, layout, render, free. Not thread-safe (see above).
 SvgRender renderDotToSvg(const std::string& dot);

@@ -160,6 +160,18 @@ TEST_CASE("validate: GStreamer's own errors, and the element at fault", "[valida
     CHECK_FALSE(jsonBool(secret, "$.valid"));
     CHECK(secret.find("secret") == std::string::npos);
 
+    // A long chain is refused before GStreamer spends minutes linking it.
+    std::string chain = "videotestsrc";
+    for (int i = 0; i < 1300; ++i) chain += " ! identity";
+    const auto started = std::chrono::steady_clock::now();
+    std::string tooLong = check(port, chain);
+    CHECK(std::chrono::steady_clock::now() - started < std::chrono::seconds(2));
+    CHECK_FALSE(jsonBool(tooLong, "$.valid"));
+    CHECK_THAT(jsonString(tooLong, "$.error"), Catch::Contains("1300 links") && Catch::Contains("at most 64"));
+    std::string fine = "videotestsrc";
+    for (int i = 0; i < 20; ++i) fine += " ! identity";
+    CHECK(jsonBool(check(port, fine), "$.valid"));
+
     // The service is still fine.
     CHECK(httpRequest(port, "GET", "/health").status == 200);
 }
