@@ -12,6 +12,7 @@
 #include "http/request.h"
 
 #include <atomic>
+#include <malloc.h>
 #include <cstring>
 #include <functional>
 #include <memory>
@@ -64,6 +65,10 @@ template <typename R> void onWorker(std::function<R()> work, std::function<void(
     GRef<GMainContext> context = GRef<GMainContext>::adopt(g_main_context_ref_thread_default());
     std::thread([work = std::move(work), done = std::move(done), context]() mutable {
         auto* delivery = new Delivery{std::move(done), work()};
+        // A probe's encoder (x264enc) allocates tens of MB in this thread's
+        // malloc arena; glibc keeps freed arena memory unless asked (without
+        // this, 30 probes left the service at 380 MB resident).
+        malloc_trim(0);
         g_main_context_invoke_full(
             context.get(), G_PRIORITY_DEFAULT,
             [](gpointer data) noexcept -> gboolean {
