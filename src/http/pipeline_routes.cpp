@@ -250,6 +250,12 @@ void respondPipelineValidate(SoupServerMessage* msg) {
     }
     const bool probe = request->probe;
     auto pending = std::make_shared<PendingAnswer>(msg);
+    // The slot is given back by the worker; if no worker starts, here.
+    struct Slot {
+        std::atomic<int>& count;
+        bool handedOver = false;
+        ~Slot() { if (!handedOver) --count; }
+    } slot{inFlight};
     onWorker<JsonAnswer>(
         [config = std::move(request->config), probe, &inFlight]() {
             JsonAnswer answer;
@@ -266,6 +272,7 @@ void respondPipelineValidate(SoupServerMessage* msg) {
         [pending](JsonAnswer& answer) {
             pending->answer([&](SoupServerMessage* m) { respondJsonText(m, answer.status, std::move(answer.text)); });
         });
+    slot.handedOver = true;
     pending->pause();
 }
 
