@@ -215,6 +215,14 @@ int main(int argc, char** argv) {
     {
         Registry registry;
         std::map<std::string, std::string> loadedTexts;  // what hot reload compares with
+        // [limits] max-cameras holds at start too (files past it, by name, wait
+        // for a free place: the watcher takes them in when a camera goes).
+        if (loads.size() > size_t(config.maxCameras)) {
+            for (size_t i = size_t(config.maxCameras); i < loads.size(); ++i)
+                logWarning(loads[i].config.id, "not started: more than [limits] max-cameras=" +
+                                                   std::to_string(config.maxCameras) + " camera files");
+            loads.resize(size_t(config.maxCameras));
+        }
         for (auto& load : loads) {
             loadedTexts[load.config.id] = load.text;
             const bool reported = !load.problems.empty();
@@ -255,7 +263,7 @@ int main(int argc, char** argv) {
         std::unique_ptr<PipelineWatcher> watcher;
         SourceHandle sighup;
         if (!config.pipelinesDir.empty()) {
-            watcher = std::make_unique<PipelineWatcher>(registry, config.pipelinesDir);
+            watcher = std::make_unique<PipelineWatcher>(registry, config.pipelinesDir, size_t(config.maxCameras));
             std::string watchError;
             if (!watcher->start(std::move(loadedTexts), &watchError)) logWarning("", watchError);
             sighup = SourceHandle(g_unix_signal_add(SIGHUP, [](gpointer w) noexcept -> gboolean {

@@ -3,26 +3,45 @@
 #include "core/log.h"
 
 #include <glib/gstdio.h>
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
+#include <cerrno>
+#include <optional>
 #include <set>
 
 namespace camrelay {
 
 namespace {
 
-std::set<std::string> cameraFiles(const std::string& dir) {
+// nullopt (and *error) when the directory cannot be read: not the same as empty.
+std::optional<std::set<std::string>> cameraFiles(const std::string& dir, std::string* error) {
     std::set<std::string> names;
-    GUniquePtr<GDir> handle(g_dir_open(dir.c_str(), 0, nullptr));
-    if (!handle) return names;
+    GError* raw = nullptr;
+    GUniquePtr<GDir> handle(g_dir_open(dir.c_str(), 0, &raw));
+    GUniquePtr<GError> failure(raw);
+    if (!handle) {
+        *error = errorMessage(failure);
+        return std::nullopt;
+    }
     while (const char* name = g_dir_read_name(handle.get()))
         if (isCameraFileName(name)) names.insert(name);
     return names;
 }
 
+// Closes a descriptor with its owner.
+struct FdCloser {
+    int fd;
+    ~FdCloser() {
+        if (fd >= 0) ::close(fd);
+    }
+};
+
 }  // namespace
 
-PipelineWatcher::PipelineWatcher(Registry& registry, std::string dir) : registry_(registry), dir_(std::move(dir)) {}
+PipelineWatcher::PipelineWatcher(Registry& registry, std::string dir, size_t maxCameras)
+    : registry_(registry), dir_(std::move(dir)), maxCameras_(maxCameras) {}
 
 PipelineWatcher::~PipelineWatcher() {
     settle_.cancel();
@@ -31,16 +50,36 @@ PipelineWatcher::~PipelineWatcher() {
 }
 
 std::string PipelineWatcher::fingerprint(const std::string& path) {
-    GStatBuf st{};
-    if (g_stat(path.c_str(), &st) != 0) return "\x01missing";
-    if (!S_ISREG(st.st_mode) || size_t(st.st_size) > kMaxCameraFileBytes)
-        return "\x01unreadable " + std::to_string(st.st_size) + " " + std::to_string(st.st_mtime);
-    gchar* text = nullptr;
-    gsize size = 0;
-    if (!g_file_get_contents(path.c_str(), &text, &size, nullptr))
-        return "\x01unreadable " + std::to_string(st.st_size) + " " + std::to_string(st.st_mtime);
-    GUniquePtr<gchar> owned(text);
-    return std::string(text, size);
+    // Opened without blocking and checked on the descriptor: a file swapped for
+    // a FIFO after a stat would hang the loop, one growing after it would be
+    // read whole. Symbolic links are followed (config managers link files in).
+    FdCloser fd{::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC)};
+    if (fd.fd < 0) return errno == ENOENT ? "\x01missing" : std::string("\x01unreadable ") + g_strerror(errno);
+    struct stat st {};
+    if (::fstat(fd.fd, &st) != 0) return "\x01unreadable";
+    const std::string unreadable = "\x01unreadable " + std::to_string(st.st_mode & S_IFMT) + " " + std::to_string(st.st_size) +
+                                   " " + std::to_string(st.st_mtime);
+    if (!S_ISREG(st.st_mode) || size_t(st.st_size) > kMaxCameraFileBytes) return unreadable;
+    std::string text;
+    char buffer[16384];
+    for (;;) {
+        const ssize_t n = ::read(fd.fd, buffer, sizeof buffer);
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) return unreadable;
+        if (n == 0) break;
+        text.append(buffer, size_t(n));
+        if (text.size() > kMaxCameraFileBytes) return unreadable;  // grew since the fstat
+    }
+    return text;
+}
+
+void PipelineWatcher::onChange() {
+    // Trailing settle, but bounded: a file rewritten every few milliseconds
+    // would otherwise push the re-read back for ever (and every other file's with it).
+    const gint64 now = g_get_monotonic_time();
+    if (!settle_.pending()) burstStartUs_ = now;
+    const gint64 leftMs = std::max<gint64>(0, burstStartUs_ / 1000 + kMaxSettleMs - now / 1000);
+    settle_.startMs(guint(std::min<gint64>(kSettleMs, leftMs)), [this] { rescan("file change"); });
 }
 
 bool PipelineWatcher::start(std::map<std::string, std::string> texts, std::string* error) {
@@ -58,8 +97,11 @@ bool PipelineWatcher::start(std::map<std::string, std::string> texts, std::strin
     // Events come in bursts (create, change, done, rename): settle, then re-read once.
     handler_ = g_signal_connect(monitor_.get(), "changed",
                                 G_CALLBACK(+[](GFileMonitor*, GFile*, GFile*, GFileMonitorEvent, gpointer self) noexcept {
-                                    auto* watcher = static_cast<PipelineWatcher*>(self);
-                                    watcher->settle_.startMs(kSettleMs, [watcher] { watcher->rescan("file change"); });
+                                    try {
+                                        static_cast<PipelineWatcher*>(self)->onChange();
+                                    } catch (...) {
+                                        logError("", "pipelines watcher: " + currentExceptionText());
+                                    }
                                 }),
                                 this);
     // Files changed between the first load and now (the monitor was not yet watching).
@@ -68,7 +110,20 @@ bool PipelineWatcher::start(std::map<std::string, std::string> texts, std::strin
 }
 
 void PipelineWatcher::rescan(const std::string& why) {
-    const std::set<std::string> names = cameraFiles(dir_);
+    std::string dirError;
+    const auto listed = cameraFiles(dir_, &dirError);
+    if (!listed) {
+        // Deleted, renamed or unmounted: not "every camera removed". The
+        // cameras run on as they are until the directory reads again.
+        if (!dirUnreadable_)
+            logWarning("", "cannot read the pipelines directory " + dir_ + " (" + why + "): " + dirError +
+                               "; every camera is kept as it is until it can be read again");
+        dirUnreadable_ = true;
+        return;
+    }
+    if (dirUnreadable_) logInfo("", "the pipelines directory " + dir_ + " reads again (" + why + ")");
+    dirUnreadable_ = false;
+    const std::set<std::string>& names = *listed;
     std::set<std::string> present;
     for (const std::string& name : names) {
         const std::string id = name.substr(0, name.size() - 5);
@@ -78,6 +133,15 @@ void PipelineWatcher::rescan(const std::string& why) {
         auto it = seen_.find(id);
         if (it != seen_.end() && it->second == print) continue;
         const bool known = registry_.find(id) != nullptr;
+        if (!known && registry_.cameras().size() >= maxCameras_) {
+            // Not remembered in seen_: taken in by a later re-read once there is room.
+            if (leftOut_.insert(id).second)
+                logWarning(id, name + " left out (" + why + "): the service already has " +
+                                   std::to_string(registry_.cameras().size()) + " cameras, [limits] max-cameras is " +
+                                   std::to_string(maxCameras_));
+            continue;
+        }
+        leftOut_.erase(id);
         seen_[id] = std::move(print);
         CameraConfigLoad load = loadCameraConfigFile(path.get());
         const bool problems = !load.problems.empty();
@@ -86,6 +150,7 @@ void PipelineWatcher::rescan(const std::string& why) {
         logInfo(id, std::string(known ? "reloaded " : "added from ") + name + " (" + why + ")" +
                         (problems && known && camera->configValid() ? ": kept running as it was" : ""));
     }
+    for (auto it = leftOut_.begin(); it != leftOut_.end();) it = present.count(*it) ? std::next(it) : leftOut_.erase(it);
     for (auto it = seen_.begin(); it != seen_.end();) {
         if (present.count(it->first)) {
             ++it;

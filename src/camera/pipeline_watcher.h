@@ -12,16 +12,23 @@
 //   - a removed file  → the camera is removed.
 // Only "<id>.conf" names count; hidden files (".x.conf", the API's temporary
 // files, the .backup folder) and editors' leftovers ("x.conf~", ".swp") do not.
-// rescan() does the same at once (SIGHUP). Cameras the API writes are applied
+// rescan() does the same at once (SIGHUP).
+// Hostile directories: a file rewritten without pause still reloads (a burst
+// waits at most kMaxSettleMs); new files beyond maxCameras are left out with
+// one warning each (taken in when cameras go); a directory that cannot be
+// read (deleted, unmounted) keeps every camera as it is; FIFOs, devices and
+// files over 1 MiB are never read. Cameras the API writes are applied
 // by the API; the watcher then sees the same text and does nothing.
 // Thread affinity: loop thread only.
 #include "camera/registry.h"
+#include "config/service_config.h"
 #include "core/gobject_ptr.h"
 #include "core/one_shot_timer.h"
 
 #include <gio/gio.h>
 
 #include <map>
+#include <set>
 #include <string>
 
 namespace camrelay {
@@ -29,9 +36,11 @@ namespace camrelay {
 class PipelineWatcher {
 public:
     static constexpr guint kSettleMs = 250;
+    static constexpr gint64 kMaxSettleMs = 1000;  // a burst that never settles is re-read this often
 
     // The registry outlives the watcher; its cameras were loaded from dir.
-    PipelineWatcher(Registry& registry, std::string dir);
+    // maxCameras: [limits] max-cameras (new files beyond it are not added).
+    PipelineWatcher(Registry& registry, std::string dir, size_t maxCameras = kDefaultMaxCameras);
     ~PipelineWatcher();
     PipelineWatcher(const PipelineWatcher&) = delete;
     PipelineWatcher& operator=(const PipelineWatcher&) = delete;
@@ -49,8 +58,14 @@ private:
     // unreadable file is reported once, not on every rescan).
     static std::string fingerprint(const std::string& path);
 
+    void onChange();
+
     Registry& registry_;
     const std::string dir_;
+    const size_t maxCameras_;
+    gint64 burstStartUs_ = 0;               // monotonic time of the first change of the pending burst
+    bool dirUnreadable_ = false;            // warned once until it reads again
+    std::set<std::string> leftOut_;         // new ids over maxCameras, warned once each
     GRef<GFileMonitor> monitor_;
     gulong handler_ = 0;
     OneShotTimer settle_;

@@ -14,6 +14,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <map>
+#include <set>
 #include <utility>
 
 namespace camrelay {
@@ -150,6 +151,42 @@ std::optional<std::vector<std::string>> redactedRuns(const std::string& text, co
     if (j != redacted.size()) return std::nullopt;
     std::vector<std::string> out;
     for (const auto& [start, end] : runs) out.push_back(text.substr(start, end - start));
+    return out;
+}
+
+// Where a pipeline text sends what it holds: "scheme://host" of every URL (its
+// userinfo left out) and "proxy=<value>" of every property naming a proxy
+// (rtspsrc, souphttpsrc). A credential restored from the stored text may only
+// go where the stored text already sends it.
+std::set<std::string> destinations(const std::string& text) {
+    std::set<std::string> out;
+    auto lower = [](const std::string& s) {
+        GUniquePtr<gchar> l(g_ascii_strdown(s.c_str(), -1));
+        return std::string(l.get());
+    };
+    for (size_t at = text.find("://"); at != std::string::npos; at = text.find("://", at + 3)) {
+        size_t s = at;
+        while (s > 0 && (g_ascii_isalnum(text[s - 1]) || text[s - 1] == '+' || text[s - 1] == '-' || text[s - 1] == '.')) --s;
+        const size_t end = std::min(text.find_first_of("/?#\"' \t\r\n\\", at + 3), text.size());
+        std::string authority = text.substr(at + 3, end - at - 3);
+        const size_t userinfo = authority.rfind('@');
+        if (userinfo != std::string::npos) authority.erase(0, userinfo + 1);
+        out.insert(lower(text.substr(s, at - s)) + "://" + lower(authority));
+    }
+    for (size_t i = 0; i < text.size(); ++i) {
+        if (text[i] != '=') continue;
+        size_t n = i;
+        while (n > 0 && (text[n - 1] == ' ' || text[n - 1] == '\t')) --n;
+        size_t s = n;
+        while (s > 0 && isNameChar(text[s - 1])) --s;
+        const std::string name = lower(text.substr(s, n - s));
+        if (name.find("proxy") == std::string::npos) continue;
+        size_t v = i + 1;
+        while (v < text.size() && (text[v] == ' ' || text[v] == '\t' || text[v] == '"' || text[v] == '\'')) ++v;
+        const size_t end = std::min(text.find_first_of("\"' \t\r\n", v), text.size());
+        const std::string value = text.substr(v, end - v);
+        if (value != kRedactionMarker) out.insert(name + "=" + lower(value));  // proxy-pw=*** is a credential, not a place
+    }
     return out;
 }
 
@@ -295,6 +332,17 @@ std::optional<std::string> restoreCredentials(const std::string& stored, const s
                 if (!context.empty()) credentials[context].push_back((*runs)[k]);
             }
         }
+    }
+    // The stored credential only goes where the stored pipeline sends it: not
+    // to another host through user-pw=***, not through a proxy of the editor's.
+    const std::set<std::string> allowed = destinations(redacted);
+    for (const std::string& place : destinations(redactCredentials(edited))) {
+        if (allowed.count(place)) continue;
+        if (why)
+            *why = "contains *** (the redaction marker camrelay shows in place of credentials) and sends it to " +
+                   clipText(place, kMaxQuotedBytes) +
+                   ", which the stored pipeline does not use: send the credential itself";
+        return std::nullopt;
     }
     std::map<std::string, size_t> used;
     std::string out;
@@ -443,6 +491,18 @@ void CameraFileStore::removeStaleTemporaries(const std::string& id) const {
 void CameraFileStore::pruneBackups(const std::string& id) const {
     std::vector<std::string> all = backups(id);
     for (size_t i = 0; i + kMaxBackupsPerCamera < all.size(); ++i) g_unlink(all[i].c_str());
+    // Every camera's: ordered by the time stamp after ".conf." (oldest first).
+    std::vector<std::pair<std::string, std::string>> every;  // (stamp, name)
+    GDir* raw = g_dir_open(backupDir().c_str(), 0, nullptr);
+    if (!raw) return;
+    GUniquePtr<GDir> dir(raw);
+    while (const char* name = g_dir_read_name(dir.get())) {
+        const char* stamp = std::strstr(name, ".conf.");
+        if (stamp) every.emplace_back(stamp + 6, name);
+    }
+    if (every.size() <= kMaxBackupsTotal) return;
+    std::sort(every.begin(), every.end());
+    for (size_t i = 0; i + kMaxBackupsTotal < every.size(); ++i) g_unlink((backupDir() + "/" + every[i].second).c_str());
 }
 
 bool CameraFileStore::write(const std::string& id, const std::string& text, std::string* error) {

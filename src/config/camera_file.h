@@ -97,6 +97,8 @@ bool writeFileAtomically(const std::string& path, const std::string& bytes, std:
 class CameraFileStore {
 public:
     static constexpr size_t kMaxBackupsPerCamera = 10;
+    // Over all ids (cameras created and deleted with ever new ids): the oldest go.
+    static constexpr size_t kMaxBackupsTotal = 1000;
 
     explicit CameraFileStore(std::string dir) : dir_(std::move(dir)) {}
     const std::string& dir() const { return dir_; }
@@ -116,7 +118,7 @@ public:
 private:
     // A fresh backup path for id (a -NNN suffix when one of this second exists).
     std::optional<std::string> newBackupPath(const std::string& id, std::string* error) const;
-    void pruneBackups(const std::string& id) const;
+    void pruneBackups(const std::string& id) const;  // this camera's, then kMaxBackupsTotal
     // Temporary files of this camera left by a crash between write and rename:
     // writes are one at a time (loop thread), so any that exists is stale.
     void removeStaleTemporaries(const std::string& id) const;

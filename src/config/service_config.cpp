@@ -100,7 +100,7 @@ ServiceConfigLoad parseServiceConfig(const std::string& fileLabel, const std::st
     reader.rejectUnknown(groups, "auth", {"enabled", "session-ttl", "token-ttl", "max-token-ttl",
                                           "login-failures-per-minute", "password-checks-per-second"});
     reader.rejectUnknown(groups, "paths", {"pipelines", "data"});
-    reader.rejectUnknown(groups, "limits", {"client-timeout", "snapshot-timeout-ms", "max-viewers-per-camera",
+    reader.rejectUnknown(groups, "limits", {"client-timeout", "snapshot-timeout-ms", "max-viewers-per-camera", "max-cameras",
                                             "max-connections", "max-connections-per-address", "max-url-bytes",
                                             "max-header-bytes", "max-headers", "max-body-bytes", "header-timeout-ms",
                                             "request-timeout-ms", "publish-idle-timeout"});
@@ -122,6 +122,7 @@ ServiceConfigLoad parseServiceConfig(const std::string& fileLabel, const std::st
     if (auto v = reader.integer("limits", "client-timeout", 1, 3600)) c.clientTimeoutSec = *v;
     if (auto v = reader.integer("limits", "snapshot-timeout-ms", 0, 60000)) c.snapshotTimeoutMs = *v;
     if (auto v = reader.integer("limits", "max-viewers-per-camera", 1, 100000)) c.maxViewersPerCamera = *v;
+    if (auto v = reader.integer("limits", "max-cameras", 1, 1024)) c.maxCameras = *v;
     HttpLimits& h = c.http;
     if (auto v = reader.integer("limits", "max-connections", 0, 10000000)) h.maxConnections = *v;
     if (auto v = reader.integer("limits", "max-connections-per-address", 1, 10000000)) h.maxConnectionsPerAddress = *v;

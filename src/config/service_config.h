@@ -60,6 +60,8 @@ struct RecordingLimits {
     int minFreePercent = 2;       // min-free as a percentage of the filesystem ("5%"); the larger wins
 };
 
+inline constexpr int kDefaultMaxCameras = 64;  // [limits] max-cameras
+
 // ~/.local/share/camrelay (XDG): where a service run without a config keeps its data.
 std::string defaultDataDir();
 
@@ -73,6 +75,9 @@ struct ServiceConfig {
     int clientTimeoutSec = 10;          // a viewer that accepts no bytes for this long is dropped
     int snapshotTimeoutMs = 2000;       // how long a snapshot waits for a first frame
     int maxViewersPerCamera = 2000;     // beyond this, stream requests get 503
+    // Cameras the API creates and hot reload adds, at most (each costs threads,
+    // descriptors and memory): beyond it POST /api/cameras is 409 and new files are left out.
+    int maxCameras = kDefaultMaxCameras;
     HttpLimits http;
     AuthConfig auth;
     WebSecurity web;

@@ -144,10 +144,74 @@ struct CameraRequest {
     bool removeRecord = false;            // PATCH "record": null
 };
 
+// The members each object of the JSON text has, in document order of the
+// objects' '{', counted on the text itself; and whether a string holds an
+// escaped NUL (\u0000). json-glib keeps only the last of duplicate members
+// ({"id":"a","id":"b"}) and cuts strings at a NUL ("a\u0000b" -> "a"): both
+// would make the file say something else than what a reader of the body sees.
+struct RawJsonShape {
+    std::vector<size_t> objectMembers;
+    bool nul = false;
+};
+
+RawJsonShape rawJsonShape(const std::string& text) {
+    RawJsonShape shape;
+    std::vector<std::optional<size_t>> open;  // per open bracket: its index in objectMembers, nullopt for arrays
+    bool expectKey = false;                   // the next string in this object is a member name
+    for (size_t i = 0; i < text.size(); ++i) {
+        const char c = text[i];
+        if (c == '"') {
+            const bool isKey = expectKey;
+            for (++i; i < text.size() && text[i] != '"'; ++i) {
+                if (text[i] != '\\') continue;
+                if (text.compare(i + 1, 5, "u0000") == 0) shape.nul = true;
+                ++i;
+            }
+            if (isKey && !open.empty() && open.back()) ++shape.objectMembers[*open.back()];
+            expectKey = false;
+        } else if (c == '{') {
+            open.push_back(shape.objectMembers.size());
+            shape.objectMembers.push_back(0);
+            expectKey = true;
+        } else if (c == '[') {
+            open.push_back(std::nullopt);
+        } else if (c == '}' || c == ']') {
+            if (!open.empty()) open.pop_back();
+        } else if (c == ',') {
+            expectKey = !open.empty() && open.back().has_value();
+        }
+    }
+    return shape;
+}
+
+// The parsed objects in the order of their '{' in the text.
+void parsedObjectSizes(JsonNode* node, std::vector<size_t>* sizes) {
+    if (JSON_NODE_HOLDS_OBJECT(node)) {
+        JsonObject* object = json_node_get_object(node);
+        sizes->push_back(json_object_get_size(object));
+        GList* members = json_object_get_members(object);
+        for (GList* m = members; m; m = m->next)
+            parsedObjectSizes(json_object_get_member(object, static_cast<const char*>(m->data)), sizes);
+        g_list_free(members);
+    } else if (JSON_NODE_HOLDS_ARRAY(node)) {
+        JsonArray* array = json_node_get_array(node);
+        for (guint k = 0; k < json_array_get_length(array); ++k) parsedObjectSizes(json_array_get_element(array, k), sizes);
+    }
+}
+
 std::optional<CameraRequest> readRequest(const std::string& body, const std::string& file, bool merge, EditError* error) {
     JsonInput input(body, kBodyLimits);
     if (!input.ok()) {
         *error = simpleError(SOUP_STATUS_BAD_REQUEST, "bad_json", "the body must be one JSON object: " + input.error());
+        return std::nullopt;
+    }
+    const RawJsonShape shape = rawJsonShape(body);
+    std::vector<size_t> parsedSizes;
+    parsedObjectSizes(input.root(), &parsedSizes);
+    if (shape.nul || shape.objectMembers != parsedSizes) {
+        *error = simpleError(SOUP_STATUS_BAD_REQUEST, "bad_json",
+                             shape.nul ? "the body must not contain NUL characters (\\u0000)"
+                                       : "the body must not name a member twice");
         return std::nullopt;
     }
     JsonNode* root = input.root();
@@ -388,6 +452,12 @@ void createCamera(SoupServerMessage* msg, const CameraEditContext& ctx) {
     if (existing || !readError.empty() || g_file_test(store.pathOf(id).c_str(), G_FILE_TEST_EXISTS) || ctx.registry.find(id))
         return respondError(msg, SOUP_STATUS_CONFLICT, "camera_exists",
                             "camera " + id + " exists: change it with PUT or PATCH /api/cameras/" + id);
+    // Every camera costs threads, descriptors and memory: a bound the API keeps.
+    const size_t cameras = ctx.registry.cameras().size();
+    if (cameras >= size_t(ctx.config.maxCameras))
+        return respondError(msg, SOUP_STATUS_CONFLICT, "too_many_cameras",
+                            "the service has " + std::to_string(cameras) + " cameras, [limits] max-cameras is " +
+                                std::to_string(ctx.config.maxCameras) + ": delete one first or raise the limit");
     writeAndApply(msg, ctx, id, std::nullopt, std::move(*request), CameraEditMode::Replace, SOUP_STATUS_CREATED);
 }
 
