@@ -1,5 +1,6 @@
 // Starts the real camrelay binary on a free loopback port with a temporary pipelines dir.
 import { spawn, execFileSync } from 'node:child_process';
+import { get as httpGet } from 'node:http';
 import { mkdtempSync, mkdirSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -61,4 +62,37 @@ export const launchOptions = {
 
 export function testCamera(width, height, fps) {
   return `[camera]\nname=Test pattern\nsource=videotestsrc is-live=true pattern=ball\nwidth=${width}\nheight=${height}\nframerate=${fps}\n`;
+}
+
+// Where a test keeps its screenshots: $SCREENSHOT_DIR (meson sets it to
+// build/meson-logs/browser-screenshots) or /tmp/camrelay-NAME.png.
+export function screenshotPath(name) {
+  const dir = process.env.SCREENSHOT_DIR;
+  if (!dir) return `/tmp/camrelay-${name}.png`;
+  mkdirSync(dir, { recursive: true });
+  return join(dir, `${name}.png`);
+}
+
+// GET a JSON document on a connection of its own (no keep-alive pool), so
+// /health's count of open client connections holds only this request beside
+// the page's. The service answers every request with Connection: close anyway.
+export function getJsonFresh(url) {
+  return new Promise((resolve, reject) => {
+    const request = httpGet(url, { agent: false, headers: { Connection: 'close' } }, response => {
+      let text = '';
+      response.setEncoding('utf8');
+      response.on('data', chunk => { text += chunk; });
+      response.on('end', () => {
+        try { resolve(JSON.parse(text)); } catch (error) { reject(new Error(`${url}: ${error.message}: ${text}`)); }
+      });
+    });
+    request.on('error', reject);
+  });
+}
+
+// Pixels of each element (by selector) as PNG buffers.
+export async function shots(page, selectors) {
+  const out = [];
+  for (const s of selectors) out.push(await page.locator(s).screenshot());
+  return out;
 }
