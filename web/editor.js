@@ -225,6 +225,7 @@ async function create() {
 }
 
 async function update() {
+  if (!loaded) { $('form-error').textContent = 'The camera\'s settings did not load: reload the page.'; return; }
   const patch = {};
   for (const key of fields) {
     if (key === 'id') continue;
@@ -365,6 +366,7 @@ async function main() {
   $('source').addEventListener('input', () => { $('source-view').hidden = true; });
   if (cameraId) {
     $('id').readOnly = true;
+    setValue('id', cameraId);
     $('delete').hidden = false;
     $('delete').addEventListener('click', () => remove().catch(error => { $('form-error').textContent = error.message; }));
     $('graph-section').hidden = false;
