@@ -28,7 +28,9 @@ export async function startService(cameras, port = 0, options = {}) {
                       { stdio: ['ignore', 'pipe', 'inherit'] });
   const bound = await new Promise((resolve, reject) => {
     let out = '';
-    const timer = setTimeout(() => reject(new Error(`camrelay did not start: ${out}`)), 15000);
+    // 30 s: a loaded machine (parallel builds) can take long to start GStreamer;
+    // a service that never says it listens is killed, so the test run can end.
+    const timer = setTimeout(() => { child.kill('SIGKILL'); reject(new Error(`camrelay did not start within 30 s: ${out}`)); }, 30000);
     child.stdout.on('data', chunk => {
       out += chunk;
       const m = out.match(/listening on http:\/\/[^:]+:(\d+)\//);
