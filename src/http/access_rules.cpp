@@ -30,6 +30,8 @@ constexpr AccessRule kCaptures{"/api/captures/{id}", Access::Viewer, Access::Adm
 // The running graph names every element and property (credentials redacted, but
 // still the camera's internals); validating runs GStreamer on text from the client.
 constexpr AccessRule kGraph{"/api/cameras/{id}/graph", Access::Admin, Access::Admin, false, false, "/api/cameras/demo/graph"};
+// The camera's file as it can be edited: every key (credentials redacted), admins only.
+constexpr AccessRule kConfig{"/api/cameras/{id}/config", Access::Admin, Access::Admin, false, false, "/api/cameras/demo/config"};
 constexpr AccessRule kValidate{"/api/pipelines/validate", Access::Admin, Access::Admin, false, false, "/api/pipelines/validate"};
 constexpr AccessRule kMultiWs{"/api/ws", Access::Viewer, Access::Admin, false, false, "/api/ws"};
 constexpr AccessRule kEvents{"/api/events", Access::Admin, Access::Admin, false, false, "/api/events"};
@@ -81,6 +83,7 @@ RouteAccess classifyRoute(std::string_view path) {
             case CameraAction::Recording: return {kRecordingControl, route.cameraId};
             case CameraAction::Captures: return {kCaptureList, route.cameraId};
             case CameraAction::Graph: return {kGraph, route.cameraId};
+            case CameraAction::Config: return {kConfig, route.cameraId};
             case CameraAction::Unknown: return {kOther, route.cameraId};
             }
             return {kOther, ""};
@@ -97,7 +100,7 @@ const std::vector<AccessRule>& accessRules() {
     static const std::vector<AccessRule> rules = {kLoginPage, kLoginFiles, kPage,     kHealth,   kSession,
                                                   kCameraList, kCamera,    kStream,   kSnapshot, kCameraWs,
                                                   kPublish,   kControl,    kToken,    kRecordingControl, kCaptureList,
-                                                  kRecordings, kCaptures,  kGraph, kValidate, kMultiWs,  kEvents,   kOther};
+                                                  kRecordings, kCaptures,  kGraph, kConfig, kValidate, kMultiWs,  kEvents,   kOther};
     return rules;
 }
 

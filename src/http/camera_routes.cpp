@@ -3,6 +3,7 @@
 #include "http/access_gate.h"
 #include "core/clock.h"
 #include "core/log.h"
+#include "http/camera_edit_routes.h"
 #include "http/camera_json.h"
 #include "http/json.h"
 #include "http/recording_routes.h"
@@ -50,8 +51,10 @@ void CameraRoutes::handle(SoupServerMessage* msg, const char* path, GHashTable* 
         respondError(msg, SOUP_STATUS_NOT_FOUND, "not_found", std::string("no API route ") + path);
         return;
     }
+    const CameraEditContext edits{registry, outputs, config};  // issue 12: camera_edit_routes
     if (route.kind == ApiRouteKind::CameraList) {
-        if (!isRead(msg)) return respondMethodNotAllowed(msg, "GET, HEAD");
+        if (methodIs(msg, "POST")) return createCamera(msg, edits);
+        if (!isRead(msg)) return respondMethodNotAllowed(msg, "GET, HEAD, POST");
         return list(msg);
     }
     const std::string& id = route.cameraId;
@@ -60,6 +63,14 @@ void CameraRoutes::handle(SoupServerMessage* msg, const char* path, GHashTable* 
                      "camera ids use only A-Z a-z 0-9 _ - and at most 64 characters");
         return;
     }
+    // The file is the truth: edits and the config view go by the file, not the registry.
+    if (route.action == CameraAction::None && (methodIs(msg, "PUT") || methodIs(msg, "PATCH")))
+        return editCamera(msg, edits, id, methodIs(msg, "PUT"));
+    if (route.action == CameraAction::None && methodIs(msg, "DELETE")) return deleteCamera(msg, edits, id);
+    if (route.action == CameraAction::Config) {
+        if (!isRead(msg)) return respondMethodNotAllowed(msg, "GET, HEAD");
+        return respondCameraConfig(msg, edits, id);
+    }
     CameraPtr camera = registry.find(id);
     if (!camera) {
         respondError(msg, SOUP_STATUS_NOT_FOUND, "unknown_camera", "no camera \"" + id + "\"");
@@ -67,7 +78,8 @@ void CameraRoutes::handle(SoupServerMessage* msg, const char* path, GHashTable* 
     }
     switch (route.action) {
     case CameraAction::None:
-        if (!isRead(msg)) return respondMethodNotAllowed(msg, "GET, HEAD");
+        if (!isRead(msg)) return respondMethodNotAllowed(msg, "GET, HEAD, PUT, PATCH, DELETE");
+        setCameraEtag(msg, edits, id);
         return respondJson(msg, SOUP_STATUS_OK, cameraJson(*camera, outputs));
     case CameraAction::Stream:
         if (!methodIs(msg, "GET")) return respondMethodNotAllowed(msg, "GET");
@@ -94,6 +106,7 @@ void CameraRoutes::handle(SoupServerMessage* msg, const char* path, GHashTable* 
     case CameraAction::Recording:
         return handleRecording(msg, *camera, outputs);
     case CameraAction::Graph:  // issue 12: graph dumps
+    case CameraAction::Config:  // answered above
     case CameraAction::Unknown:
         break;
     }

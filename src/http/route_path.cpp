@@ -33,6 +33,7 @@ CameraAction actionFromName(std::string_view name) {
     if (name == "recording") return CameraAction::Recording;
     if (name == "captures") return CameraAction::Captures;
     if (name == "graph") return CameraAction::Graph;
+    if (name == "config") return CameraAction::Config;
     return CameraAction::Unknown;
 }
 

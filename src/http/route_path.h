@@ -17,7 +17,7 @@ enum class ApiRouteKind {
     PipelineValidate,  // /api/pipelines/validate
 };
 
-enum class CameraAction { None, Stream, Ws, Publish, Snapshot, Start, Stop, Token, Recording, Captures, Graph, Unknown };
+enum class CameraAction { None, Stream, Ws, Publish, Snapshot, Start, Stop, Token, Recording, Captures, Graph, Config, Unknown };
 
 struct ApiRoute {
     ApiRouteKind kind = ApiRouteKind::NotFound;
