@@ -12,11 +12,12 @@ cd "$(dirname "$0")/.."
 # picture, RTSP test camera). gstreamer1.0-tools: gst-inspect-1.0 (the check
 # below) and gst-launch-1.0 (docs). gstreamer1.0-libcamera: the Pi example.
 # curl: bench scripts. nettle-dev: PBKDF2/HMAC for passwords and stream tokens.
+# libgraphviz-dev: Graphviz's library (libgvc, cgraph) renders pipeline graphs as SVG.
 build_packages=(meson ninja-build pkg-config g++
   libglib2.0-dev libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev
   gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad
   gstreamer1.0-plugins-ugly gstreamer1.0-libav gstreamer1.0-x gstreamer1.0-libcamera
-  libsoup-3.0-dev libjson-glib-dev libgstrtspserver-1.0-dev nettle-dev catch2 curl)
+  libsoup-3.0-dev libjson-glib-dev libgstrtspserver-1.0-dev nettle-dev libgraphviz-dev catch2 curl)
 # systemd: systemd-analyze, systemd-sysusers and systemd-tmpfiles check the
 # installed unit and files (tests/install; Priority: important, so containers may lack it).
 # openssl: test certificates for HTTPS/WSS (tests/integration/test_tls.cpp).

@@ -6,6 +6,7 @@
 #include "http/camera_edit_routes.h"
 #include "http/camera_json.h"
 #include "http/json.h"
+#include "http/pipeline_routes.h"
 #include "http/recording_routes.h"
 #include "http/request.h"
 #include "http/route_path.h"
@@ -46,8 +47,8 @@ void CameraRoutes::handle(SoupServerMessage* msg, const char* path, GHashTable* 
         if (!methodIs(msg, "GET")) return respondMethodNotAllowed(msg, "GET");
         return multiWebsocket(msg);
     }
-    if (route.kind == ApiRouteKind::NotFound || route.kind == ApiRouteKind::Session ||
-        route.kind == ApiRouteKind::PipelineValidate) {  // issue 12: validate
+    if (route.kind == ApiRouteKind::PipelineValidate) return respondPipelineValidate(msg);  // issue 12: validate
+    if (route.kind == ApiRouteKind::NotFound || route.kind == ApiRouteKind::Session) {
         respondError(msg, SOUP_STATUS_NOT_FOUND, "not_found", std::string("no API route ") + path);
         return;
     }
@@ -106,6 +107,7 @@ void CameraRoutes::handle(SoupServerMessage* msg, const char* path, GHashTable* 
     case CameraAction::Recording:
         return handleRecording(msg, *camera, outputs);
     case CameraAction::Graph:  // issue 12: graph dumps
+        return respondCameraGraph(msg, *camera, query);
     case CameraAction::Config:  // answered above
     case CameraAction::Unknown:
         break;
