@@ -5,12 +5,9 @@
 #include "core/log.h"
 #include "core/redact.h"
 
-#include <gst/app/gstappsink.h>
-#include <gst/app/gstappsrc.h>
-
 #include <algorithm>
 #include <atomic>
-#include <mutex>
+#include <vector>
 
 #define GST_CAT_DEFAULT camrelay_camera_debug
 
@@ -19,75 +16,6 @@ namespace camrelay {
 namespace {
 
 constexpr guint kWatchdogTickMs = 250;
-constexpr size_t kMaxErrorBytes = 1024;
-
-// "v4l2src0: Could not open device ..." : the element and GStreamer's own words.
-std::string describeError(GstMessage* message) {
-    GError* raw = nullptr;
-    gchar* debug = nullptr;
-    gst_message_parse_error(message, &raw, &debug);
-    GUniquePtr<GError> error(raw);
-    GUniquePtr<gchar> details(debug);
-    GST_DEBUG("error details: %s", redactCredentials(debug ? debug : "").c_str());
-    // The text may come from the camera itself (an HTTP reason phrase): it is
-    // shown in every /api/cameras answer and kept in the event log, so bounded.
-    // Redacted before it is cut: a URL cut inside its password has no '@' left.
-    return clipText(redactCredentials(std::string(GST_OBJECT_NAME(GST_MESSAGE_SRC(message))) + ": " + errorMessage(error)),
-                    kMaxErrorBytes);
-}
-
-}  // namespace
-
-// Access units of the running pipeline, counted on the streaming thread and
-// read by the watchdog tick: while the JPEG branch is closed they are the
-// camera's frames (liveness, fps).
-struct AccessUnitMeter {
-    std::mutex mutex;
-    uint64_t count = 0;
-    std::array<int64_t, 64> arrivalUs{};  // ring, indexed by count
-    void record(int64_t now) {
-        std::lock_guard<std::mutex> lock(mutex);
-        arrivalUs[++count % arrivalUs.size()] = now;
-    }
-};
-
-namespace {
-
-// The H.264 branch's appsink feeds the shared tap; every access unit is also
-// counted for liveness (the camera's frames while the JPEG branch is closed).
-std::shared_ptr<std::atomic<bool>> attachH264Tap(GstElement* pipeline, const std::shared_ptr<EncodedTap>& tap,
-                                                 const std::shared_ptr<AccessUnitMeter>& meter) {
-    GRef<GstElement> sink = GRef<GstElement>::adopt(gst_bin_get_by_name(GST_BIN(pipeline), kH264SinkName));
-    return feedTapFromAppSink(sink.get(), tap, [meter](GstBuffer*) { meter->record(monotonicNowUs()); });
-}
-
-// The JPEG gate: a buffer probe on the queue before the decoder (H.264
-// sources). Closed: every access unit is dropped (no decode, no JPEG encode).
-// Opening: dropped until the first key frame, so the decoder starts clean.
-enum JpegGate : int { kGateClosed = 0, kGateWaitingForKey = 1, kGateOpen = 2 };
-
-bool attachJpegGate(GstElement* pipeline, const std::shared_ptr<std::atomic<int>>& gate) {
-    GRef<GstElement> queue = GRef<GstElement>::adopt(gst_bin_get_by_name(GST_BIN(pipeline), kJpegGateName));
-    if (!queue) return false;
-    GRef<GstPad> pad = GRef<GstPad>::adopt(gst_element_get_static_pad(queue.get(), "sink"));
-    gst_pad_add_probe(pad.get(), GST_PAD_PROBE_TYPE_BUFFER, [](GstPad*, GstPadProbeInfo* info, gpointer data) noexcept {
-        std::atomic<int>* state = static_cast<std::shared_ptr<std::atomic<int>>*>(data)->get();
-        int now = state->load();
-        if (now == kGateOpen) return GST_PAD_PROBE_OK;
-        if (now == kGateClosed) return GST_PAD_PROBE_DROP;
-        GstBuffer* buffer = GST_PAD_PROBE_INFO_BUFFER(info);
-        if (GST_BUFFER_FLAG_IS_SET(buffer, GST_BUFFER_FLAG_DELTA_UNIT)) return GST_PAD_PROBE_DROP;
-        // The first key frame after a gap: opens unless closed again meanwhile.
-        if (!state->compare_exchange_strong(now, kGateOpen)) return GST_PAD_PROBE_DROP;
-        buffer = gst_buffer_make_writable(buffer);
-        GST_BUFFER_FLAG_SET(buffer, GST_BUFFER_FLAG_DISCONT);
-        GST_PAD_PROBE_INFO_DATA(info) = buffer;
-        return GST_PAD_PROBE_OK;
-    }, new std::shared_ptr<std::atomic<int>>(gate), [](gpointer p) noexcept {
-        delete static_cast<std::shared_ptr<std::atomic<int>>*>(p);
-    });
-    return true;
-}
 
 std::string seconds(double s) {
     char text[32];
@@ -134,21 +62,51 @@ Camera::~Camera() {
     h264_->shutdown();
     lingerTimer_.cancel();
     retryTimer_.cancel();
+    trialTimer_.cancel();
     watchdog_.reset();
+    trial_.reset();
     teardownPipeline();
     placeholder_.hide();  // its frames would reach this camera
 }
 
+namespace {
+
+// What start() does in each state (a valid config; push cameras without a
+// publisher and on-demand cameras without consumers wait instead of launching).
+enum class StartAction { Launch, RetryNow, Nothing };
+struct StartRule {
+    CameraState state;
+    StartAction action;
+};
+constexpr StartRule kStartRules[] = {
+    {CameraState::Stopped, StartAction::Launch},
+    {CameraState::Idle, StartAction::Launch},          // when a consumer waits; else stays idle
+    {CameraState::Starting, StartAction::Nothing},     // already on its way
+    {CameraState::Live, StartAction::Nothing},
+    {CameraState::Stalled, StartAction::RetryNow},     // waiting out a backoff: try now
+    {CameraState::Reconnecting, StartAction::Nothing},
+    {CameraState::Failed, StartAction::Nothing},       // a pipeline that did not parse stays failed
+};
+
+StartAction startActionFor(CameraState state) {
+    for (const auto& rule : kStartRules)
+        if (rule.state == state) return rule.action;
+    return StartAction::Nothing;
+}
+
+}  // namespace
+
 bool Camera::start() {
     if (!configValid()) return false;
-    if (state_ == CameraState::Stalled) {  // asked to start while waiting out a backoff: try now
+    const StartAction action = startActionFor(state_);
+    if (action == StartAction::RetryNow) {
         retryTimer_.cancel();
         retry();
         return true;
     }
+    if (action == StartAction::Nothing) return true;
     if (isPush() && !publisher_) return true;  // starts when a publisher arrives
     if (state_ == CameraState::Idle && consumers_ == 0) return true;  // waits for a consumer
-    if (state_ != CameraState::Stopped && state_ != CameraState::Idle) return true;  // already running or reconnecting
     if (state_ == CameraState::Stopped) {
         reconnects_ = 0;
         lastError_.clear();
@@ -162,24 +120,143 @@ bool Camera::start() {
     return state_ != CameraState::Failed;
 }
 
-// Interim (replaced by the trial apply of issue 12): stop, swap, start.
 void Camera::reconfigure(CameraConfig config) {
-    const bool wasRunning = state_ != CameraState::Stopped && state_ != CameraState::Failed;
-    halt();
+    if (trial_ && config == trialConfig_) return;  // already on trial
+    dropTrial();  // a newer config replaces the one on trial
+    if (configValid() && config == config_) return;
     GraphPlanResult result = planGraph(config);
-    config_ = std::move(config);
-    configProblems_.clear();
-    applyError_.clear();
-    if (!result.plan) {
+    if (!result.plan) {  // the caller's check, repeated: this camera must never run it
+        if (configValid()) {
+            setApplyError(joinProblems(result.problems));
+            return;
+        }
+        config_ = std::move(config);
         configProblems_ = std::move(result.problems);
         setState(CameraState::Failed, joinProblems(configProblems_));
+        reconfiguredSignal_.emit();
         return;
     }
-    plan_ = std::move(*result.plan);
-    displayText_ = redactCredentials(plan_.pipelineText);
+    GraphPlan plan = std::move(*result.plan);
+    // Something worth keeping runs: try the new pipeline beside it.
+    const bool running = configValid() && run_ && (state_ == CameraState::Starting || state_ == CameraState::Live);
+    const bool sameDevice = configValid() && sourcesShareDevice(config_.source, config.source);
+    if (running && !plan_.push && !plan.push) {
+        if (sameDevice) applySequentially(std::move(config), std::move(plan));
+        else startTrial(std::move(config), std::move(plan));
+        return;
+    }
+    // Nothing to keep: the new config takes over at once.
+    const bool wasRunning = configValid() && state_ != CameraState::Stopped;
+    if (run_ && sameDevice) run_->stopNow();  // a reconnecting run may hold the device
+    halt();
+    fallback_.reset();
+    switchConfig(std::move(config), std::move(plan));
     setState(CameraState::Stopped);
-    reconfiguredSignal_.emit();
     if (wasRunning || config_.enabled) start();
+    emitEvent("apply", "new config applied");
+    reconfiguredSignal_.emit();
+}
+
+// The new config and its plan become the camera's (nothing is started here).
+void Camera::switchConfig(CameraConfig config, GraphPlan plan) {
+    const bool h264SettingsChanged = !(config.h264 == config_.h264);
+    config_ = std::move(config);
+    configProblems_.clear();
+    plan_ = std::move(plan);
+    displayText_ = redactCredentials(plan_.pipelineText);
+    applyError_.clear();
+    h264_->setPassthrough(plan_.h264Tap);
+    if (h264SettingsChanged) h264_->applySettings();
+}
+
+void Camera::startTrial(CameraConfig config, GraphPlan plan) {
+    trialConfig_ = std::move(config);
+    trialPlan_ = std::move(plan);
+    logInfo(id(), "trying the new pipeline beside the running one: " + redactCredentials(trialPlan_.pipelineText));
+    std::string error;
+    trial_ = makeRun(trialPlan_, id() + " (new config)", &error);
+    if (!trial_ || !trial_->play(jpegConsumers_ > 0, &error)) {
+        trialFailed(error);
+        return;
+    }
+    trialTimer_.startMs(guint(trialConfig_.startTimeout) * 1000, [this] {
+        trialFailed("new pipeline: no first frame within " + seconds(trialConfig_.startTimeout));
+    });
+}
+
+// The trial's first frame (or access unit): it becomes the camera's run.
+void Camera::promoteTrial(const char* message) {
+    trialTimer_.cancel();
+    fallback_.reset();  // the new config runs
+    std::unique_ptr<PipelineRun> old = std::move(run_);
+    run_ = std::move(trial_);
+    old.reset();  // to the reaper; its access units stop reaching the tap here
+    switchConfig(std::move(trialConfig_), std::move(trialPlan_));
+    trialConfig_ = CameraConfig{};
+    trialPlan_ = GraphPlan{};
+    h264Width_ = h264Height_ = 0;
+    run_->setTapForwarding(true);  // from its next key frame
+    updateJpegGate();              // the encoder's claim may have come or gone with the mode
+    if (latest_ && !latest_->isPlaceholder() && !run_->jpegActive()) latest_.reset();  // no longer current
+    if (h264_->claims() > 0) {  // existing consumers switch at the earliest key frame
+        run_->requestKeyframe();
+        h264_->requestKeyframe();
+    }
+    logInfo(id(), std::string(message) + ": " + displayText_);
+    emitEvent("apply", message);
+    reconfiguredSignal_.emit();
+}
+
+void Camera::trialFailed(const std::string& why) {
+    trialTimer_.cancel();
+    trial_.reset();  // to the reaper (may be called from the trial's own bus watch: see PipelineRun)
+    const std::string reason = why.empty() ? std::string("new pipeline failed") : why;
+    logWarning(id(), "new config not applied, the running pipeline stays: " + redactCredentials(reason));
+    setApplyError(reason);
+}
+
+void Camera::dropTrial() {
+    if (!trial_) return;
+    trialTimer_.cancel();
+    trial_.reset();
+    logInfo(id(), "the new config on trial was dropped");
+}
+
+// One device, two configs: stop the old pipeline (to NULL here, so the
+// device is free when the new one opens it), then start the new one. Its
+// failure to start brings the old config back (restoreAfterFailedApply).
+void Camera::applySequentially(CameraConfig config, GraphPlan plan) {
+    logInfo(id(), "the new config uses the same device: stopping the running pipeline first");
+    if (run_) run_->stopNow();
+    // Applied again before the last one started: the config to go back to is still the last one that ran.
+    CameraConfig old = fallback_ ? std::move(*fallback_) : config_;
+    halt();
+    switchConfig(std::move(config), std::move(plan));
+    fallback_ = std::move(old);
+    reconfiguredSignal_.emit();
+    launch(CameraState::Starting);
+}
+
+void Camera::restoreAfterFailedApply(const std::string& why) {
+    CameraConfig old = std::move(*fallback_);
+    fallback_.reset();
+    if (run_) run_->stopNow();
+    halt();
+    GraphPlanResult result = planGraph(old);
+    const std::string reason = redactCredentials(why);
+    logWarning(id(), "new config failed to start (" + reason + "): the previous config is back");
+    if (!result.plan) {  // planned before; only a changed install gets here
+        config_ = std::move(old);
+        configProblems_ = std::move(result.problems);
+        setState(CameraState::Failed, joinProblems(configProblems_));
+        setApplyError(reason);
+        reconfiguredSignal_.emit();
+        return;
+    }
+    switchConfig(std::move(old), std::move(*result.plan));
+    setApplyError(reason);
+    reconfiguredSignal_.emit();
+    launch(CameraState::Starting);
 }
 
 void Camera::setApplyError(std::string error) {
@@ -199,8 +276,7 @@ void Camera::setPublisher(bool present) {
 }
 
 bool Camera::pushJpeg(GRef<GstBuffer> jpeg) {
-    if (!pushSource_) return false;
-    return gst_app_src_push_buffer(GST_APP_SRC(pushSource_.get()), GRef<GstBuffer>(jpeg).release()) == GST_FLOW_OK;
+    return run_ && run_->pushJpeg(std::move(jpeg));
 }
 
 Camera::Demand Camera::demand() {
@@ -219,24 +295,18 @@ void Camera::releaseJpeg() {
 }
 
 bool Camera::jpegActive() const {
-    if (!pipeline_) return false;
-    return !jpegGate_ || jpegGate_->load() != kGateClosed;
+    return run_ && run_->jpegActive();
 }
 
 // H.264 sources: the decode → JPEG branch runs while a JPEG consumer exists.
 void Camera::updateJpegGate() {
-    if (!jpegGate_) return;
     const bool wanted = jpegConsumers_ > 0;
-    const bool open = jpegGate_->load() != kGateClosed;
-    if (wanted == open) return;
+    if (trial_) trial_->setJpegWanted(wanted);
+    if (!run_ || !run_->setJpegWanted(wanted)) return;
     if (wanted) {
-        jpegSinceOpen_ = false;
-        jpegGate_->store(kGateWaitingForKey);
         logInfo(id(), "JPEG consumers: decoding from the next key frame");
         return;
     }
-    jpegGate_->store(kGateClosed);
-    jpegSinceOpen_ = false;  // access units are the frames again
     // Nobody may be served a frame that is no longer current.
     if (latest_ && !latest_->isPlaceholder()) latest_.reset();
     logInfo(id(), "no JPEG consumers: decoding stopped (H.264 passes on)");
@@ -276,6 +346,7 @@ void Camera::stop() {
 
 // Nothing runs any more for this camera: no pipeline, placeholder or timer.
 void Camera::halt() {
+    dropTrial();
     lingerTimer_.cancel();
     retryTimer_.cancel();
     watchdog_.reset();
@@ -285,35 +356,23 @@ void Camera::halt() {
     attempt_ = 0;
 }
 
+std::unique_ptr<PipelineRun> Camera::makeRun(const GraphPlan& plan, const std::string& label, std::string* error) {
+    PipelineRun::Callbacks callbacks;
+    callbacks.frame = [this](PipelineRun& from, CapturedFrame f) { onRunFrame(from, std::move(f)); };
+    callbacks.lost = [this](PipelineRun& from, const std::string& why) { onRunLost(from, why); };
+    return PipelineRun::create(plan, label, h264_->sharedTap(), reaper_, std::move(callbacks), error);
+}
+
 void Camera::launch(CameraState launching) {
     teardownPipeline();
     std::string error;
-    GRef<GstElement> pipeline = parsePipeline(plan_.pipelineText, &error);
-    if (!pipeline) {
-        fail("pipeline does not parse: " + error);
+    run_ = makeRun(plan_, id(), &error);
+    if (!run_) {
+        fail(error);
         return;
     }
-    GRef<GstElement> sink = GRef<GstElement>::adopt(gst_bin_get_by_name(GST_BIN(pipeline.get()), kFrameSinkName));
-    if (!sink) {
-        fail("pipeline has no element named " + std::string(kFrameSinkName));
-        return;
-    }
-    if (plan_.h264Tap) {
-        auMeter_ = std::make_shared<AccessUnitMeter>();
-        seenAccessUnits_ = 0;
-        h264Live_ = attachH264Tap(pipeline.get(), h264_->sharedTap(), auMeter_);
-        h264Sink_ = GRef<GstElement>::adopt(gst_bin_get_by_name(GST_BIN(pipeline.get()), kH264SinkName));
-        h264Width_ = h264Height_ = 0;
-        // Open until the source says whether it is live (below).
-        jpegGate_ = std::make_shared<std::atomic<int>>(kGateWaitingForKey);
-        jpegSinceOpen_ = false;
-        if (!attachJpegGate(pipeline.get(), jpegGate_)) jpegGate_.reset();  // a planned H.264 pipeline always has it
-    }
-    if (plan_.push) pushSource_ = GRef<GstElement>::adopt(gst_bin_get_by_name(GST_BIN(pipeline.get()), kPushSourceName));
-    pipeline_ = pipeline;
-    receiver_ = std::make_unique<FrameReceiver>(sink.get(), [this](CapturedFrame f) { onCaptured(std::move(f)); });
-    GRef<GstBus> bus = GRef<GstBus>::adopt(gst_element_get_bus(pipeline_.get()));
-    busWatch_ = SourceHandle(gst_bus_add_watch(bus.get(), &Camera::busTrampoline, this));
+    run_->setTapForwarding(true);
+    h264Width_ = h264Height_ = 0;
     if (!watchdog_) {
         watchdog_ = SourceHandle(g_timeout_add(kWatchdogTickMs, [](gpointer self) noexcept -> gboolean {
             try {
@@ -328,30 +387,37 @@ void Camera::launch(CameraState launching) {
     arrivalUs_.fill(0);
     setState(launching);
     logInfo(id(), std::string(launching == CameraState::Starting ? "starting: " : "reconnecting: ") + displayText_);
+    if (!run_->play(jpegConsumers_ > 0, &error)) sourceLost(error);
+}
 
-    // Live sources (cameras) are shown as soon as a frame exists; anything
-    // else (files, non-live test sources) is paced by the clock at the sink.
-    GstStateChangeReturn ret = gst_element_set_state(pipeline_.get(), GST_STATE_PAUSED);
-    g_object_set(sink.get(), "sync", ret == GST_STATE_CHANGE_NO_PREROLL ? FALSE : TRUE, nullptr);
-    // A non-live H.264 source (a file) is paced by the frame sink: with the
-    // JPEG branch gated it would be read as fast as the disk allows. Its JPEG
-    // branch stays open (from its first key frame).
-    // A live source sends nothing before PLAYING: the gate closes in time.
-    if (jpegGate_ && ret != GST_STATE_CHANGE_NO_PREROLL) jpegGate_.reset();
-    else if (jpegGate_ && jpegConsumers_ == 0) jpegGate_->store(kGateClosed);
-    if (ret != GST_STATE_CHANGE_FAILURE) ret = gst_element_set_state(pipeline_.get(), GST_STATE_PLAYING);
-    if (ret == GST_STATE_CHANGE_FAILURE) {
-        // The reason is on the bus as an ERROR; take it now rather than later.
-        GRef<GstMessage> msg = GRef<GstMessage>::adopt(gst_bus_pop_filtered(bus.get(), GST_MESSAGE_ERROR));
-        sourceLost(msg ? describeError(msg.get()) : "the pipeline refused to start");
-    }
+void Camera::onRunFrame(PipelineRun& from, CapturedFrame captured) {
+    if (&from == trial_.get()) promoteTrial("new pipeline running");
+    if (&from == run_.get()) onCaptured(std::move(captured));
+}
+
+void Camera::onRunLost(PipelineRun& from, const std::string& why) {
+    if (&from == trial_.get()) trialFailed(why);
+    else if (&from == run_.get()) sourceLost(why);
 }
 
 // The source is gone (error, end of stream, watchdog): show the placeholder,
 // wait, rebuild. The camera's config is fine, so this never ends in failed.
 void Camera::sourceLost(const std::string& why) {
+    if (fallback_) {  // a sequential apply whose new config did not start
+        restoreAfterFailedApply(why);
+        return;
+    }
     const std::string reason = redactCredentials(why);  // also drawn into the placeholder frames
     logWarning(id(), reason);
+    if (trial_) {
+        // The old pipeline is gone anyway: the new one on trial takes over now
+        // and has the start timeout to show a first frame.
+        emitEvent("error", reason);
+        promoteTrial("the running pipeline failed; the new config takes over");
+        setState(CameraState::Starting, reason);
+        stateSinceUs_ = monotonicNowUs();
+        return;
+    }
     teardownPipeline();
     if (plan_.push) {  // nothing to reconnect to: the publisher decides
         emitEvent("error", reason);
@@ -377,26 +443,9 @@ void Camera::retry() {
     launch(CameraState::Reconnecting);
 }
 
-// Cuts every path from the pipeline back into this camera (bus watch, frame
-// receiver, H.264 tap, push source), then lets the reaper take it to NULL off
-// the loop thread: that joins the streaming threads, which a source stuck in
-// a blocking read may never let happen (see pipeline_reaper.h).
+// The run goes to the reaper (PipelineRun cuts its paths back here first).
 void Camera::teardownPipeline() {
-    pushSource_.reset();
-    busWatch_.reset();
-    receiver_.reset();  // frames still in flight are dropped
-    if (h264Live_) h264Live_->store(false);
-    h264Live_.reset();
-    jpegGate_.reset();  // the probe keeps its own reference
-    auMeter_.reset();
-    h264Sink_.reset();
-    if (!pipeline_) return;
-    if (reaper_) {
-        reaper_->reap(std::move(pipeline_), id());
-        return;
-    }
-    gst_element_set_state(pipeline_.get(), GST_STATE_NULL);  // no reaper (unit tests): joins here
-    pipeline_.reset();
+    run_.reset();
 }
 
 // The one place an error is stored: everything that shows it (/api/cameras,
@@ -432,12 +481,13 @@ void Camera::becomeLive(const std::string& what) {
     placeholder_.hide();
     if (latest_ && latest_->isPlaceholder()) latest_.reset();  // replaced at once when JPEG runs
     setState(CameraState::Live);
+    if (fallback_) {  // a sequential apply: the new config runs, nothing to go back to
+        fallback_.reset();
+        emitEvent("apply", "new pipeline running");
+    }
 }
 
 void Camera::onCaptured(CapturedFrame captured) {
-    // A frame decoded just before the JPEG gate closed: nobody wants it.
-    if (jpegGate_ && jpegGate_->load() == kGateClosed) return;
-    jpegSinceOpen_ = true;
     lastFrameUs_ = monotonicNowUs();
     ++frames_;
     arrivalUs_[frames_ % arrivalUs_.size()] = lastFrameUs_;
@@ -461,27 +511,11 @@ void Camera::publish(FramePtr frame) {
 // H.264 sources: while no JPEG comes (the gate is closed, or opened and
 // waiting for its first frame), the source's access units are its frames.
 void Camera::absorbAccessUnits() {
-    if (!auMeter_) return;
+    if (!run_) return;
     std::array<int64_t, 64> times{};
-    size_t n = 0;
-    {
-        std::lock_guard<std::mutex> lock(auMeter_->mutex);
-        const uint64_t total = auMeter_->count;
-        n = size_t(std::min<uint64_t>(total - seenAccessUnits_, times.size()));
-        for (size_t i = 0; i < n; ++i)  // oldest first
-            times[i] = auMeter_->arrivalUs[(total - n + 1 + i) % auMeter_->arrivalUs.size()];
-        seenAccessUnits_ = total;
-    }
-    if (n == 0 || jpegSinceOpen_) return;
-    if (!h264Width_ && h264Sink_) {  // the parser puts the size in the caps
-        GRef<GstPad> pad = GRef<GstPad>::adopt(gst_element_get_static_pad(h264Sink_.get(), "sink"));
-        GRef<GstCaps> caps = pad ? GRef<GstCaps>::adopt(gst_pad_get_current_caps(pad.get())) : GRef<GstCaps>();
-        if (caps && gst_caps_get_size(caps.get()) > 0) {
-            const GstStructure* st = gst_caps_get_structure(caps.get(), 0);
-            gst_structure_get_int(st, "width", &h264Width_);
-            gst_structure_get_int(st, "height", &h264Height_);
-        }
-    }
+    const size_t n = run_->takeAccessUnits(times);
+    if (n == 0 || run_->jpegSinceOpen()) return;
+    if (!h264Width_) run_->h264Size(h264Width_, h264Height_);
     for (size_t i = 0; i < n; ++i) {
         ++frames_;
         arrivalUs_[frames_ % arrivalUs_.size()] = times[i];
@@ -491,6 +525,8 @@ void Camera::absorbAccessUnits() {
 }
 
 gboolean Camera::watchdogTick() {
+    // A gated H.264 trial makes no JPEG: its first access unit promotes it.
+    if (trial_ && trial_->accessUnits() > 0) promoteTrial("new pipeline running (H.264)");
     if (plan_.push) return G_SOURCE_CONTINUE;  // a publisher may send as slowly as it likes
     absorbAccessUnits();
     const int64_t now = monotonicNowUs();
@@ -514,7 +550,7 @@ CameraStats Camera::stats() const {
     if (latest_ && !latest_->isPlaceholder()) {
         s.width = latest_->width();
         s.height = latest_->height();
-    } else if (pipeline_ && h264Width_ > 0 && h264Height_ > 0) {  // JPEG off: the source's own size
+    } else if (run_ && h264Width_ > 0 && h264Height_ > 0) {  // JPEG off: the source's own size
         s.width = h264Width_;
         s.height = h264Height_;
     }
@@ -532,43 +568,6 @@ CameraStats Camera::stats() const {
     }
     if (counted >= 2 && newest > oldest) s.fps = (counted - 1) * 1e6 / double(newest - oldest);
     return s;
-}
-
-gboolean Camera::busTrampoline(GstBus*, GstMessage* message, gpointer self) noexcept {
-    try {
-        return static_cast<Camera*>(self)->onBusMessage(message);
-    } catch (...) {
-        logError(static_cast<Camera*>(self)->id(), "handling a bus message failed: " + currentExceptionText());
-        return G_SOURCE_CONTINUE;
-    }
-}
-
-gboolean Camera::onBusMessage(GstMessage* message) {
-    switch (GST_MESSAGE_TYPE(message)) {
-    case GST_MESSAGE_ERROR:
-        busWatch_.forget();  // returning G_SOURCE_REMOVE ends this watch; sourceLost() tears down the rest
-        sourceLost(describeError(message));
-        return G_SOURCE_REMOVE;
-    case GST_MESSAGE_WARNING: {
-        GError* raw = nullptr;
-        gst_message_parse_warning(message, &raw, nullptr);
-        GUniquePtr<GError> warning(raw);
-        logWarning(id(), std::string(GST_OBJECT_NAME(GST_MESSAGE_SRC(message))) + ": " + errorMessage(warning));
-        break;
-    }
-    case GST_MESSAGE_EOS:
-        // A camera that ends has gone away (an RTSP server closing the session,
-        // an HTTP camera hanging up): treated like any other loss.
-        busWatch_.forget();
-        sourceLost("end of stream");
-        return G_SOURCE_REMOVE;
-    case GST_MESSAGE_LATENCY:
-        if (pipeline_) gst_bin_recalculate_latency(GST_BIN(pipeline_.get()));
-        break;
-    default:
-        break;
-    }
-    return G_SOURCE_CONTINUE;
 }
 
 }  // namespace camrelay

@@ -14,6 +14,12 @@
 // count as its frames (liveness, fps, watchdog) and latestFrame() is empty;
 // when it opens, JPEG starts at the next key frame.
 //
+// One run of the pipeline (parse, named elements, frame receiver, bus watch,
+// JPEG gate, H.264 tap feed, teardown to the reaper) is a PipelineRun
+// (pipeline_run.h); the camera keeps the one that feeds viewers (run_) and,
+// during a hot apply, the one on trial (trial_), and decides states, retries
+// and which run's frames are published.
+//
 // Recovery rebuilds only this camera's pipeline. While the source is down
 // (stalled, reconnecting) the camera emits "camera offline" placeholder frames
 // at 1 fps, so viewers stay connected and see why. Frames leave the streaming
@@ -29,6 +35,7 @@
 #include "camera/graph_builder.h"
 #include "camera/offline_placeholder.h"
 #include "camera/pipeline_reaper.h"
+#include "camera/pipeline_run.h"
 #include "camera/shared_h264_stream.h"
 #include "config/camera_config.h"
 #include "core/gobject_ptr.h"
@@ -38,11 +45,10 @@
 #include <array>
 #include <atomic>
 #include <memory>
+#include <optional>
 #include <string>
 
 namespace camrelay {
-
-struct AccessUnitMeter;
 
 enum class CameraState { Stopped, Idle, Starting, Live, Stalled, Reconnecting, Failed };
 const char* toString(CameraState state);
@@ -84,14 +90,33 @@ public:
     bool configValid() const { return configProblems_.empty(); }
 
     // Hot apply (issue 12): a new config for this camera, same id, already
-    // checked (config problems and planGraph are the caller's: a config that
-    // does not plan never gets here). Nothing running (stopped, idle, failed):
-    // the new config takes over at once. Running: the new pipeline starts
-    // beside the old one; its first frame promotes it (the old one goes to
-    // the reaper, viewers stay attached and see the new frames); an error or
-    // the start timeout drops it and keeps the old one, with applyError() set.
+    // checked (config problems and planGraph are the caller's; a config that
+    // does not plan only sets applyError() here). Equal to the current config:
+    // nothing happens.
+    //  - Running (starting, live): a trial. The new pipeline (a PipelineRun)
+    //    starts beside the old one; its frames are not published. Its first
+    //    frame (or, for a gated H.264 source, its first access unit) promotes
+    //    it: the old run goes to the reaper, the new config takes over, viewers
+    //    stay attached and see the new frames, event "apply". An error, end of
+    //    stream or no first frame within the NEW config's start-timeout drops
+    //    the trial and keeps the old run untouched, with applyError() set
+    //    (event "apply-error"). A second reconfigure while a trial runs replaces it.
+    //  - One device, two pipelines: when the old and new source name the same
+    //    device= value (v4l2src, ...) or both use libcamerasrc, the two cannot
+    //    run side by side. Then it is sequential: the old pipeline is stopped
+    //    (to NULL on the loop thread, so the device is free), the new config
+    //    takes over and starts; if it fails (error, end of stream, start
+    //    timeout) the old config is restored and started again, with
+    //    applyError() set. onReconfigured fires at both switches.
+    //  - Nothing to keep (stopped, idle, failed, stalled, reconnecting, push
+    //    cameras): the new config takes over at once and starts if the camera
+    //    was running (or waiting to) or the new config is enabled.
+    // The H.264 stream (h264()) survives: its claims and tap listeners stay,
+    // it switches between encode and passthrough in place.
     // onReconfigured fires when the new config has taken over.
     void reconfigure(CameraConfig config);
+    // A trial of a new config runs beside the current pipeline.
+    bool applying() const { return bool(trial_); }
     // Why the last hot apply (or the last edit of the camera's file) did not
     // take effect, redacted; empty once a new config has taken over.
     const std::string& applyError() const { return applyError_; }
@@ -100,7 +125,7 @@ public:
     void setApplyError(std::string error);
     Connection onReconfigured(std::function<void()> fn) { return reconfiguredSignal_.connect(std::move(fn)); }
     // The running pipeline (graph dumps), null when none runs.
-    GstElement* runningPipeline() const { return pipeline_.get(); }
+    GstElement* runningPipeline() const { return run_ ? run_->pipeline() : nullptr; }
 
     // Builds and plays the pipeline. False (and state failed) when the config
     // cannot run; a source that cannot be reached is retried with backoff.
@@ -150,11 +175,14 @@ public:
 
 private:
     void launch(CameraState launching);
+    std::unique_ptr<PipelineRun> makeRun(const GraphPlan& plan, const std::string& label, std::string* error);
     void sourceLost(const std::string& why);
     void retry();
     void setState(CameraState state, std::string error = {});
     void fail(const std::string& error);
     void teardownPipeline();
+    void onRunFrame(PipelineRun& from, CapturedFrame captured);
+    void onRunLost(PipelineRun& from, const std::string& why);
     void onCaptured(CapturedFrame captured);
     void onPlaceholder(CapturedFrame captured);
     void publish(FramePtr frame);
@@ -166,8 +194,14 @@ private:
     void becomeLive(const std::string& what);
     void goIdle();
     void halt();
-    gboolean onBusMessage(GstMessage* message);
-    static gboolean busTrampoline(GstBus*, GstMessage* message, gpointer self) noexcept;
+    // Hot apply (reconfigure()).
+    void switchConfig(CameraConfig config, GraphPlan plan);
+    void startTrial(CameraConfig config, GraphPlan plan);
+    void promoteTrial(const char* message);
+    void trialFailed(const std::string& why);
+    void dropTrial();
+    void applySequentially(CameraConfig config, GraphPlan plan);
+    void restoreAfterFailedApply(const std::string& why);
 
     CameraConfig config_;
     ConfigProblems configProblems_;
@@ -180,9 +214,14 @@ private:
     int64_t liveSinceUs_ = 0;
     int64_t lastFrameUs_ = 0;
 
-    GRef<GstElement> pipeline_;
-    SourceHandle busWatch_;
-    std::unique_ptr<FrameReceiver> receiver_;
+    std::unique_ptr<PipelineRun> run_;  // the pipeline that feeds viewers
+    // A new config on trial (reconfigure()) and the run trying it.
+    std::unique_ptr<PipelineRun> trial_;
+    CameraConfig trialConfig_;
+    GraphPlan trialPlan_;
+    OneShotTimer trialTimer_;  // the new config's start-timeout
+    // Sequential apply (one device): the config to go back to if the new one fails to start.
+    std::optional<CameraConfig> fallback_;
     SourceHandle watchdog_;
     OneShotTimer retryTimer_;
     int64_t retryAtUs_ = 0;
@@ -190,20 +229,11 @@ private:
     uint64_t reconnects_ = 0;
     size_t consumers_ = 0;
     bool publisher_ = false;
-    GRef<GstElement> pushSource_;
     OneShotTimer lingerTimer_;
     OfflinePlaceholder placeholder_;
     std::unique_ptr<SharedH264Stream> h264_;
-    std::shared_ptr<std::atomic<bool>> h264Live_;  // this run's H.264 appsink may feed the tap
     size_t jpegConsumers_ = 0;
-    // This run's JPEG gate (H.264 sources): JpegGate in camera.cpp, read by a pad probe.
-    std::shared_ptr<std::atomic<int>> jpegGate_;
-    bool jpegSinceOpen_ = false;  // a JPEG frame arrived since the gate last opened
-    // This run's access units, counted on the streaming thread (AccessUnitMeter in camera.cpp).
-    std::shared_ptr<AccessUnitMeter> auMeter_;
-    uint64_t seenAccessUnits_ = 0;
-    GRef<GstElement> h264Sink_;  // this run's H.264 appsink: its caps give the size while no JPEG is made
-    int h264Width_ = 0, h264Height_ = 0;
+    int h264Width_ = 0, h264Height_ = 0;  // the run's H.264 caps: the size while no JPEG is made
 
     FramePtr latest_;
     uint64_t frameNumber_ = 0;  // last number given, placeholders included

@@ -81,6 +81,29 @@ void SharedH264Stream::release() {
     cameraDemand_.reset();
 }
 
+void SharedH264Stream::setPassthrough(bool passthrough) {
+    if (passthrough == passthrough_) return;
+    passthrough_ = passthrough;
+    if (claims_ == 0) return;
+    // The new claim first: the camera never sees zero consumers (no linger).
+    std::shared_ptr<const void> previous = std::move(cameraDemand_);
+    cameraDemand_ = passthrough_ ? camera_.keepRunning() : camera_.demand();
+    previous.reset();
+    if (passthrough_) {
+        stopEncoder("the source delivers H.264 now");
+    } else {
+        failedAtUs_ = 0;
+        startEncoder();
+    }
+}
+
+void SharedH264Stream::applySettings() {
+    if (!pipeline_) return;
+    stopEncoder("new H.264 settings");
+    failedAtUs_ = 0;
+    startEncoder();
+}
+
 void SharedH264Stream::requestKeyframe() {
     if (!encoder_) return;
     GRef<GstPad> pad = GRef<GstPad>::adopt(gst_element_get_static_pad(encoder_.get(), "src"));

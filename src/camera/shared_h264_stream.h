@@ -16,6 +16,8 @@
 // Key frames: x264enc's own key-int-max is only a fallback; a loop timer asks
 // for a key frame when the last one is nearly h264-keyframe-interval old, so
 // the bound holds whatever the camera's real frame rate.
+// Hot apply: the camera may switch the stream between passthrough and encode
+// (setPassthrough); the tap and its listeners are the same object throughout.
 // Thread affinity: loop thread, except tap() (encoded_tap.h) and the appsink
 // callback (streaming thread, touches only the tap and atomics).
 #include "camera/encoded_tap.h"
@@ -63,6 +65,13 @@ public:
     uint64_t encoderStarts() const { return encoderStarts_; }
     // The tap, shared with the camera pipeline's streaming threads (passthrough).
     const std::shared_ptr<EncodedTap>& sharedTap() const { return tap_; }
+    // The camera's new config (hot apply, Camera::reconfigure) changes the
+    // source: passthrough (its own H.264) or encode, switched in place, so
+    // claims and tap listeners stay. With claims, the encoder stops or
+    // starts, and the camera claim changes kind (keepRunning / demand).
+    void setPassthrough(bool passthrough);
+    // The camera's h264-* keys changed: a running encoder is rebuilt with them.
+    void applySettings();
     // The camera is going away: stop the encoder now.
     void shutdown();
 
@@ -78,7 +87,7 @@ private:
     gboolean onBusMessage(GstMessage* message);
 
     Camera& camera_;
-    const bool passthrough_;
+    bool passthrough_;
     std::shared_ptr<EncodedTap> tap_ = std::make_shared<EncodedTap>();
     size_t claims_ = 0;
     std::shared_ptr<const void> cameraDemand_;  // the camera runs (and, encoding, makes JPEG) while claimed

@@ -195,4 +195,25 @@ CameraConfigLoad loadCameraConfigFile(const std::string& path) {
     return parseCameraConfig(id, path, *text);
 }
 
+bool operator==(const Fraction& a, const Fraction& b) { return a.num == b.num && a.den == b.den; }
+
+bool operator==(const H264Settings& a, const H264Settings& b) {
+    return a.bitrateKbps == b.bitrateKbps && a.quality == b.quality && a.keyframeIntervalSec == b.keyframeIntervalSec &&
+           a.preset == b.preset && a.tune == b.tune;
+}
+
+bool operator==(const RecordConfig& a, const RecordConfig& b) {
+    return a.mode == b.mode && a.format == b.format && a.segmentSec == b.segmentSec &&
+           a.captureIntervalSec == b.captureIntervalSec && a.maxAgeSec == b.maxAgeSec && a.maxBytes == b.maxBytes;
+}
+
+bool operator==(const CameraConfig& a, const CameraConfig& b) {
+    return a.id == b.id && a.file == b.file && a.name == b.name && a.source == b.source && a.encoder == b.encoder &&
+           a.width == b.width && a.height == b.height && a.framerate == b.framerate && a.quality == b.quality &&
+           a.enabled == b.enabled && a.jpegPassthrough == b.jpegPassthrough && a.watchdogTimeout == b.watchdogTimeout &&
+           a.startTimeout == b.startTimeout && a.reconnectDelay == b.reconnectDelay &&
+           a.reconnectMaxDelay == b.reconnectMaxDelay && a.onDemand == b.onDemand && a.linger == b.linger &&
+           a.h264 == b.h264 && a.record == b.record;
+}
+
 }  // namespace camrelay

@@ -80,6 +80,13 @@ struct CameraConfigLoad {
     ConfigProblems problems;   // empty when the file is valid
 };
 
+// Field by field, every field (hot apply: an equal config changes nothing).
+bool operator==(const Fraction& a, const Fraction& b);
+bool operator==(const H264Settings& a, const H264Settings& b);
+bool operator==(const RecordConfig& a, const RecordConfig& b);
+bool operator==(const CameraConfig& a, const CameraConfig& b);
+inline bool operator!=(const CameraConfig& a, const CameraConfig& b) { return !(a == b); }
+
 // Camera ids become URL segments and file names: no path tricks.
 bool isValidCameraId(const std::string& id);
 
