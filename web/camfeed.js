@@ -8,6 +8,8 @@
 // camrelayFeed.watch(id, {fps, onFrame(frame), onState(state, error), onError(code, message)})
 //   -> {setFps(n), stop()}; one watcher per camera id per page.
 // camrelayFeed.onConnection = (state, text) => ...
+// The service greets with {"type":"hello","data":{"format":"binary"}}: frames
+// on /api/ws are always binary, tagged with the camera id.
 // ImageSink draws frames into an <img> through object URLs (revoked once the
 // image has decoded); frames arriving meanwhile replace each other, so a slow
 // tab draws the newest frame rather than a backlog.
@@ -79,7 +81,6 @@ const camrelayFeed = (() => {
       open = true;
       retryDelay = 3000;
       feed.onConnection('open', 'connected');
-      ws.send(JSON.stringify({ type: 'hello', data: { format: 'binary' } }));
       for (const [id, w] of watchers) subscribe(id, w);
     };
     ws.onmessage = onMessage;

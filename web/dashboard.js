@@ -249,7 +249,12 @@ function syncFeed(t) {
       fps: document.fullscreenElement === t.frame ? 0 : tileFps,
       onFrame: f => { cameraStats(t.id).received += 1; if (t.sink) t.sink.push(f); },
       onState: state => showState(t, state),
-      onError: (code, message) => { t.detail.textContent = message; },
+      onError: (code, message) => {
+        t.detail.textContent = message;
+        // The list knows the camera but the socket not yet (just added): let
+        // the next refresh subscribe again.
+        if (code === 'unknown_camera' && t.watcher) { t.watcher.stop(); t.watcher = null; }
+      },
     });
   } else if (!want && t.watcher) {
     t.watcher.stop();

@@ -6,7 +6,8 @@
 //
 // Edit: GET /api/cameras/{id}/config (keys + ETag) fills the form; Apply sends
 // only the keys that changed (PATCH, null removes a key) with If-Match, so keys
-// the form does not show (record, encoder ...) stay as the file has them.
+// the form does not show (record, encoder ...) stay as the file has them. A
+// credential shows as *** and may stay so: the service puts the stored one back.
 // Validate: POST /api/pipelines/validate. Errors go next to what they concern:
 // bad_config's problems next to the field of their key, bad_pipeline and
 // validate's error under the pipeline with the element at fault marked in a
@@ -233,15 +234,14 @@ async function update() {
     if (v === loaded[key]) continue;
     patch[key] = v === '' ? null : jsonValue(key, v);
   }
-  if (typeof patch.source === 'string' && patch.source.includes('***'))
-    return fieldError('source', 'The pipeline shows a hidden credential as ***: type the real one before applying.');
   if (!Object.keys(patch).length) { $('validate-result').textContent = 'nothing changed'; return; }
   const response = camrelaySession.checkAnswer(await fetch(`/api/cameras/${encodeURIComponent(cameraId)}`, {
     method: 'PATCH', headers: { 'Content-Type': 'application/json', 'If-Match': etag }, body: JSON.stringify(patch),
   }));
   if (response.ok) {
     etag = response.headers.get('ETag') || etag;
-    for (const key of Object.keys(patch)) loaded[key] = value(key);
+    // The file as it now is (a preset became keys; the ETag is the new one).
+    await load().catch(error => { $('form-error').textContent = `applied, but reloading the settings failed: ${error.message}`; });
     $('validate-result').textContent = 'applied';
     pollCamera();
     return;
@@ -314,7 +314,12 @@ function startPreview() {
   img.alt = cameraId;
   $('preview').querySelector('.frame').append(img);
   const sink = new ImageSink(img, () => { $('preview').dataset.frames = String(Number($('preview').dataset.frames || 0) + 1); });
-  camrelayFeed.watch(cameraId, { fps: 10, onFrame: f => sink.push(f), onState: showPreviewState });
+  const watch = () => camrelayFeed.watch(cameraId, {
+    fps: 10, onFrame: f => sink.push(f), onState: showPreviewState,
+    // Just created, the socket may not know it yet: ask again shortly.
+    onError: code => { if (code === 'unknown_camera') setTimeout(watch, 2000); },
+  });
+  watch();
   pollCamera();
   setInterval(pollCamera, 2000);
 }

@@ -151,7 +151,13 @@ test('a change made elsewhere meanwhile gets "changed elsewhere, reload"; a bad 
   await editor.fill('#name', 'Renamed here');
   await editor.click('#apply');
   await editor.locator('#validate-result', { hasText: 'applied' }).waitFor({ timeout: 10000 });
-  assert.equal((await (await fetch(`${service.url}/api/cameras/other`)).json()).name, 'Renamed here');
+  // The camera takes the new name once its new settings run (a hot apply).
+  let name = '';
+  for (let i = 0; i < 100 && name !== 'Renamed here'; i += 1) {
+    name = (await (await fetch(`${service.url}/api/cameras/other`)).json()).name;
+    if (name !== 'Renamed here') await new Promise(r => setTimeout(r, 100));
+  }
+  assert.equal(name, 'Renamed here');
   await context.close();
 });
 
