@@ -47,6 +47,7 @@ try {
     await sleep(1000);
     cpu.push(100 * (ticks(pid) - a) / hz / ((Date.now() - ta) / 1000));
   }
+  const served = await (await fetch(`${url}/api/cameras`)).json().then(j => j.cameras.map(c => c.fps));
   const d1 = await drawn();
   const r1 = await drawn('received');
   const seconds = (Date.now() - t0) / 1000;
@@ -54,6 +55,7 @@ try {
   const receivedPerCamera = cameras.map(id => (r1[id] - r0[id]) / seconds);
   console.log(`cameras=${cameras.length} tile_fps_asked=${await page.evaluate(() => window.camrelayStats.tileFps)} seconds=${seconds.toFixed(1)}`);
   console.log(`service_cpu_median=${median(cpu).toFixed(1)}% (samples=${cpu.length}, min=${Math.min(...cpu).toFixed(1)} max=${Math.max(...cpu).toFixed(1)})`);
+  console.log(`camera_fps_at_the_service median=${median(served).toFixed(2)} min=${Math.min(...served).toFixed(2)} (what the pipelines made, /api/cameras fps)`);
   console.log(`received_fps_per_camera median=${median(receivedPerCamera).toFixed(2)} min=${Math.min(...receivedPerCamera).toFixed(2)}`);
   console.log(`drawn_fps_per_camera median=${median(perCamera).toFixed(2)} min=${Math.min(...perCamera).toFixed(2)} max=${Math.max(...perCamera).toFixed(2)}`);
 
