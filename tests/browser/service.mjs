@@ -1,5 +1,6 @@
 // Starts the real camrelay binary on a free loopback port with a temporary pipelines dir.
 import { spawn, execFileSync } from 'node:child_process';
+import { get as httpGet } from 'node:http';
 import { mkdtempSync, mkdirSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -27,7 +28,9 @@ export async function startService(cameras, port = 0, options = {}) {
                       { stdio: ['ignore', 'pipe', 'inherit'] });
   const bound = await new Promise((resolve, reject) => {
     let out = '';
-    const timer = setTimeout(() => reject(new Error(`camrelay did not start: ${out}`)), 15000);
+    // 30 s: a loaded machine (parallel builds) can take long to start GStreamer;
+    // a service that never says it listens is killed, so the test run can end.
+    const timer = setTimeout(() => { child.kill('SIGKILL'); reject(new Error(`camrelay did not start within 30 s: ${out}`)); }, 30000);
     child.stdout.on('data', chunk => {
       out += chunk;
       const m = out.match(/listening on http:\/\/[^:]+:(\d+)\//);
@@ -61,4 +64,37 @@ export const launchOptions = {
 
 export function testCamera(width, height, fps) {
   return `[camera]\nname=Test pattern\nsource=videotestsrc is-live=true pattern=ball\nwidth=${width}\nheight=${height}\nframerate=${fps}\n`;
+}
+
+// Where a test keeps its screenshots: $SCREENSHOT_DIR (meson sets it to
+// build/meson-logs/browser-screenshots) or /tmp/camrelay-NAME.png.
+export function screenshotPath(name) {
+  const dir = process.env.SCREENSHOT_DIR;
+  if (!dir) return `/tmp/camrelay-${name}.png`;
+  mkdirSync(dir, { recursive: true });
+  return join(dir, `${name}.png`);
+}
+
+// GET a JSON document on a connection of its own (no keep-alive pool), so
+// /health's count of open client connections holds only this request beside
+// the page's. The service answers every request with Connection: close anyway.
+export function getJsonFresh(url) {
+  return new Promise((resolve, reject) => {
+    const request = httpGet(url, { agent: false, headers: { Connection: 'close' } }, response => {
+      let text = '';
+      response.setEncoding('utf8');
+      response.on('data', chunk => { text += chunk; });
+      response.on('end', () => {
+        try { resolve(JSON.parse(text)); } catch (error) { reject(new Error(`${url}: ${error.message}: ${text}`)); }
+      });
+    });
+    request.on('error', reject);
+  });
+}
+
+// Pixels of each element (by selector) as PNG buffers.
+export async function shots(page, selectors) {
+  const out = [];
+  for (const s of selectors) out.push(await page.locator(s).screenshot());
+  return out;
 }
