@@ -1,5 +1,6 @@
 #include "camera_file.h"
 
+#include "core/files.h"
 #include "core/gobject_ptr.h"
 #include "core/redact.h"
 
@@ -425,16 +426,7 @@ std::optional<std::string> CameraFileStore::read(const std::string& id, std::str
             *error = path + (S_ISLNK(st.st_mode) ? " is a symbolic link" : !S_ISREG(st.st_mode) ? " is not a regular file" : " is over 1 MiB");
         return std::nullopt;
     }
-    gchar* contents = nullptr;
-    gsize length = 0;
-    GError* raw = nullptr;
-    if (!g_file_get_contents(path.c_str(), &contents, &length, &raw)) {
-        GUniquePtr<GError> e(raw);
-        if (error) *error = errorMessage(e);
-        return std::nullopt;
-    }
-    GUniquePtr<gchar> owned(contents);
-    return std::string(contents, length);
+    return readFile(path, error);
 }
 
 std::optional<std::string> CameraFileStore::newBackupPath(const std::string& id, std::string* error) const {

@@ -221,6 +221,25 @@ std::optional<CameraRequest> readRequest(const std::string& body, const std::str
         return std::nullopt;
     }
     CameraRequest request;
+    // One member as a key of the file: null removes it (PATCH), else its value as the loader's text.
+    auto addValue = [&](const char* group, const std::string& key, JsonNode* value) {
+        if (!isWritableKeyName(key)) {
+            *error = badKey(file, group, key, "unknown key");
+            return false;
+        }
+        if (JSON_NODE_HOLDS_NULL(value)) {
+            if (merge) request.values.push_back({group, key, std::nullopt});
+            return true;
+        }
+        std::string why;
+        auto text = valueText(value, &why);
+        if (!text) {
+            *error = badKey(file, group, key, why);
+            return false;
+        }
+        request.values.push_back({group, key, std::move(text)});
+        return true;
+    };
     std::optional<const CameraPreset*> preset;
     JsonObject* object = json_node_get_object(root);
     GList* members = json_object_get_members(object);
@@ -267,40 +286,11 @@ std::optional<CameraRequest> readRequest(const std::string& body, const std::str
             std::unique_ptr<GList, void (*)(GList*)> keysOwner(keys, [](GList* l) { g_list_free(l); });
             for (GList* k = keys; k; k = k->next) {
                 const std::string key = static_cast<const char*>(k->data);
-                JsonNode* value = json_object_get_member(record, key.c_str());
-                if (!isWritableKeyName(key)) {
-                    *error = badKey(file, kRecordGroup, key, "unknown key");
-                    return std::nullopt;
-                }
-                if (JSON_NODE_HOLDS_NULL(value)) {
-                    if (merge) request.values.push_back({kRecordGroup, key, std::nullopt});
-                    continue;
-                }
-                std::string why;
-                auto text = valueText(value, &why);
-                if (!text) {
-                    *error = badKey(file, kRecordGroup, key, why);
-                    return std::nullopt;
-                }
-                request.values.push_back({kRecordGroup, key, std::move(text)});
+                if (!addValue(kRecordGroup, key, json_object_get_member(record, key.c_str()))) return std::nullopt;
             }
             continue;
         }
-        if (!isWritableKeyName(name)) {
-            *error = badKey(file, kCameraGroup, name, "unknown key");
-            return std::nullopt;
-        }
-        if (JSON_NODE_HOLDS_NULL(node)) {
-            if (merge) request.values.push_back({kCameraGroup, name, std::nullopt});
-            continue;
-        }
-        std::string why;
-        auto text = valueText(node, &why);
-        if (!text) {
-            *error = badKey(file, kCameraGroup, name, why);
-            return std::nullopt;
-        }
-        request.values.push_back({kCameraGroup, name, std::move(text)});
+        if (!addValue(kCameraGroup, name, node)) return std::nullopt;
     }
     if (preset) {
         const CameraPreset& p = **preset;

@@ -1,6 +1,7 @@
 #include "graph_render.h"
 
 #include "core/gobject_ptr.h"
+#include "core/invoke.h"
 #include "core/log.h"
 
 #include <graphviz/cgraph.h>
@@ -115,11 +116,6 @@ struct GraphRenderer::Impl {
         std::function<void(SvgRender&)> done;
         GRef<GMainContext> context;  // where done runs
     };
-    struct Delivery {
-        std::function<void(SvgRender&)> done;
-        SvgRender result;
-    };
-
     std::mutex mutex;
     std::condition_variable wake;
     std::deque<Job> waiting;
@@ -143,19 +139,8 @@ struct GraphRenderer::Impl {
             } catch (...) {
                 result.error = "rendering failed: " + currentExceptionText();
             }
-            auto* delivery = new Delivery{std::move(job.done), std::move(result)};
-            g_main_context_invoke_full(
-                job.context.get(), G_PRIORITY_DEFAULT,
-                [](gpointer data) noexcept -> gboolean {
-                    auto* d = static_cast<Delivery*>(data);
-                    try {
-                        d->done(d->result);
-                    } catch (...) {
-                        logError("", "graph answer failed: " + currentExceptionText());
-                    }
-                    return G_SOURCE_REMOVE;
-                },
-                delivery, [](gpointer data) { delete static_cast<Delivery*>(data); });
+            auto rendered = std::make_shared<SvgRender>(std::move(result));
+            invokeOn(job.context.get(), [done = std::move(job.done), rendered]() { done(*rendered); });
         }
     }
 };

@@ -5,6 +5,7 @@
 #include "config/camera_config.h"
 #include "core/gobject_ptr.h"
 #include "core/json_input.h"
+#include "core/invoke.h"
 #include "core/log.h"
 #include "core/redact.h"
 #include "http/graph_render.h"
@@ -58,29 +59,14 @@ private:
 // thread's main context. A probe may block for seconds (and a stuck source
 // longer, while its pipeline stops): it must not hold GIO's shared pool.
 template <typename R> void onWorker(std::function<R()> work, std::function<void(R&)> done) {
-    struct Delivery {
-        std::function<void(R&)> done;
-        R result;
-    };
     GRef<GMainContext> context = GRef<GMainContext>::adopt(g_main_context_ref_thread_default());
     std::thread([work = std::move(work), done = std::move(done), context]() mutable {
-        auto* delivery = new Delivery{std::move(done), work()};
+        auto result = std::make_shared<R>(work());
         // A probe's encoder (x264enc) allocates tens of MB in this thread's
         // malloc arena; glibc keeps freed arena memory unless asked (without
         // this, 30 probes left the service at 380 MB resident).
         malloc_trim(0);
-        g_main_context_invoke_full(
-            context.get(), G_PRIORITY_DEFAULT,
-            [](gpointer data) noexcept -> gboolean {
-                auto* d = static_cast<Delivery*>(data);
-                try {
-                    d->done(d->result);
-                } catch (...) {
-                    logError("", "answer from a worker failed: " + currentExceptionText());
-                }
-                return G_SOURCE_REMOVE;
-            },
-            delivery, [](gpointer data) { delete static_cast<Delivery*>(data); });
+        invokeOn(context.get(), [done = std::move(done), result]() { done(*result); });
     }).detach();
 }
 
