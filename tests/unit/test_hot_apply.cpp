@@ -55,25 +55,15 @@ struct FrameLog {
 
 const std::string kBall = "source=videotestsrc is-live=true pattern=ball\nwidth=320\nheight=240\nframerate=15\n";
 
-// A registry with one camera, started and live; counts its reconfigures.
-struct LiveCamera {
-    Registry registry;
-    CameraPtr camera;
-    int reconfigured = 0;
-    Connection counter;
-    explicit LiveCamera(const std::string& text) : camera(registry.add(load(text))) {
-        counter = camera->onReconfigured([this] { ++reconfigured; });
-        REQUIRE(camera->start());
-        REQUIRE(runUntil(5000, [this] { return camera->state() == CameraState::Live; }));
-    }
-};
-
 }  // namespace
 
 TEST_CASE("hot apply: a live camera switches to a new pattern and size without a gap", "[hot-apply]") {
-    LiveCamera live(kBall);
-    CameraPtr& camera = live.camera;
-    int& reconfigured = live.reconfigured;
+    Registry registry;
+    CameraPtr camera = registry.add(load(kBall));
+    int reconfigured = 0;
+    Connection c = camera->onReconfigured([&] { ++reconfigured; });
+    REQUIRE(camera->start());
+    REQUIRE(runUntil(5000, [&] { return camera->state() == CameraState::Live; }));
     FrameLog log(*camera);
     runFor(500);
     REQUIRE(!log.frames.empty());
@@ -187,9 +177,12 @@ TEST_CASE("hot apply: an equal config changes nothing", "[hot-apply]") {
 }
 
 TEST_CASE("hot apply: a new pipeline without a first frame in its start-timeout leaves the old one", "[hot-apply]") {
-    LiveCamera live(kBall);
-    CameraPtr& camera = live.camera;
-    int& reconfigured = live.reconfigured;
+    Registry registry;
+    CameraPtr camera = registry.add(load(kBall));
+    int reconfigured = 0;
+    Connection c = camera->onReconfigured([&] { ++reconfigured; });
+    REQUIRE(camera->start());
+    REQUIRE(runUntil(5000, [&] { return camera->state() == CameraState::Live; }));
     GstElement* before = camera->runningPipeline();
     FrameLog log(*camera);
 
@@ -286,9 +279,12 @@ TEST_CASE("hot apply: one device: stop the old, start the new, restore the old w
 }
 
 TEST_CASE("hot apply: a second config while one is on trial replaces the trial", "[hot-apply]") {
-    LiveCamera live(kBall);
-    CameraPtr& camera = live.camera;
-    int& reconfigured = live.reconfigured;
+    Registry registry;
+    CameraPtr camera = registry.add(load(kBall));
+    int reconfigured = 0;
+    Connection c = camera->onReconfigured([&] { ++reconfigured; });
+    REQUIRE(camera->start());
+    REQUIRE(runUntil(5000, [&] { return camera->state() == CameraState::Live; }));
     // Never shows a frame: stays on trial until its 5 s start-timeout...
     camera->reconfigure(load("source=videotestsrc is-live=true ! video/x-raw,width=160,height=120 ! identity drop-probability=1.0\n"
                              "start-timeout=5\n").config);
