@@ -8,7 +8,8 @@ namespace {
 
 // Pages and the files they load. The login page and what it needs are public.
 constexpr AccessRule kLoginPage{"/login.html", Access::Public, Access::Admin, false, false, "/login.html"};
-constexpr AccessRule kLoginFiles{"/login.js, /style.css", Access::Public, Access::Admin, false, false, "/login.js"};
+// The icon too: browsers fetch /favicon.ico before anyone logs in.
+constexpr AccessRule kLoginFiles{"/login.js, /style.css, /favicon.ico, /favicon.svg", Access::Public, Access::Admin, false, false, "/login.js"};
 constexpr AccessRule kPage{"/ and /{page}", Access::Viewer, Access::Admin, false, true, "/viewer.html"};
 constexpr AccessRule kHealth{"/health", Access::Public, Access::Admin, false, false, "/health"};
 constexpr AccessRule kSession{"/api/session", Access::Public, Access::Public, false, false, "/api/session"};
@@ -37,7 +38,9 @@ constexpr AccessRule kMultiWs{"/api/ws", Access::Viewer, Access::Admin, false, f
 constexpr AccessRule kEvents{"/api/events", Access::Admin, Access::Admin, false, false, "/api/events"};
 constexpr AccessRule kOther{"anything else", Access::Admin, Access::Admin, false, false, "/api/no-such-route"};
 
-bool isLoginFile(std::string_view path) { return path == "/login.js" || path == "/style.css"; }
+bool isLoginFile(std::string_view path) {
+    return path == "/login.js" || path == "/style.css" || path == "/favicon.ico" || path == "/favicon.svg";
+}
 
 // "/", "/index.html", "/viewer.js": one flat folder of page files (static_routes).
 bool isPageFile(std::string_view path) {

@@ -16,6 +16,7 @@ const char* contentTypeFor(const std::string& name) {
     if (g_str_has_suffix(name.c_str(), ".css")) return "text/css; charset=utf-8";
     if (g_str_has_suffix(name.c_str(), ".svg")) return "image/svg+xml";
     if (g_str_has_suffix(name.c_str(), ".png")) return "image/png";
+    if (g_str_has_suffix(name.c_str(), ".ico")) return "image/vnd.microsoft.icon";
     return "application/octet-stream";
 }
 
