@@ -156,7 +156,7 @@ TEST_CASE("every operation openapi.yaml describes answers on the service with a 
         std::string error;
         const auto file = readFile(sourceRoot() + "/docs/openapi.yaml", &error);
         REQUIRE(file);
-        const HttpResponse r = httpRequest(port, "GET", "/api/openapi.yaml");  // no credentials
+        HttpResponse r = httpRequest(port, "GET", "/api/openapi.yaml");  // no credentials
         CHECK(r.status == 200);
         CHECK(r.headers["content-type"] == "application/yaml");
         CHECK(r.body == *file);
