@@ -1,7 +1,8 @@
-// /api/cameras[/{id}[/start|stop|stream|snapshot|ws|publish|token]], /api/ws
+// /api/cameras[/{id}[/start|stop|stream|snapshot|ws|publish|token]], /api/ws, /api/openapi.yaml
 #include "core/json_input.h"
 #include "http/access_gate.h"
 #include "core/clock.h"
+#include "core/gobject_ptr.h"
 #include "core/log.h"
 #include "http/camera_edit_routes.h"
 #include "http/camera_json.h"
@@ -41,8 +42,25 @@ struct CameraRoutes {
     void token(SoupServerMessage* msg, Camera& camera);
 };
 
+// docs/openapi.yaml as compiled into the binary (data/camrelay.gresource.xml):
+// the description always matches the build that serves it.
+void respondOpenApi(SoupServerMessage* msg) {
+    if (!isRead(msg)) return respondMethodNotAllowed(msg, "GET, HEAD");
+    GUniquePtr<GBytes> yaml(
+        g_resources_lookup_data("/camrelay/docs/openapi.yaml", G_RESOURCE_LOOKUP_FLAGS_NONE, nullptr));
+    if (!yaml)
+        return respondError(msg, SOUP_STATUS_INTERNAL_SERVER_ERROR, "internal",
+                            "docs/openapi.yaml is not compiled into this binary");
+    SoupMessageHeaders* headers = soup_server_message_get_response_headers(msg);
+    soup_message_headers_set_content_type(headers, "application/yaml", nullptr);
+    soup_message_headers_replace(headers, "Cache-Control", "no-cache");
+    soup_server_message_set_status(msg, SOUP_STATUS_OK, nullptr);
+    soup_message_body_append_bytes(soup_server_message_get_response_body(msg), yaml.get());
+}
+
 void CameraRoutes::handle(SoupServerMessage* msg, const char* path, GHashTable* query) {
     const ApiRoute route = parseApiRoute(path);
+    if (route.kind == ApiRouteKind::OpenApi) return respondOpenApi(msg);
     if (route.kind == ApiRouteKind::MultiWebsocket) {
         if (!methodIs(msg, "GET")) return respondMethodNotAllowed(msg, "GET");
         return multiWebsocket(msg, query);

@@ -2,6 +2,7 @@
 #include "core/clock.h"
 #include "http/access_gate.h"
 #include "http/json.h"
+#include "http/request.h"
 #include "http/server.h"
 
 #include <regex>
@@ -58,6 +59,7 @@ void addStaticRoutes(SoupServer* server, Registry& registry, Outputs& outputs, c
         server, "/health",
         [](SoupServer*, SoupServerMessage* msg, const char*, GHashTable*, gpointer data) noexcept {
             auto* health = static_cast<Health*>(data);
+            if (!isRead(msg)) return respondMethodNotAllowed(msg, "GET, HEAD");
             if (!requestIdentity(msg)) {
                 // Auth is on and no credential came: liveness only, nothing about the cameras.
                 JsonObjectValue body;
