@@ -120,6 +120,8 @@ const std::vector<RouteShape>& routeShapes() {
         {"/login.html", "GET HEAD", "/login.html", &kLoginPage},
         {"/login.js", "GET HEAD", "/login.js", &kLoginFiles},
         {"/style.css", "GET HEAD", "/style.css", &kLoginFiles},
+        {"/favicon.ico", "GET HEAD", "/favicon.ico", &kLoginFiles},
+        {"/favicon.svg", "GET HEAD", "/favicon.svg", &kLoginFiles},
         {"/health", "GET HEAD", "/health", &kHealth},
         {"/api/openapi.yaml", "GET HEAD", "/api/openapi.yaml", &kOpenApi},
         {"/api/session", "GET HEAD POST DELETE", "/api/session", &kSession},
