@@ -58,13 +58,19 @@ int printPasswordHash() {
     return 0;
 }
 
+std::string joinAddresses(const std::vector<std::string>& addresses) {
+    std::string text;
+    for (const std::string& a : addresses) text += (text.empty() ? "" : ",") + a;
+    return text;
+}
+
 // Auth: on when configured, or when listening beyond loopback. Its key signs
 // stream tokens and lives in the data dir. Returns false with the message.
 std::unique_ptr<Authenticator> makeAuthenticator(const ServiceConfig& config, std::string* error) {
     const bool enabled = authEnabled(config);
     if (!enabled) {
-        if (!isLoopbackAddress(config.listenAddress))
-            logWarning("", "authentication is OFF ([auth] enabled=false) while listening on " + config.listenAddress +
+        if (!allLoopback(config.listenAddresses))
+            logWarning("", "authentication is OFF ([auth] enabled=false) while listening on " + joinAddresses(config.listenAddresses) +
                                ": anyone who can reach this port can watch and control every camera");
         return std::make_unique<Authenticator>(config.auth, false, std::string());
     }
@@ -144,7 +150,7 @@ int main(int argc, char** argv) {
         {"config", 'c', 0, G_OPTION_ARG_FILENAME, &o.config, "Service config (INI)", "FILE"},
         {"pipelines", 'p', 0, G_OPTION_ARG_FILENAME, &o.pipelines, "Directory of <id>.conf camera files", "DIR"},
         {"port", 0, 0, G_OPTION_ARG_INT, &o.port, "HTTP port (0: any free port)", "N"},
-        {"listen", 0, 0, G_OPTION_ARG_STRING, &o.listen, "Listen address", "ADDR"},
+        {"listen", 0, 0, G_OPTION_ARG_STRING, &o.listen, "Listen address(es): 127.0.0.1, ::, 0.0.0.0 or a list like 127.0.0.1,::1", "ADDR[,ADDR...]"},
         {"data", 0, 0, G_OPTION_ARG_FILENAME, &o.data, "Data directory: recordings, captures, auth.key (default ~/.local/share/camrelay)", "DIR"},
         {"rtsp-port", 0, 0, G_OPTION_ARG_INT, &o.rtspPort, "RTSP re-streaming port (0: any free port, -1: off)", "N"},
         {"check", 0, 0, G_OPTION_ARG_NONE, &o.check, "Validate the config and every camera file, then exit", nullptr},
@@ -169,7 +175,15 @@ int main(int argc, char** argv) {
     ServiceConfigLoad service = o.config ? loadServiceConfigFile(o.config) : ServiceConfigLoad{};
     ServiceConfig& config = service.config;
     if (o.pipelines) config.pipelinesDir = o.pipelines;
-    if (o.listen) config.listenAddress = o.listen;
+    if (o.listen) {
+        std::string why;
+        auto addresses = parseListenAddresses(o.listen, &why);
+        if (!addresses) {
+            std::fprintf(stderr, "camrelay: --listen %s\n", why.c_str());
+            return 2;
+        }
+        config.listenAddresses = std::move(*addresses);
+    }
     if (o.data) config.dataDir = o.data;
     if (o.port != -1) {
         if (o.port < 0 || o.port > 65535) {
@@ -239,12 +253,19 @@ int main(int argc, char** argv) {
             logError("", error);
             return 3;
         }
-        const std::string host = config.listenAddress == "0.0.0.0" ? std::string("localhost") : config.listenAddress;
-        const std::string url = std::string(server.tls() ? "https://" : "http://") + host + ":" + std::to_string(server.port()) + "/";
-        std::printf("camrelay: listening on %s (%zu camera(s))\n", url.c_str(), registry.cameras().size());
+        // URLs that work: a wildcard is reached as localhost, IPv6 in brackets.
+        const std::string scheme = server.tls() ? "https://" : "http://";
+        auto urlOf = [&](const std::string& address) { return scheme + urlHost(address) + ":" + std::to_string(server.port()) + "/"; };
+        const std::string url = urlOf(config.listenAddresses.front());
+        std::string others;
+        for (size_t i = 1; i < config.listenAddresses.size(); ++i) {
+            const std::string more = urlOf(config.listenAddresses[i]);
+            if (more != url && others.find(more) == std::string::npos) others += " and " + more;
+        }
+        std::printf("camrelay: listening on %s%s (%zu camera(s))\n", url.c_str(), others.c_str(), registry.cameras().size());
         if (outputs.rtsp())
             std::printf("camrelay: RTSP re-streaming on %s://%s:%d/<camera id>\n", outputs.rtsp()->tls() ? "rtsps" : "rtsp",
-                        host.c_str(), outputs.rtsp()->port());
+                        urlHost(rtspListenAddress(config.listenAddresses)).c_str(), outputs.rtsp()->port());
         std::fflush(stdout);
         std::fflush(stdout);
         registry.startEnabled();

@@ -56,6 +56,7 @@ Camera::Camera(CameraConfig config, ConfigProblems configProblems, PipelineReape
     plan_ = std::move(*result.plan);
     if (plan_.h264Tap) h264_ = std::make_unique<SharedH264Stream>(*this, true);
     displayText_ = redactCredentials(plan_.pipelineText);
+    if (!plan_.chromaNote.empty()) logWarning(id(), plan_.chromaNote);
 }
 
 Camera::~Camera() {
@@ -175,6 +176,7 @@ void Camera::switchConfig(CameraConfig config, GraphPlan plan) {
     configProblems_.clear();
     plan_ = std::move(plan);
     displayText_ = redactCredentials(plan_.pipelineText);
+    if (!plan_.chromaNote.empty()) logWarning(id(), plan_.chromaNote);
     applyError_.clear();
     h264_->setPassthrough(plan_.h264Tap);
     if (h264SettingsChanged) h264_->applySettings();

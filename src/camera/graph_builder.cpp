@@ -54,8 +54,38 @@ std::string encoderText(const CameraConfig& c) {
     return text;
 }
 
-std::string rawCaps(const CameraConfig& c) {
+// Whether the encoder fragment's first element takes raw video in this format,
+// by its factory's sink pad templates (nothing is instantiated). An element
+// that is not installed says no: planGraph reports it as camera.encoder.
+bool encoderAccepts(const std::string& encoder, const char* format) {
+    GRef<GstElementFactory> factory =
+        GRef<GstElementFactory>::adopt(gst_element_factory_find(firstElementName(encoder).c_str()));
+    if (!factory) return false;
+    GRef<GstCaps> wanted = GRef<GstCaps>::adopt(gst_caps_new_simple("video/x-raw", "format", G_TYPE_STRING, format, nullptr));
+    for (const GList* t = gst_element_factory_get_static_pad_templates(factory.get()); t; t = t->next) {
+        auto* pad = static_cast<GstStaticPadTemplate*>(t->data);
+        if (pad->direction != GST_PAD_SINK) continue;
+        GRef<GstCaps> caps = GRef<GstCaps>::adopt(gst_static_pad_template_get_caps(pad));
+        if (caps && gst_caps_can_intersect(caps.get(), wanted.get())) return true;
+    }
+    return false;
+}
+
+// The raw format the encoder is given (jpeg-chroma), "" to let it negotiate;
+// *note says why a configured format was not used.
+std::string chosenRawFormat(const CameraConfig& c, std::string* note) {
+    const std::string format = rawFormatOf(c.jpegChroma);
+    if (format.empty()) return format;
+    if (encoderAccepts(c.encoder, format.c_str())) return format;
+    *note = std::string("jpeg-chroma=") + toString(c.jpegChroma) + " not applied: the encoder " +
+            firstElementName(c.encoder) + " does not take video/x-raw,format=" + format +
+            " (its sink caps), so the format is left to negotiation (jpeg-chroma=auto)";
+    return "";
+}
+
+std::string rawCaps(const CameraConfig& c, const std::string& format) {
     std::string caps = "video/x-raw";
+    if (!format.empty()) caps += ",format=" + format;
     if (c.width) caps += ",width=" + std::to_string(c.width) + ",height=" + std::to_string(c.height);
     if (c.framerate.isSet())
         caps += ",framerate=" + std::to_string(c.framerate.num) + "/" + std::to_string(c.framerate.den);
@@ -63,11 +93,11 @@ std::string rawCaps(const CameraConfig& c) {
 }
 
 // convert / scale / rate / caps / encode: one JPEG per frame, shared by every output.
-std::string rawTail(const CameraConfig& c) {
+std::string rawTail(const CameraConfig& c, const std::string& format) {
     std::string tail = "videoconvert";
     if (c.width) tail += " ! videoscale";
     if (c.framerate.isSet()) tail += " ! videorate";
-    return tail + " ! " + rawCaps(c) + " ! " + encoderText(c);
+    return tail + " ! " + rawCaps(c, format) + " ! " + encoderText(c);
 }
 
 std::string fanoutTail() {
@@ -209,19 +239,23 @@ GraphPlanResult planGraph(const CameraConfig& c) {
     std::string encoderError;
     if (!parseFragment(c.encoder, &encoderError)) problem("camera.encoder", encoderError);
 
+    std::string chromaNote;
+    const std::string format = chosenRawFormat(c, &chromaNote);
+    bool encodes = true;
     std::string middle;
     switch (*kind) {
-    case SourceKind::Raw: middle = rawTail(c); break;
+    case SourceKind::Raw: middle = rawTail(c, format); break;
     case SourceKind::Encoded:
-    case SourceKind::Dynamic: middle = (h264Tap ? h264TapHead(source) : std::string()) + "decodebin ! " + rawTail(c); break;
+    case SourceKind::Dynamic: middle = (h264Tap ? h264TapHead(source) : std::string()) + "decodebin ! " + rawTail(c, format); break;
     case SourceKind::Jpeg:
         if (c.jpegPassthrough) {
             // Passing JPEG through cannot change its size or rate: say so instead of ignoring the keys.
             if (c.width) problem("camera.width", "cannot be applied to a JPEG source that passes through; set the size in the source caps, or set jpeg-passthrough=false to re-encode");
             if (c.framerate.isSet()) problem("camera.framerate", "cannot be applied to a JPEG source that passes through; set it in the source caps, or set jpeg-passthrough=false to re-encode");
             middle = "jpegparse";
+            encodes = false;
         } else {
-            middle = "jpegdec ! " + rawTail(c);
+            middle = "jpegdec ! " + rawTail(c, format);
         }
         break;
     }
@@ -231,6 +265,10 @@ GraphPlanResult planGraph(const CameraConfig& c) {
     plan.sourceKind = *kind;
     plan.h264Tap = h264Tap;
     plan.push = push;
+    if (encodes) {
+        plan.rawFormat = format;
+        plan.chromaNote = chromaNote;
+    }
     // The source's own parser (reused) repeats SPS/PPS before key frames too.
     const std::string sourceText = h264Tap && endsWithParser(source) ? source + " config-interval=-1" : source;
     plan.pipelineText = sourceText + " ! " + middle + " ! " + fanoutTail() + (h264Tap ? h264TapBranch() : std::string());

@@ -38,6 +38,11 @@ struct GraphPlan {
     bool h264Tap = false;
     // source=push: the pipeline starts at the appsrc kPushSourceName.
     bool push = false;
+    // The raw format camrelay's encoder is given (jpeg-chroma): "I420", "Y42B",
+    // "Y444", or "" when it negotiates (auto, JPEG passed through, or an
+    // encoder that cannot take the format: then chromaNote says so).
+    std::string rawFormat;
+    std::string chromaNote;
 };
 
 struct GraphPlanResult {

@@ -4,6 +4,26 @@
 
 namespace camrelay {
 
+namespace {
+// seg points at a frame header's payload (after the length): P, Y, X, Nf,
+// then Nf x (id, H<<4|V, Tq). length counts the two length bytes.
+std::string chromaOf(const uint8_t* seg, size_t length) {
+    const size_t components = seg[5];
+    if (length < 8 + 3 * components || components == 0) return "other";
+    if (components == 1) return "gray";
+    if (components != 3) return "other";
+    auto h = [&](size_t i) { return seg[6 + 3 * i + 1] >> 4; };
+    auto v = [&](size_t i) { return seg[6 + 3 * i + 1] & 0x0f; };
+    if (h(1) != h(2) || v(1) != v(2) || !h(1) || !v(1)) return "other";
+    if (h(0) % h(1) || v(0) % v(1)) return "other";
+    const int hr = h(0) / h(1), vr = v(0) / v(1);
+    if (hr == 2 && vr == 2) return "420";
+    if (hr == 2 && vr == 1) return "422";
+    if (hr == 1 && vr == 1) return "444";
+    return "other";
+}
+}  // namespace
+
 std::optional<JpegInfo> inspectJpeg(std::string_view bytes, std::string* why, const JpegLimits& limits) {
     auto fail = [&](const char* reason) -> std::optional<JpegInfo> {
         if (why) *why = reason;
@@ -33,6 +53,7 @@ std::optional<JpegInfo> inspectJpeg(std::string_view bytes, std::string* why, co
             info.height = (p[at + 5] << 8) | p[at + 6];
             info.width = (p[at + 7] << 8) | p[at + 8];
             if (!info.width || !info.height) return fail("JPEG image without a size");
+            info.chroma = chromaOf(p + at + 4, length);
             if (marker != 0xc0 && marker != 0xc1 && marker != 0xc2)
                 return fail("unsupported JPEG (only baseline and progressive Huffman images)");
             if (info.width > limits.maxWidth || info.height > limits.maxHeight ||

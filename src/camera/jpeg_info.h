@@ -12,6 +12,9 @@ namespace camrelay {
 struct JpegInfo {
     int width = 0;
     int height = 0;
+    // Chroma subsampling from the frame header's sampling factors: "420",
+    // "422", "444", "gray" (one component) or "other" (4:1:1, CMYK, ...).
+    std::string chroma;
 };
 
 // The largest image the gate lets through. A frame header costs a client a few

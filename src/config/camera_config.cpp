@@ -97,6 +97,26 @@ const char* toString(RecordMode mode) {
     return "off";
 }
 
+const char* toString(JpegChroma chroma) {
+    switch (chroma) {
+    case JpegChroma::Auto: return "auto";
+    case JpegChroma::Yuv420: return "420";
+    case JpegChroma::Yuv422: return "422";
+    case JpegChroma::Yuv444: return "444";
+    }
+    return "auto";
+}
+
+const char* rawFormatOf(JpegChroma chroma) {
+    switch (chroma) {
+    case JpegChroma::Auto: return "";
+    case JpegChroma::Yuv420: return "I420";
+    case JpegChroma::Yuv422: return "Y42B";
+    case JpegChroma::Yuv444: return "Y444";
+    }
+    return "";
+}
+
 const char* toString(RecordFormat format) { return format == RecordFormat::Mkv ? "mkv" : "mp4"; }
 
 bool isValidCameraId(const std::string& id) {
@@ -129,6 +149,7 @@ CameraConfigLoad parseCameraConfig(const std::string& id, const std::string& fil
     }
     reader.rejectUnknown({kGroup, kRecordGroup}, kGroup,
                          {"name", "source", "encoder", "width", "height", "framerate", "quality", "enabled", "jpeg-passthrough",
+                          "jpeg-chroma",
                           "watchdog-timeout", "start-timeout", "reconnect-delay", "reconnect-max-delay",
                           "on-demand", "linger", "h264-bitrate", "h264-quality", "h264-keyframe-interval",
                           "h264-preset", "h264-tune"});
@@ -151,6 +172,9 @@ CameraConfigLoad parseCameraConfig(const std::string& id, const std::string& fil
     if (auto v = reader.integer(kGroup, "quality", 1, 100)) c.quality = *v;
     if (auto v = reader.boolean(kGroup, "enabled")) c.enabled = *v;
     if (auto v = reader.boolean(kGroup, "jpeg-passthrough")) c.jpegPassthrough = *v;
+    if (auto v = oneOf(reader, kGroup, "jpeg-chroma", {"420", "422", "444", "auto"}))
+        c.jpegChroma = *v == "auto" ? JpegChroma::Auto : *v == "422" ? JpegChroma::Yuv422
+                     : *v == "444" ? JpegChroma::Yuv444 : JpegChroma::Yuv420;
     if (auto v = reader.boolean(kGroup, "on-demand")) c.onDemand = *v;
     if (auto v = reader.integer(kGroup, "linger", 0, 86400)) c.linger = *v;
     if (auto v = reader.integer(kGroup, "watchdog-timeout", 1, 3600)) c.watchdogTimeout = *v;
@@ -211,7 +235,7 @@ bool operator==(const RecordConfig& a, const RecordConfig& b) {
 bool operator==(const CameraConfig& a, const CameraConfig& b) {
     return a.id == b.id && a.file == b.file && a.name == b.name && a.source == b.source && a.encoder == b.encoder &&
            a.width == b.width && a.height == b.height && a.framerate == b.framerate && a.quality == b.quality &&
-           a.enabled == b.enabled && a.jpegPassthrough == b.jpegPassthrough && a.watchdogTimeout == b.watchdogTimeout &&
+           a.enabled == b.enabled && a.jpegPassthrough == b.jpegPassthrough && a.jpegChroma == b.jpegChroma && a.watchdogTimeout == b.watchdogTimeout &&
            a.startTimeout == b.startTimeout && a.reconnectDelay == b.reconnectDelay &&
            a.reconnectMaxDelay == b.reconnectMaxDelay && a.onDemand == b.onDemand && a.linger == b.linger &&
            a.h264 == b.h264 && a.record == b.record;

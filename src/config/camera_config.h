@@ -24,6 +24,20 @@ struct H264Settings {
     std::string tune = "zerolatency";  // h264-tune: an x264 tune name, or "none"
 };
 
+// jpeg-chroma: the chroma subsampling of the JPEGs camrelay encodes itself
+// (raw, decoded and re-encoded JPEG sources; never JPEG passed through).
+// 4:2:0 by default: a 720p frame of the demo is 27.7 KB instead of 38.3 KB
+// at 4:4:4, and every viewer and decoder expects it (docs/performance.md).
+enum class JpegChroma {
+    Auto,    // "auto": whatever the source and the encoder negotiate (the behaviour before the key)
+    Yuv420,  // "420": I420 before the encoder
+    Yuv422,  // "422": Y42B
+    Yuv444,  // "444": Y444
+};
+const char* toString(JpegChroma chroma);
+// The raw video format the encoder is given ("I420", "Y42B", "Y444"); "" for Auto.
+const char* rawFormatOf(JpegChroma chroma);
+
 enum class RecordMode { Off, Manual, Always };
 const char* toString(RecordMode mode);
 // mp4: H.264 in MP4 (plays in browsers); mkv: the JPEG frames in Matroska, no encoder at all.
@@ -52,6 +66,7 @@ struct CameraConfig {
     int quality = 80;       // 1..100, applied to encoders with a "quality" property
     bool enabled = true;    // start with the service
     bool jpegPassthrough = true;  // JPEG sources pass through untouched
+    JpegChroma jpegChroma = JpegChroma::Yuv420;  // jpeg-chroma: what camrelay's own encoder is given
     // Recovery (seconds): a live camera with no new frame for watchdogTimeout,
     // or a starting one with no first frame for startTimeout, is rebuilt after
     // reconnectDelay, doubling per failed attempt up to reconnectMaxDelay.

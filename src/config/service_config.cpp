@@ -6,7 +6,9 @@
 
 #include "auth/password_hash.h"
 
+#include <algorithm>
 #include <cstdlib>
+#include <cstring>
 #include <regex>
 
 namespace camrelay {
@@ -14,15 +16,42 @@ namespace camrelay {
 const char* toString(Role role) { return role == Role::Admin ? "admin" : "viewer"; }
 
 bool isLoopbackAddress(const std::string& address) {
-    GInetAddress* parsed = g_inet_address_new_from_string(address.c_str());
+    GRef<GInetAddress> parsed = GRef<GInetAddress>::adopt(g_inet_address_new_from_string(address.c_str()));
     if (!parsed) return address == "localhost";
-    const bool loopback = g_inet_address_get_is_loopback(parsed);
-    g_object_unref(parsed);
-    return loopback;
+    if (g_inet_address_get_is_loopback(parsed.get())) return true;
+    // GLib calls only ::1 loopback among IPv6 addresses; an IPv4 client of a
+    // dual-stack socket is ::ffff:127.0.0.1.
+    if (g_inet_address_get_family(parsed.get()) != G_SOCKET_FAMILY_IPV6) return false;
+    const guint8* b = g_inet_address_to_bytes(parsed.get());
+    static const guint8 mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+    return std::memcmp(b, mapped, sizeof mapped) == 0 && b[12] == 127;
+}
+
+bool allLoopback(const std::vector<std::string>& addresses) {
+    return std::all_of(addresses.begin(), addresses.end(), [](const std::string& a) { return isLoopbackAddress(a); });
+}
+
+bool isWildcardAddress(const std::string& address) {
+    GRef<GInetAddress> parsed = GRef<GInetAddress>::adopt(g_inet_address_new_from_string(address.c_str()));
+    return parsed && g_inet_address_get_is_any(parsed.get());
 }
 
 bool authEnabled(const ServiceConfig& config) {
-    return config.auth.enabled.value_or(!isLoopbackAddress(config.listenAddress));
+    return config.auth.enabled.value_or(!allLoopback(config.listenAddresses));
+}
+
+std::string urlHost(const std::string& address) {
+    if (isWildcardAddress(address)) return "localhost";
+    return address.find(':') != std::string::npos ? "[" + address + "]" : address;
+}
+
+std::string rtspListenAddress(const std::vector<std::string>& addresses) {
+    if (addresses.empty()) return "127.0.0.1";
+    if (std::none_of(addresses.begin(), addresses.end(), [](const std::string& a) { return isWildcardAddress(a); }))
+        return addresses.front();
+    // Probe: a machine without IPv6 (ipv6.disable=1, containers) cannot open an AF_INET6 socket.
+    GRef<GSocket> probe = GRef<GSocket>::adopt(g_socket_new(G_SOCKET_FAMILY_IPV6, G_SOCKET_TYPE_STREAM, G_SOCKET_PROTOCOL_TCP, nullptr));
+    return probe ? "::" : "0.0.0.0";
 }
 
 namespace {
@@ -87,6 +116,33 @@ void parseUsers(KeyFileReader& reader, AuthConfig& auth) {
 
 }  // namespace
 
+std::optional<std::vector<std::string>> parseListenAddresses(const std::string& text, std::string* error) {
+    std::vector<std::string> addresses;
+    for (const std::string& item : splitList(text)) {
+        GRef<GInetAddress> parsed = GRef<GInetAddress>::adopt(g_inet_address_new_from_string(item.c_str()));
+        if (!parsed) {
+            *error = "not an IP address: \"" + clipText(item, kMaxQuotedBytes) +
+                     "\" (use 127.0.0.1, ::1, 0.0.0.0, :: or a list like 127.0.0.1,::1)";
+            return std::nullopt;
+        }
+        if (addresses.size() >= 16) {
+            *error = "at most 16 addresses";
+            return std::nullopt;
+        }
+        GUniquePtr<gchar> canonical(g_inet_address_to_string(parsed.get()));
+        if (std::find(addresses.begin(), addresses.end(), canonical.get()) != addresses.end()) {
+            *error = "names " + std::string(canonical.get()) + " twice";
+            return std::nullopt;
+        }
+        addresses.push_back(canonical.get());
+    }
+    if (addresses.empty()) {
+        *error = "is empty (use 127.0.0.1, ::1, 0.0.0.0, :: or a list like 127.0.0.1,::1)";
+        return std::nullopt;
+    }
+    return addresses;
+}
+
 ServiceConfigLoad parseServiceConfig(const std::string& fileLabel, const std::string& text) {
     ServiceConfigLoad load;
     ServiceConfig& c = load.config;
@@ -107,13 +163,9 @@ ServiceConfigLoad parseServiceConfig(const std::string& fileLabel, const std::st
     reader.rejectUnknown(groups, "rtsp", {"enabled", "port"});
 
     if (auto v = reader.string("server", "listen")) {
-        GInetAddress* parsed = g_inet_address_new_from_string(v->c_str());
-        if (parsed) {
-            g_object_unref(parsed);
-            c.listenAddress = *v;
-        } else {
-            reader.problem("server", "listen", "not an IP address: \"" + *v + "\" (use 0.0.0.0, 127.0.0.1 or ::)");
-        }
+        std::string why;
+        if (auto addresses = parseListenAddresses(*v, &why)) c.listenAddresses = std::move(*addresses);
+        else reader.problem("server", "listen", why);
     }
     if (auto v = reader.integer("server", "port", 0, 65535)) c.port = *v;
     if (auto v = reader.integer("server", "backlog", 1, 65535)) c.listenBacklog = *v;

@@ -67,7 +67,10 @@ std::string defaultDataDir();
 
 struct ServiceConfig {
     std::string file;                   // empty: built-in defaults
-    std::string listenAddress = "127.0.0.1";  // only this machine until configured otherwise
+    // [server] listen: one socket per address, same port. "::" is dual-stack
+    // (IPv4 clients arrive as ::ffff:a.b.c.d, seen as a.b.c.d) unless the
+    // list also names an IPv4 address (then "::" is IPv6 only).
+    std::vector<std::string> listenAddresses = {"127.0.0.1"};  // only this machine until configured otherwise
     int port = 8080;                    // 0: any free port (printed at start)
     int listenBacklog = 1024;           // GLib's default of 10 stalls bursts of viewers
     std::string pipelinesDir;           // empty: the embedded demo camera
@@ -91,9 +94,23 @@ struct ServiceConfig {
 // Where recordings and captures live: [recording] dir, else <data>/recordings.
 std::string recordingsDir(const ServiceConfig& config);
 
-// Auth is on when configured so, or by default when the service listens beyond loopback.
+// Auth is on when configured so, or by default unless every listen address is loopback.
 bool authEnabled(const ServiceConfig& config);
+// 127.0.0.0/8, ::1, ::ffff:127.x.x.x (IPv4 on a dual-stack socket) and "localhost".
 bool isLoopbackAddress(const std::string& address);
+bool allLoopback(const std::vector<std::string>& addresses);
+// 0.0.0.0 or ::
+bool isWildcardAddress(const std::string& address);
+// "127.0.0.1, ::1" -> each IP address once (commas, semicolons or spaces
+// between); nullopt and *error naming the first bad entry.
+std::optional<std::vector<std::string>> parseListenAddresses(const std::string& text, std::string* error);
+// The host of a URL that reaches the service: "localhost" for a wildcard,
+// "[addr]" for IPv6, the address itself for IPv4 (first address of the list).
+std::string urlHost(const std::string& address);
+// The one address gst-rtsp-server listens on (it takes one): "::" when any
+// listen address is a wildcard and IPv6 works on this machine, "0.0.0.0" when
+// one is a wildcard and IPv6 does not, else the first address.
+std::string rtspListenAddress(const std::vector<std::string>& addresses);
 
 struct ServiceConfigLoad {
     ServiceConfig config;

@@ -27,7 +27,7 @@ constexpr JsonInputLimits kBodyLimits{64 * 1024, 3};
 // The loader's key order (config/camera_config.cpp), so a file made through
 // the API reads like a hand-written one: name and source first.
 const char* const kCameraKeyOrder[] = {"name", "source", "encoder", "width", "height", "framerate", "quality", "enabled",
-                                       "jpeg-passthrough", "on-demand", "linger", "watchdog-timeout", "start-timeout",
+                                       "jpeg-passthrough", "jpeg-chroma", "on-demand", "linger", "watchdog-timeout", "start-timeout",
                                        "reconnect-delay", "reconnect-max-delay", "h264-bitrate", "h264-quality",
                                        "h264-keyframe-interval", "h264-preset", "h264-tune"};
 

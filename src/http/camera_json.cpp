@@ -10,7 +10,7 @@ namespace {
 JsonObjectValue configJson(const CameraConfig& c) {
     JsonObjectValue o;
     o.set("file", c.file).set("source", redactCredentials(c.source)).set("encoder", redactCredentials(c.encoder)).set("quality", c.quality);
-    o.set("enabled", c.enabled).set("jpeg_passthrough", c.jpegPassthrough);
+    o.set("enabled", c.enabled).set("jpeg_passthrough", c.jpegPassthrough).set("jpeg_chroma", toString(c.jpegChroma));
     o.set("on_demand", c.onDemand).set("linger", c.linger);
     o.set("watchdog_timeout", c.watchdogTimeout).set("start_timeout", c.startTimeout);
     o.set("reconnect_delay", c.reconnectDelay).set("reconnect_max_delay", c.reconnectMaxDelay);

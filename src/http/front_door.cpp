@@ -6,6 +6,7 @@
 
 #include <gio/gio.h>
 
+#include <netinet/in.h>
 #include <sys/ioctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -57,8 +58,24 @@ std::string_view trim(std::string_view s) {
     return s;
 }
 
-std::string addressOf(GSocket* socket) {
+// An IPv4 client of a dual-stack ("::") socket is ::ffff:a.b.c.d: it is seen
+// as a.b.c.d everywhere (logs, per-address caps, the login limiter, libsoup's
+// remote host), exactly as on an IPv4 socket.
+GRef<GSocketAddress> peerOf(GSocket* socket) {
     GRef<GSocketAddress> remote = GRef<GSocketAddress>::adopt(g_socket_get_remote_address(socket, nullptr));
+    if (!remote || !G_IS_INET_SOCKET_ADDRESS(remote.get())) return remote;
+    auto* inet = G_INET_SOCKET_ADDRESS(remote.get());
+    GInetAddress* address = g_inet_socket_address_get_address(inet);
+    if (g_inet_address_get_family(address) != G_SOCKET_FAMILY_IPV6) return remote;
+    const guint8* b = g_inet_address_to_bytes(address);
+    static const guint8 mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+    if (std::memcmp(b, mapped, sizeof mapped) != 0) return remote;
+    GRef<GInetAddress> v4 = GRef<GInetAddress>::adopt(g_inet_address_new_from_bytes(b + 12, G_SOCKET_FAMILY_IPV4));
+    return GRef<GSocketAddress>::adopt(g_inet_socket_address_new(v4.get(), g_inet_socket_address_get_port(inet)));
+}
+
+std::string addressOf(GSocket* socket) {
+    GRef<GSocketAddress> remote = peerOf(socket);
     if (!remote || !G_IS_INET_SOCKET_ADDRESS(remote.get())) return "unknown";
     GUniquePtr<gchar> text(g_inet_address_to_string(g_inet_socket_address_get_address(G_INET_SOCKET_ADDRESS(remote.get()))));
     return text ? text.get() : "unknown";
@@ -191,15 +208,33 @@ FrontDoor::~FrontDoor() {
     for (gulong id : {startedHandler_, readHandler_, finishedHandler_, abortedHandler_}) g_signal_handler_disconnect(server_, id);
     if (sweepId_) g_source_remove(sweepId_);
     if (pauseId_) g_source_remove(pauseId_);
-    if (acceptSource_) {
-        g_source_destroy(acceptSource_);
-        g_source_unref(acceptSource_);
-    }
+    stopWatchingListeners();
     for (auto& [tag, p] : pending_) watch_.remove(tag);
 }
 
-bool FrontDoor::listen(const std::string& address, int port, int backlog, std::string* error) {
-    const std::string where = address + ":" + std::to_string(port);
+bool FrontDoor::listen(const std::vector<std::string>& addresses, int port, int backlog, std::string* error) {
+    if (addresses.empty()) {
+        *error = "cannot listen: no address ([server] listen is empty)";
+        return false;
+    }
+    // "::" takes IPv4 too (dual-stack) unless an IPv4 address is listed: that
+    // one's bind would then fail with "address in use".
+    bool anyV4 = false;
+    for (const std::string& a : addresses) anyV4 = anyV4 || a.find(':') == std::string::npos;
+    for (const std::string& address : addresses) {
+        if (!listenOn(address, anyV4, port, backlog, error)) {
+            stopWatchingListeners();
+            listeners_.clear();
+            return false;
+        }
+        port = port_;  // port 0: every address on the port the first one got
+    }
+    watchListeners();
+    return true;
+}
+
+bool FrontDoor::listenOn(const std::string& address, bool v6Only, int port, int backlog, std::string* error) {
+    const std::string where = (address.find(':') != std::string::npos ? "[" + address + "]" : address) + ":" + std::to_string(port);
     GRef<GInetAddress> inet = GRef<GInetAddress>::adopt(g_inet_address_new_from_string(address.c_str()));
     if (!inet) {
         *error = "cannot listen on " + where + ": not an IP address";
@@ -208,6 +243,11 @@ bool FrontDoor::listen(const std::string& address, int port, int backlog, std::s
     GError* raw = nullptr;
     GRef<GSocket> socket = GRef<GSocket>::adopt(
         g_socket_new(g_inet_address_get_family(inet.get()), G_SOCKET_TYPE_STREAM, G_SOCKET_PROTOCOL_TCP, &raw));
+    if (socket && g_inet_address_get_family(inet.get()) == G_SOCKET_FAMILY_IPV6) {
+        const int only = v6Only ? 1 : 0;  // explicit: the system default (net.ipv6.bindv6only) varies
+        if (setsockopt(g_socket_get_fd(socket.get()), IPPROTO_IPV6, IPV6_V6ONLY, &only, sizeof only) != 0)
+            GST_WARNING("IPV6_V6ONLY=%d on %s: %s", only, where.c_str(), g_strerror(errno));
+    }
     GRef<GSocketAddress> socketAddress = GRef<GSocketAddress>::adopt(g_inet_socket_address_new(inet.get(), guint16(port)));
     // GLib's default backlog of 10 makes a burst of viewers wait seconds for SYN retries.
     bool ok = socket && g_socket_bind(socket.get(), socketAddress.get(), TRUE, &raw);
@@ -217,17 +257,34 @@ bool FrontDoor::listen(const std::string& address, int port, int backlog, std::s
     }
     GUniquePtr<GError> failure(raw);
     if (!ok) {
-        *error = "cannot listen on " + where + ": " + errorMessage(failure);
+        *error = "cannot listen on " + where + " ([server] listen / --listen): " + errorMessage(failure);
         return false;
     }
     GRef<GSocketAddress> bound = GRef<GSocketAddress>::adopt(g_socket_get_local_address(socket.get(), nullptr));
     port_ = bound ? g_inet_socket_address_get_port(G_INET_SOCKET_ADDRESS(bound.get())) : port;
     g_socket_set_blocking(socket.get(), FALSE);
-    listener_ = socket;
-    acceptSource_ = g_socket_create_source(listener_.get(), G_IO_IN, nullptr);
-    g_source_set_callback(acceptSource_, G_SOURCE_FUNC(&FrontDoor::onAcceptReady), this, nullptr);
-    g_source_attach(acceptSource_, g_main_context_get_thread_default());
+    auto listener = std::make_unique<Listener>();
+    listener->door = this;
+    listener->socket = socket;
+    listeners_.push_back(std::move(listener));
     return true;
+}
+
+void FrontDoor::watchListeners() {
+    for (auto& l : listeners_) {
+        if (l->acceptSource) continue;
+        l->acceptSource = GRef<GSource>::adopt(g_socket_create_source(l->socket.get(), G_IO_IN, nullptr));
+        g_source_set_callback(l->acceptSource.get(), G_SOURCE_FUNC(&FrontDoor::onAcceptReady), l.get(), nullptr);
+        g_source_attach(l->acceptSource.get(), g_main_context_get_thread_default());
+    }
+}
+
+void FrontDoor::stopWatchingListeners() {
+    for (auto& l : listeners_) {
+        if (!l->acceptSource) continue;
+        g_source_destroy(l->acceptSource.get());
+        l->acceptSource = {};
+    }
 }
 
 void FrontDoor::refreshCap() {
@@ -247,16 +304,19 @@ FrontDoorStats FrontDoor::stats() const {
     return s;
 }
 
-gboolean FrontDoor::onAcceptReady(GSocket*, GIOCondition, gpointer self) noexcept {
-    guarded("accepting connections", [self] { static_cast<FrontDoor*>(self)->acceptAll(); });
+gboolean FrontDoor::onAcceptReady(GSocket*, GIOCondition, gpointer listener) noexcept {
+    guarded("accepting connections", [listener] {
+        auto* l = static_cast<Listener*>(listener);
+        l->door->acceptAll(*l);
+    });
     return G_SOURCE_CONTINUE;
 }
 
-void FrontDoor::acceptAll() {
+void FrontDoor::acceptAll(Listener& listener) {
     // Bounded per wake-up so a connection storm cannot starve the frame path.
     for (int i = 0; i < 256; ++i) {
         GError* raw = nullptr;
-        GSocket* client = g_socket_accept(listener_.get(), nullptr, &raw);
+        GSocket* client = g_socket_accept(listener.socket.get(), nullptr, &raw);
         GUniquePtr<GError> error(raw);
         if (client) {
             admit(GRef<GSocket>::adopt(client));
@@ -265,19 +325,16 @@ void FrontDoor::acceptAll() {
         if (g_error_matches(error.get(), G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK)) return;
         if (g_error_matches(error.get(), G_IO_ERROR, G_IO_ERROR_TOO_MANY_OPEN_FILES) ||
             (error && error->domain == G_IO_ERROR && (errno == EMFILE || errno == ENFILE))) {
-            // The listening socket stays readable: pause instead of spinning.
+            // The listening sockets stay readable: pause them all instead of spinning.
             logWarning("", "HTTP: out of file descriptors, not accepting for 250 ms: " + errorMessage(error));
-            g_source_destroy(acceptSource_);
-            g_source_unref(acceptSource_);
-            acceptSource_ = nullptr;
-            pauseId_ = g_timeout_add(250, [](gpointer data) noexcept -> gboolean {
-                auto* self = static_cast<FrontDoor*>(data);
-                self->pauseId_ = 0;
-                self->acceptSource_ = g_socket_create_source(self->listener_.get(), G_IO_IN, nullptr);
-                g_source_set_callback(self->acceptSource_, G_SOURCE_FUNC(&FrontDoor::onAcceptReady), self, nullptr);
-                g_source_attach(self->acceptSource_, g_main_context_get_thread_default());
-                return G_SOURCE_REMOVE;
-            }, this);
+            stopWatchingListeners();  // destroys the source running this callback: it returns at once
+            if (!pauseId_)
+                pauseId_ = g_timeout_add(250, [](gpointer data) noexcept -> gboolean {
+                    auto* self = static_cast<FrontDoor*>(data);
+                    self->pauseId_ = 0;
+                    self->watchListeners();
+                    return G_SOURCE_REMOVE;
+                }, this);
             return;
         }
         GST_INFO("accept failed: %s", errorMessage(error).c_str());
@@ -452,7 +509,7 @@ void FrontDoor::handOver(Pending& p) {
     GRef<GSocketConnection> connection =
         GRef<GSocketConnection>::adopt(g_socket_connection_factory_create_connection(p.socket.get()));
     GRef<GSocketAddress> local = GRef<GSocketAddress>::adopt(g_socket_get_local_address(p.socket.get(), nullptr));
-    GRef<GSocketAddress> remote = GRef<GSocketAddress>::adopt(g_socket_get_remote_address(p.socket.get(), nullptr));
+    GRef<GSocketAddress> remote = peerOf(p.socket.get());
     // Watched until libsoup has read the whole request (request-read).
     const std::string key = endpointKey(remote.get());
     handedOver_[key] = {p.socket, monotonicNowUs() + int64_t(limits_.requestTimeoutMs) * 1000};
@@ -578,7 +635,7 @@ void FrontDoor::finishHandshake(uint64_t id, GAsyncResult* result) {
     // A GSocket timeout would also fail libsoup's idle waits: off from here.
     g_socket_set_timeout(h.socket.get(), 0);
     GRef<GSocketAddress> local = GRef<GSocketAddress>::adopt(g_socket_get_local_address(h.socket.get(), nullptr));
-    GRef<GSocketAddress> remote = GRef<GSocketAddress>::adopt(g_socket_get_remote_address(h.socket.get(), nullptr));
+    GRef<GSocketAddress> remote = peerOf(h.socket.get());
     // The head (not read ahead) must arrive within the header timeout counted
     // from the accept, and a declared body within the request timeout after.
     const std::string key = endpointKey(remote.get());

@@ -75,8 +75,12 @@ public:
     FrontDoor(const FrontDoor&) = delete;
     FrontDoor& operator=(const FrontDoor&) = delete;
 
-    // Binds and listens (backlog as configured); false with a message naming the address.
-    bool listen(const std::string& address, int port, int backlog, std::string* error);
+    // Binds and listens on every address, on one port (port 0: the one the
+    // first address got), each socket with its own accept source and the
+    // backlog as configured. "::" is dual-stack unless the list also holds an
+    // IPv4 address (which would then collide with it). false with a message
+    // naming the address that failed; nothing stays open then.
+    bool listen(const std::vector<std::string>& addresses, int port, int backlog, std::string* error);
     int port() const { return port_; }
     // Serves HTTPS and WSS from now on: loads the PEM certificate (chain) and
     // key once. False with a message naming [server] tls-certificate/tls-key.
@@ -111,11 +115,19 @@ private:
         int64_t deadlineUs = 0;
     };
 
-    static gboolean onAcceptReady(GSocket*, GIOCondition, gpointer self) noexcept;
+    struct Listener {
+        FrontDoor* door = nullptr;
+        GRef<GSocket> socket;
+        GRef<GSource> acceptSource;  // null while accepting is paused (EMFILE)
+    };
+    bool listenOn(const std::string& address, bool v6Only, int port, int backlog, std::string* error);
+    void watchListeners();  // an accept source for every listener that has none
+    void stopWatchingListeners();
+    static gboolean onAcceptReady(GSocket*, GIOCondition, gpointer listener) noexcept;
     static gboolean onSweep(gpointer self) noexcept;
     static void onRequestStarted(SoupServer*, SoupServerMessage* msg, gpointer self) noexcept;
     static void onRequestDone(SoupServer*, SoupServerMessage* msg, gpointer self) noexcept;
-    void acceptAll();
+    void acceptAll(Listener& listener);
     void admit(GRef<GSocket> socket);
     void onReadable();
     // Reads what the client sent so far; true when the connection was handed over or closed.
@@ -137,8 +149,7 @@ private:
     const HttpLimits limits_;
     SoupServer* server_;  // owned by HttpServer, which owns this
     std::shared_ptr<Ledger> ledger_;
-    GRef<GSocket> listener_;
-    GSource* acceptSource_ = nullptr;
+    std::vector<std::unique_ptr<Listener>> listeners_;  // stable addresses: the accept sources point at them
     guint pauseId_ = 0;  // accept paused after EMFILE
     guint sweepId_ = 0;
     gulong startedHandler_ = 0, readHandler_ = 0, finishedHandler_ = 0, abortedHandler_ = 0;

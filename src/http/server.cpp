@@ -27,7 +27,7 @@ bool HttpServer::listen(std::string* error) {
     // HTTPS and WSS: the certificate is loaded once, before the port opens.
     if (!config_.web.tlsCertificate.empty() && !door_->useTls(config_.web.tlsCertificate, config_.web.tlsKey, error))
         return false;
-    return door_->listen(config_.listenAddress, config_.port, config_.listenBacklog, error);
+    return door_->listen(config_.listenAddresses, config_.port, config_.listenBacklog, error);
 }
 
 }  // namespace camrelay

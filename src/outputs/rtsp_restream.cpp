@@ -89,7 +89,9 @@ struct RtspRestream::Mount {
 
 RtspRestream::RtspRestream(const ServiceConfig& config, Authenticator& auth) : config_(config) {
     server_ = GRef<GstRTSPServer>::adopt(gst_rtsp_server_new());
-    gst_rtsp_server_set_address(server_.get(), config.listenAddress.c_str());
+    // gst-rtsp-server listens on one address (service_config.h rtspListenAddress):
+    // "::" (IPv4 and IPv6) when HTTP listens on a wildcard, else HTTP's first address.
+    gst_rtsp_server_set_address(server_.get(), rtspListenAddress(config.listenAddresses).c_str());
     gst_rtsp_server_set_service(server_.get(), std::to_string(config.rtspPort).c_str());
     loop_ = g_main_context_ref_thread_default();
     g_main_context_unref(loop_);  // the loop's context outlives the service
@@ -220,7 +222,7 @@ bool RtspRestream::start(std::string* error) {
     GRef<GSource> source = GRef<GSource>::adopt(gst_rtsp_server_create_source(server_.get(), nullptr, &raw));
     GUniquePtr<GError> failure(raw);
     if (!source) {
-        *error = "cannot serve RTSP on " + config_.listenAddress + ":" + std::to_string(config_.rtspPort) + ": " +
+        *error = "cannot serve RTSP on " + rtspListenAddress(config_.listenAddresses) + " port " + std::to_string(config_.rtspPort) + ": " +
                  errorMessage(failure);
         return false;
     }

@@ -75,7 +75,9 @@ TEST_CASE("validate: good pipelines give the plan the camera would build", "[val
     std::string scaled = check(port, "videotestsrc", ",\"width\":320,\"height\":240,\"framerate\":\"15\",\"quality\":50");
     CHECK(jsonBool(scaled, "$.valid"));
     CHECK_THAT(jsonString(scaled, "$.plan.pipeline"),
-               Catch::Contains("video/x-raw,width=320,height=240,framerate=15/1") && Catch::Contains("quality=50"));
+               Catch::Contains("video/x-raw,format=I420,width=320,height=240,framerate=15/1") && Catch::Contains("quality=50"));
+    std::string chroma = check(port, "videotestsrc", ",\"jpeg-chroma\":444");
+    CHECK_THAT(jsonString(chroma, "$.plan.pipeline"), Catch::Contains("video/x-raw,format=Y444 ! jpegenc"));
 
     std::string jpeg = check(port, "videotestsrc ! jpegenc");
     CHECK(jsonBool(jpeg, "$.valid"));

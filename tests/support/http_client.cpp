@@ -3,6 +3,7 @@
 #include "multipart_reader.h"
 
 #include <arpa/inet.h>
+#include <netdb.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <sys/socket.h>
@@ -28,9 +29,23 @@ int connectLoopback(int port, int receiveBuffer) {
     return fd;
 }
 
-std::string rawExchange(int port, const std::string& bytes, int timeoutMs) {
-    int fd = connectLoopback(port);
-    if (fd < 0) throw std::runtime_error("cannot connect to port " + std::to_string(port));
+namespace {
+int connectNumeric(const std::string& address, int port) {
+    addrinfo hints{};
+    hints.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV;
+    hints.ai_socktype = SOCK_STREAM;
+    addrinfo* found = nullptr;
+    if (getaddrinfo(address.c_str(), std::to_string(port).c_str(), &hints, &found) != 0 || !found) return -1;
+    int fd = socket(found->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd >= 0 && connect(fd, found->ai_addr, found->ai_addrlen) != 0) {
+        close(fd);
+        fd = -1;
+    }
+    freeaddrinfo(found);
+    return fd;
+}
+
+std::string exchangeOn(int fd, const std::string& bytes, int timeoutMs) {
     size_t sent = 0;
     while (sent < bytes.size()) {
         ssize_t n = send(fd, bytes.data() + sent, bytes.size() - sent, MSG_NOSIGNAL);
@@ -48,6 +63,13 @@ std::string rawExchange(int port, const std::string& bytes, int timeoutMs) {
     close(fd);
     return reply;
 }
+}  // namespace
+
+std::string rawExchange(int port, const std::string& bytes, int timeoutMs) {
+    int fd = connectLoopback(port);
+    if (fd < 0) throw std::runtime_error("cannot connect to port " + std::to_string(port));
+    return exchangeOn(fd, bytes, timeoutMs);
+}
 
 int closedPort() {
     int fd = socket(AF_INET, SOCK_STREAM, 0);
@@ -61,12 +83,8 @@ int closedPort() {
     return ntohs(a.sin_port);
 }
 
-HttpResponse httpRequest(int port, const std::string& method, const std::string& target, const std::string& body,
-                         const std::string& extraHeaders) {
-    std::string request = method + " " + target + " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n" + extraHeaders;
-    if (!body.empty() || method == "POST") request += "Content-Length: " + std::to_string(body.size()) + "\r\n";
-    request += "\r\n" + body;
-    std::string reply = rawExchange(port, request, 10000);
+namespace {
+HttpResponse parseReply(const std::string& reply, const std::string& method, const std::string& target) {
     auto headEnd = reply.find("\r\n\r\n");
     if (reply.compare(0, 5, "HTTP/") != 0 || headEnd == std::string::npos)
         throw std::runtime_error(method + " " + target + ": no HTTP response (got " + std::to_string(reply.size()) + " bytes)");
@@ -76,6 +94,25 @@ HttpResponse httpRequest(int port, const std::string& method, const std::string&
     response.body = reply.substr(headEnd + 4);
     return response;
 }
+}  // namespace
+
+HttpResponse httpGetAt(const std::string& address, int port, const std::string& target, const std::string& extraHeaders) {
+    int fd = connectNumeric(address, port);
+    if (fd < 0) throw std::runtime_error("cannot connect to " + address + " port " + std::to_string(port));
+    const std::string host = address.find(':') != std::string::npos ? "[" + address + "]" : address;
+    const std::string request = "GET " + target + " HTTP/1.1\r\nHost: " + host + ":" + std::to_string(port) +
+                                "\r\nConnection: close\r\n" + extraHeaders + "\r\n";
+    return parseReply(exchangeOn(fd, request, 10000), "GET", target);
+}
+
+HttpResponse httpRequest(int port, const std::string& method, const std::string& target, const std::string& body,
+                         const std::string& extraHeaders) {
+    std::string request = method + " " + target + " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n" + extraHeaders;
+    if (!body.empty() || method == "POST") request += "Content-Length: " + std::to_string(body.size()) + "\r\n";
+    request += "\r\n" + body;
+    return parseReply(rawExchange(port, request, 10000), method, target);
+}
+
 
 HttpResponse httpRequestHead(int port, const std::string& method, const std::string& target, const std::string& body,
                              const std::string& extraHeaders) {

@@ -28,6 +28,9 @@ HttpResponse httpRequest(int port, const std::string& method, const std::string&
 // sent with its Content-Length. Throws like httpRequest.
 HttpResponse httpRequestHead(int port, const std::string& method, const std::string& target,
                              const std::string& body = {}, const std::string& extraHeaders = {});
+// One GET to a numeric address ("::1", "127.0.0.1"), Host header as curl sends it
+// ("[::1]:PORT"). Throws std::runtime_error naming the address when it cannot connect.
+HttpResponse httpGetAt(const std::string& address, int port, const std::string& target, const std::string& extraHeaders = {});
 // Sends raw bytes and returns whatever comes back until the server closes (for garbage requests).
 std::string rawExchange(int port, const std::string& bytes, int timeoutMs = 3000);
 

@@ -77,7 +77,8 @@ ServiceProcess::ServiceProcess(const std::map<std::string, std::string>& cameras
     args.insert(args.end(), extraArgs.begin(), extraArgs.end());
     process_ = ChildProcess(args, dir_.path() + "/service.out", logPath_);
     // The service prints "listening on http[s]://127.0.0.1:PORT/" once it accepts connections.
-    const std::string port = process_.waitForOutput(R"(listening on https?://[^:]+:(\d+)/)", 15000);
+    // (or http://[::1]:PORT/ when a test listens on IPv6 only).
+    const std::string port = process_.waitForOutput(R"(listening on https?://(?:\[[^\]]+\]|[^:/]+):(\d+)/)", 15000);
     if (port.empty()) {
         const std::string printed = process_.output();
         process_.stop();
@@ -86,7 +87,7 @@ ServiceProcess::ServiceProcess(const std::map<std::string, std::string>& cameras
     port_ = std::stoi(port);
     std::smatch m;
     const std::string printed = process_.output();
-    if (std::regex_search(printed, m, std::regex(R"(RTSP re-streaming on rtsps?://[^:]+:(\d+)/)")))
+    if (std::regex_search(printed, m, std::regex(R"(RTSP re-streaming on rtsps?://(?:\[[^\]]+\]|[^:/]+):(\d+)/)")))
         rtspPort_ = std::stoi(m[1].str());
 }
 

@@ -43,6 +43,8 @@ public:
     std::string dataDir() const { return dir_.path() + "/data"; }
     // Everything the service printed to stderr so far.
     std::string log() const;
+    // What it printed to stdout ("camrelay: listening on ...").
+    std::string printed() const { return process_.output(); }
     // GET /api/cameras/{id}: the camera's JSON (throws if the service does not answer).
     std::string cameraJson(const std::string& id) const;
     // Waits until GET /api/cameras/{id} shows the state; false on timeout.

@@ -228,19 +228,32 @@ TEST_CASE("[auth] and [user:NAME] are read and checked", "[auth][config]") {
     CHECK(web.config.web.allowedOrigins == std::vector<std::string>{"https://ha.example:8123"});
 }
 
+TEST_CASE("v4-mapped loopback counts as loopback", "[auth][ipv6]") {
+    CHECK(isLoopbackAddress("::ffff:127.0.0.1"));
+    CHECK(isLoopbackAddress("::ffff:127.3.2.1"));
+    CHECK(isLoopbackAddress("::1"));
+    CHECK_FALSE(isLoopbackAddress("::ffff:10.0.0.1"));
+    CHECK_FALSE(isLoopbackAddress("::"));
+    CHECK_FALSE(isLoopbackAddress("0.0.0.0"));
+}
+
 TEST_CASE("auth is on by default beyond loopback, off on loopback unless configured", "[auth][config]") {
     ServiceConfig c;
-    CHECK(c.listenAddress == "127.0.0.1");
+    CHECK(c.listenAddresses == std::vector<std::string>{"127.0.0.1"});
     CHECK_FALSE(authEnabled(c));
-    c.listenAddress = "::1";
+    c.listenAddresses = {"::1"};
     CHECK_FALSE(authEnabled(c));
-    c.listenAddress = "0.0.0.0";
+    c.listenAddresses = {"127.0.0.1", "::1", "::ffff:127.0.0.1"};
+    CHECK_FALSE(authEnabled(c));  // every address loopback
+    c.listenAddresses = {"127.0.0.1", "192.168.1.5"};
+    CHECK(authEnabled(c));        // one beyond loopback is enough
+    c.listenAddresses = {"0.0.0.0"};
     CHECK(authEnabled(c));
-    c.listenAddress = "::";
+    c.listenAddresses = {"::"};
     CHECK(authEnabled(c));
     c.auth.enabled = false;
     CHECK_FALSE(authEnabled(c));
-    c.listenAddress = "127.0.0.1";
+    c.listenAddresses = {"127.0.0.1"};
     c.auth.enabled = true;
     CHECK(authEnabled(c));
 }

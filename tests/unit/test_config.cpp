@@ -35,6 +35,20 @@ TEST_CASE("a complete camera file is read key by key", "[config]") {
     CHECK(c.reconnectMaxDelay == 60);
 }
 
+TEST_CASE("jpeg-chroma is 420 unless set to 422, 444 or auto; anything else names the key", "[config][chroma]") {
+    CHECK(parse("[camera]\nsource=videotestsrc\n").config.jpegChroma == JpegChroma::Yuv420);
+    CHECK(parse("[camera]\nsource=videotestsrc\njpeg-chroma=422\n").config.jpegChroma == JpegChroma::Yuv422);
+    CHECK(parse("[camera]\nsource=videotestsrc\njpeg-chroma=444\n").config.jpegChroma == JpegChroma::Yuv444);
+    auto autoLoad = parse("[camera]\nsource=videotestsrc\njpeg-chroma=auto\n");
+    REQUIRE(autoLoad.problems.empty());
+    CHECK(autoLoad.config.jpegChroma == JpegChroma::Auto);
+    auto bad = parse("[camera]\nsource=videotestsrc\njpeg-chroma=4:2:0\n");
+    CHECK_THAT(problems(bad), Catch::Contains("pipelines/cam.conf") && Catch::Contains("jpeg-chroma") &&
+                                  Catch::Contains("420, 422, 444, auto") && Catch::Contains("4:2:0"));
+    // A change of chroma is a different config (hot apply rebuilds on it).
+    CHECK(parse("[camera]\nsource=videotestsrc\njpeg-chroma=444\n").config != parse("[camera]\nsource=videotestsrc\n").config);
+}
+
 TEST_CASE("defaults apply to keys left out", "[config]") {
     auto load = parse("[camera]\nsource=videotestsrc\n");
     REQUIRE(load.problems.empty());
@@ -103,7 +117,7 @@ TEST_CASE("the service config is read and checked", "[config]") {
                                    "[limits]\nclient-timeout=5\nsnapshot-timeout-ms=500\nmax-viewers-per-camera=10\n"
                                    "[rtsp]\nenabled=false\nport=9554\n");
     REQUIRE(good.problems.empty());
-    CHECK(good.config.listenAddress == "127.0.0.1");
+    CHECK(good.config.listenAddresses == std::vector<std::string>{"127.0.0.1"});
     CHECK(good.config.port == 9000);
     CHECK(good.config.listenBacklog == 4096);
     CHECK(good.config.pipelinesDir == "/etc/cams");
@@ -254,4 +268,29 @@ TEST_CASE("[recording] limits: dir, sizes, ages and min-free as bytes or percent
     CHECK_THAT(text, Catch::Contains("recording.max-size"));
     CHECK_THAT(text, Catch::Contains("recording.max-age"));
     CHECK(ServiceConfig{}.dataDir == defaultDataDir());
+}
+
+TEST_CASE("listen= takes IPv4, IPv6, wildcards and lists, and names a bad address", "[config][ipv6]") {
+    CHECK(ServiceConfig{}.listenAddresses == std::vector<std::string>{"127.0.0.1"});
+    auto dual = parseServiceConfig("svc.ini", "[server]\nlisten=::\n");
+    REQUIRE(dual.problems.empty());
+    CHECK(dual.config.listenAddresses == std::vector<std::string>{"::"});
+    auto both = parseServiceConfig("svc.ini", "[server]\nlisten=127.0.0.1, ::1\n");
+    REQUIRE(both.problems.empty());
+    CHECK(both.config.listenAddresses == std::vector<std::string>{"127.0.0.1", "::1"});
+    auto bad = parseServiceConfig("svc.ini", "[server]\nlisten=127.0.0.1,fe80::zz\n");
+    REQUIRE(bad.problems.size() == 1);
+    CHECK_THAT(bad.problems[0].toString(), Catch::Contains("listen") && Catch::Contains("fe80::zz"));
+    auto twice = parseServiceConfig("svc.ini", "[server]\nlisten=::1,0:0::1\n");
+    REQUIRE(twice.problems.size() == 1);
+    CHECK_THAT(twice.problems[0].toString(), Catch::Contains("::1 twice"));
+    CHECK_FALSE(parseServiceConfig("svc.ini", "[server]\nlisten= ,\n").problems.empty());
+
+    CHECK(urlHost("0.0.0.0") == "localhost");
+    CHECK(urlHost("::") == "localhost");
+    CHECK(urlHost("::1") == "[::1]");
+    CHECK(urlHost("192.168.1.5") == "192.168.1.5");
+    CHECK(rtspListenAddress({"127.0.0.1", "::1"}) == "127.0.0.1");
+    const std::string wild = rtspListenAddress({"127.0.0.1", "0.0.0.0"});
+    CHECK((wild == "::" || wild == "0.0.0.0"));
 }

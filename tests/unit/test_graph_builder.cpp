@@ -1,4 +1,5 @@
 #include "camera/graph_builder.h"
+#include "camera/jpeg_info.h"
 #include "camera/plugin_packages.h"
 #include "camera/shared_h264_stream.h"
 #include "config/camera_config.h"
@@ -34,14 +35,84 @@ TEST_CASE("a raw source gets convert, scale, rate, caps and one encoder", "[grap
     CHECK(result.plan->sourceKind == SourceKind::Raw);
     CHECK(result.plan->pipelineText ==
           "videotestsrc is-live=true ! videoconvert ! videoscale ! videorate ! "
-          "video/x-raw,width=640,height=360,framerate=15/1 ! jpegenc quality=55 ! tee name=camrelay_fanout ! "
+          "video/x-raw,format=I420,width=640,height=360,framerate=15/1 ! jpegenc quality=55 ! tee name=camrelay_fanout ! "
           "appsink name=camrelay_frames max-buffers=2 drop=true emit-signals=false");
 }
 
 TEST_CASE("a raw source without size or rate keeps the source's", "[graph]") {
     auto result = planGraph(camera("videotestsrc"));
     REQUIRE(result.plan);
-    CHECK_THAT(result.plan->pipelineText, Catch::StartsWith("videotestsrc ! videoconvert ! video/x-raw ! jpegenc quality=80 ! tee"));
+    CHECK_THAT(result.plan->pipelineText, Catch::StartsWith("videotestsrc ! videoconvert ! video/x-raw,format=I420 ! jpegenc quality=80 ! tee"));
+}
+
+TEST_CASE("jpeg-chroma: I420 before the encoder by default, Y42B/Y444 on request, nothing for auto", "[graph][chroma]") {
+    CameraConfig c = camera("videotestsrc");
+    auto planned = [&](JpegChroma chroma) {
+        c.jpegChroma = chroma;
+        auto result = planGraph(c);
+        REQUIRE(result.plan);
+        return *result.plan;
+    };
+    GraphPlan p420 = planned(JpegChroma::Yuv420);
+    CHECK(p420.rawFormat == "I420");
+    CHECK(p420.chromaNote.empty());
+    CHECK_THAT(p420.pipelineText, Catch::Contains("videoconvert ! video/x-raw,format=I420 ! jpegenc"));
+    CHECK(planned(JpegChroma::Yuv422).rawFormat == "Y42B");
+    CHECK_THAT(planned(JpegChroma::Yuv444).pipelineText, Catch::Contains("video/x-raw,format=Y444 ! jpegenc"));
+    GraphPlan autoPlan = planned(JpegChroma::Auto);
+    CHECK(autoPlan.rawFormat.empty());
+    CHECK_THAT(autoPlan.pipelineText, Catch::Contains("videoconvert ! video/x-raw ! jpegenc"));
+
+    // An encoder that cannot take the format keeps negotiation, and the plan says why.
+    c.encoder = "pngenc";
+    GraphPlan png = planned(JpegChroma::Yuv420);
+    CHECK(png.rawFormat.empty());
+    CHECK_THAT(png.pipelineText, Catch::Contains("videoconvert ! video/x-raw ! pngenc"));
+    CHECK_THAT(png.chromaNote, Catch::Contains("jpeg-chroma=420 not applied") && Catch::Contains("pngenc"));
+
+    // JPEG passed through is never re-encoded: no format, no note.
+    c = camera("videotestsrc ! jpegenc");
+    GraphPlan through = planned(JpegChroma::Yuv420);
+    CHECK(through.rawFormat.empty());
+    CHECK_THAT(through.pipelineText, !Catch::Contains("format="));
+    c.jpegPassthrough = false;
+    CHECK_THAT(planned(JpegChroma::Yuv420).pipelineText, Catch::Contains("jpegdec ! videoconvert ! video/x-raw,format=I420 ! jpegenc"));
+}
+
+TEST_CASE("JPEGs encoded by a camera come out 4:2:0 by default, 4:4:4 with jpeg-chroma=444", "[graph][chroma]") {
+    // The planned pipeline, run for real: its first JPEG's frame header says the subsampling.
+    auto firstJpeg = [](JpegChroma chroma) {
+        CameraConfig c = camera("videotestsrc num-buffers=1 pattern=smpte ! video/x-raw,width=320,height=240,format=Y444");
+        c.jpegChroma = chroma;
+        auto result = planGraph(c);
+        REQUIRE(result.plan);
+        std::string error;
+        GRef<GstElement> pipeline = parsePipeline(result.plan->pipelineText, &error);
+        REQUIRE(pipeline);
+        GRef<GstElement> sink = GRef<GstElement>::adopt(gst_bin_get_by_name(GST_BIN(pipeline.get()), kFrameSinkName));
+        REQUIRE(sink);
+        gst_element_set_state(pipeline.get(), GST_STATE_PLAYING);
+        GstSample* raw = nullptr;
+        g_signal_emit_by_name(sink.get(), "try-pull-sample", GstClockTime(5 * GST_SECOND), &raw);
+        GRef<GstSample> sample = GRef<GstSample>::adopt(raw);
+        gst_element_set_state(pipeline.get(), GST_STATE_NULL);
+        REQUIRE(sample);
+        GstMapInfo map;
+        GstBuffer* buffer = gst_sample_get_buffer(sample.get());
+        REQUIRE(gst_buffer_map(buffer, &map, GST_MAP_READ));
+        std::string bytes(reinterpret_cast<const char*>(map.data), map.size);
+        gst_buffer_unmap(buffer, &map);
+        std::string why;
+        auto info = inspectJpeg(bytes, &why);
+        INFO(why);
+        REQUIRE(info);
+        return info->chroma;
+    };
+    // The source offers Y444: only the caps camrelay adds make it 4:2:0.
+    CHECK(firstJpeg(JpegChroma::Yuv420) == "420");
+    CHECK(firstJpeg(JpegChroma::Yuv422) == "422");
+    CHECK(firstJpeg(JpegChroma::Yuv444) == "444");
+    CHECK(firstJpeg(JpegChroma::Auto) == "444");  // what negotiated before jpeg-chroma
 }
 
 TEST_CASE("a JPEG source passes through: no decoder, no encoder", "[graph]") {
