@@ -1,5 +1,6 @@
 #include "access_rules.h"
 
+#include "http/compat_path.h"
 #include "http/route_path.h"
 
 namespace camrelay {
@@ -35,6 +36,11 @@ constexpr AccessRule kConfig{"/api/cameras/{id}/config", Access::Admin, Access::
 constexpr AccessRule kValidate{"/api/pipelines/validate", Access::Admin, Access::Admin, false, false, "/api/pipelines/validate"};
 constexpr AccessRule kMultiWs{"/api/ws", Access::Viewer, Access::Admin, false, false, "/api/ws"};
 constexpr AccessRule kEvents{"/api/events", Access::Admin, Access::Admin, false, false, "/api/events"};
+// mjpg-streamer's and ustreamer's URLs (compat_routes): what /api/cameras/{id}/stream and
+// /snapshot allow, for the camera they serve. Never a login page: Home Assistant, OctoPrint
+// and motion cannot follow one; they get 401 with the Basic challenge.
+constexpr AccessRule kCompatAction{"/?action=stream|snapshot[_N]", Access::Viewer, Access::Admin, true, false, "/?action=stream"};
+constexpr AccessRule kCompatPaths{"/stream, /snapshot, /state", Access::Viewer, Access::Admin, true, false, "/snapshot"};
 constexpr AccessRule kOther{"anything else", Access::Admin, Access::Admin, false, false, "/api/no-such-route"};
 
 bool isLoginFile(std::string_view path) { return path == "/login.js" || path == "/style.css"; }
@@ -56,8 +62,10 @@ const char* toString(Access access) {
     return "admin";
 }
 
-RouteAccess classifyRoute(std::string_view path) {
+RouteAccess classifyRoute(std::string_view path, std::string_view action) {
     if (path == "/health") return {kHealth, ""};
+    if (path == "/" && isCompatAction(action)) return {kCompatAction, "", true};
+    if (isCompatPath(path)) return {kCompatPaths, "", true};
     if (path == "/login.html") return {kLoginPage, ""};
     if (isLoginFile(path)) return {kLoginFiles, ""};
     if (path == "/api/events" || path.rfind("/api/events/", 0) == 0) return {kEvents, ""};
@@ -100,7 +108,8 @@ const std::vector<AccessRule>& accessRules() {
     static const std::vector<AccessRule> rules = {kLoginPage, kLoginFiles, kPage,     kHealth,   kSession,
                                                   kCameraList, kCamera,    kStream,   kSnapshot, kCameraWs,
                                                   kPublish,   kControl,    kToken,    kRecordingControl, kCaptureList,
-                                                  kRecordings, kCaptures,  kGraph, kConfig, kValidate, kMultiWs,  kEvents,   kOther};
+                                                  kRecordings, kCaptures,  kGraph, kConfig, kValidate, kMultiWs,  kEvents,   kCompatAction, kCompatPaths,
+                                                  kOther};
     return rules;
 }
 

@@ -24,10 +24,16 @@ struct AccessRule {
 struct RouteAccess {
     AccessRule rule;
     std::string cameraId;  // for routes under /api/cameras/{id}
+    // A compatibility URL (/?action=stream, /stream, ...): the camera is named by
+    // position, ?camera= or [compat] default-camera, so the gate resolves cameraId
+    // against the running cameras before checking a stream token.
+    bool compat = false;
 };
 
 // The rule for a request path, parsed exactly as the route handlers parse it.
-RouteAccess classifyRoute(std::string_view path);
+// action: the ?action= value ("" when absent); "/" is the page unless it names
+// a compatibility action (stream, snapshot, stream_N, snapshot_N).
+RouteAccess classifyRoute(std::string_view path, std::string_view action = {});
 // Every rule, for documentation and the auth matrix test.
 const std::vector<AccessRule>& accessRules();
 
