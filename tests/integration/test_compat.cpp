@@ -107,7 +107,12 @@ TEST_CASE("mjpg-streamer and ustreamer URLs serve the cameras' MJPEG and snapsho
         CHECK(httpRequest(port, "HEAD", "/snapshot").status == 200);
     }
     SECTION("ustreamer's /state") {
-        HttpResponse r = httpRequest(port, "GET", "/state");
+        // The rate is measured over two seconds: a camera just live shows 0 at first.
+        HttpResponse r;
+        CHECK(waitUntil([&] {
+            r = httpRequest(port, "GET", "/state");
+            return r.status == 200 && jsonNumber(r.body, "$.result.source.captured_fps") > 20;
+        }, 5000));
         CHECK(r.status == 200);
         CHECK_THAT(r.headers["content-type"], Catch::StartsWith("application/json"));
         INFO(r.body);

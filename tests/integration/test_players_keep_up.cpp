@@ -89,7 +89,7 @@ Lag playAndMeasure(int port, const std::string& url, const std::string& flags, i
     ArrivalLog log(port, "/api/cameras/demo/stream");
     std::this_thread::sleep_for(std::chrono::milliseconds(300));  // the log sees every frame ffmpeg will
     const std::string command = "timeout " + std::to_string(seconds + 20) + " ffmpeg -nostdin -v error -re " + flags +
-                                " -i '" + url + "' -t " + std::to_string(seconds) + " -c:v copy -f mpjpeg - 2>/dev/null";
+                                " -i '" + url + "' -t " + std::to_string(seconds) + " -c:v copy -flush_packets 1 -f mpjpeg - 2>/dev/null";
     FILE* out = popen(command.c_str(), "r");
     REQUIRE(out);
     // ffmpeg's mpjpeg muxer writes parts without an HTTP head: give the reader one.
