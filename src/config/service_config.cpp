@@ -5,6 +5,7 @@
 #include "key_file_reader.h"
 
 #include "auth/password_hash.h"
+#include "config/camera_config.h"
 
 #include <algorithm>
 #include <cstdlib>
@@ -82,7 +83,7 @@ void parseUsers(KeyFileReader& reader, AuthConfig& auth) {
     for (const std::string& group : reader.groupNames()) {
         if (group.rfind("user:", 0) != 0) continue;
         const char* g = group.c_str();
-        reader.rejectUnknown({"server", "paths", "limits", "rtsp", "auth", "recording", "user:*"}, g, {"role", "password"});
+        reader.rejectUnknown({"server", "paths", "limits", "rtsp", "auth", "recording", "compat", "user:*"}, g, {"role", "password"});
         UserAccount user;
         user.name = group.substr(5);
         if (!std::regex_match(user.name, userName)) {
@@ -149,7 +150,7 @@ ServiceConfigLoad parseServiceConfig(const std::string& fileLabel, const std::st
     c.file = fileLabel;
     KeyFileReader reader(fileLabel, text, load.problems);
     if (!reader.ok()) return load;
-    const std::initializer_list<const char*> groups = {"server", "paths", "limits", "rtsp", "auth", "recording", "user:*"};
+    const std::initializer_list<const char*> groups = {"server", "paths", "limits", "rtsp", "auth", "recording", "compat", "user:*"};
     reader.rejectUnknown(groups, "recording", {"dir", "max-age", "max-size", "min-free"});
     reader.rejectUnknown(groups, "server", {"listen", "port", "backlog", "hosts", "allowed-origins", "frame-ancestors",
                                             "tls-certificate", "tls-key"});
@@ -161,6 +162,7 @@ ServiceConfigLoad parseServiceConfig(const std::string& fileLabel, const std::st
                                             "max-header-bytes", "max-headers", "max-body-bytes", "header-timeout-ms",
                                             "request-timeout-ms", "publish-idle-timeout"});
     reader.rejectUnknown(groups, "rtsp", {"enabled", "port"});
+    reader.rejectUnknown(groups, "compat", {"enabled", "default-camera"});
 
     if (auto v = reader.string("server", "listen")) {
         std::string why;
@@ -186,6 +188,14 @@ ServiceConfigLoad parseServiceConfig(const std::string& fileLabel, const std::st
     if (auto v = reader.integer("limits", "request-timeout-ms", 100, 3600000)) h.requestTimeoutMs = *v;
     if (auto v = reader.boolean("rtsp", "enabled")) c.rtspEnabled = *v;
     if (auto v = reader.integer("rtsp", "port", 0, 65535)) c.rtspPort = *v;
+    // --- mjpg-streamer / ustreamer URLs (issue 13) ---
+    if (auto v = reader.boolean("compat", "enabled")) c.compat.enabled = *v;
+    if (auto v = reader.string("compat", "default-camera")) {
+        // Whether the camera exists is asked per request: cameras come and go while the service runs.
+        if (isValidCameraId(*v)) c.compat.defaultCamera = *v;
+        else reader.problem("compat", "default-camera", "not a camera id (A-Z a-z 0-9 _ -, at most 64 characters): \"" +
+                                                            v->substr(0, 80) + "\"");
+    }
     // --- client input hardening (issue 9: WebSocket/JSON input) ---
     if (auto v = reader.integer("limits", "publish-idle-timeout", 1, 3600)) c.publishIdleTimeoutSec = *v;
 

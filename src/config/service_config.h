@@ -60,6 +60,12 @@ struct RecordingLimits {
     int minFreePercent = 2;       // min-free as a percentage of the filesystem ("5%"); the larger wins
 };
 
+// [compat]: the URLs of mjpg-streamer and ustreamer (http/compat_routes).
+struct CompatConfig {
+    bool enabled = true;
+    std::string defaultCamera;  // the camera they serve; empty: the first in GET /api/cameras order
+};
+
 inline constexpr int kDefaultMaxCameras = 64;  // [limits] max-cameras
 
 // ~/.local/share/camrelay (XDG): where a service run without a config keeps its data.
@@ -85,6 +91,7 @@ struct ServiceConfig {
     AuthConfig auth;
     WebSecurity web;
     RecordingLimits recording;
+    CompatConfig compat;
     bool rtspEnabled = true;            // re-serve every camera at rtsp://host:rtspPort/<id>
     int rtspPort = 8554;                // 0: any free port (printed at start)
     // --- client input hardening (issue 9: WebSocket/JSON input) ---

@@ -169,7 +169,8 @@ void onRequest(SoupServerMessage* msg, const char* path, GHashTable* query, Gate
                             "a state-changing request from another site is refused");
     }
 
-    const RouteAccess route = classifyRoute(path);
+    const char* action = g_str_equal(path, "/") ? queryValue(query, "action") : nullptr;
+    RouteAccess route = classifyRoute(path, action ? action : "");
     const Access need = isRead(msg) ? route.rule.read : route.rule.write;
     Credentials credentials;
     if (const char* authorization = soup_message_headers_get_one(in, "Authorization")) credentials.authorization = authorization;
@@ -192,6 +193,8 @@ void onRequest(SoupServerMessage* msg, const char* path, GHashTable* query, Gate
     if (!result.identity) return refuseUnauthenticated(msg, route.rule, path, result);
     const Identity& who = *result.identity;
     if (who.kind == Identity::Kind::Token) {
+        // Which camera a compatibility URL serves is known only against the running cameras.
+        if (route.compat && gate.settings.compatCamera) route.cameraId = gate.settings.compatCamera(path, query);
         if (!route.rule.streamToken || !isRead(msg) || who.camera != route.cameraId) {
             return respondError(msg, SOUP_STATUS_FORBIDDEN, "token_not_valid_here",
                                 "this token opens only camera " + who.camera + "'s stream, snapshot and WebSocket");

@@ -15,6 +15,7 @@
 
 #include <libsoup/soup.h>
 
+#include <functional>
 #include <initializer_list>
 #include <memory>
 
@@ -24,6 +25,9 @@ struct GateSettings {
     const ServiceConfig& config;
     Authenticator& auth;
     bool tls = false;  // the service speaks HTTPS: cookies get Secure, origins https://
+    // The camera a compatibility URL (/?action=stream, /snapshot, ...) serves, "" when
+    // none: a stream token opens it only for that camera (http/compat_path.h).
+    std::function<std::string(const char* path, GHashTable* query)> compatCamera;
 };
 
 struct Gate;

@@ -1,5 +1,6 @@
 #include "access_rules.h"
 
+#include "http/compat_path.h"
 #include "http/route_path.h"
 
 namespace camrelay {
@@ -38,6 +39,11 @@ constexpr AccessRule kMultiWs{"/api/ws", Access::Viewer, Access::Admin, false, f
 // The API's own description (docs/openapi.yaml): nothing in it is secret.
 constexpr AccessRule kOpenApi{"/api/openapi.yaml", Access::Public, Access::Admin, false, false, "/api/openapi.yaml"};
 constexpr AccessRule kEvents{"/api/events", Access::Admin, Access::Admin, false, false, "/api/events"};
+// mjpg-streamer's and ustreamer's URLs (compat_routes): what /api/cameras/{id}/stream and
+// /snapshot allow, for the camera they serve. Never a login page: Home Assistant, OctoPrint
+// and motion cannot follow one; they get 401 with the Basic challenge.
+constexpr AccessRule kCompatAction{"/?action=stream|snapshot[_N]", Access::Viewer, Access::Admin, true, false, "/?action=stream"};
+constexpr AccessRule kCompatPaths{"/stream, /snapshot, /state", Access::Viewer, Access::Admin, true, false, "/snapshot"};
 constexpr AccessRule kOther{"anything else", Access::Admin, Access::Admin, false, false, "/api/no-such-route"};
 
 bool isLoginFile(std::string_view path) {
@@ -61,8 +67,10 @@ const char* toString(Access access) {
     return "admin";
 }
 
-RouteAccess classifyRoute(std::string_view path) {
+RouteAccess classifyRoute(std::string_view path, std::string_view action) {
     if (path == "/health") return {kHealth, ""};
+    if (path == "/" && isCompatAction(action)) return {kCompatAction, "", true};
+    if (isCompatPath(path)) return {kCompatPaths, "", true};
     if (path == "/login.html") return {kLoginPage, ""};
     if (isLoginFile(path)) return {kLoginFiles, ""};
     if (path == "/api/events" || path.rfind("/api/events/", 0) == 0) return {kEvents, ""};
@@ -107,6 +115,7 @@ const std::vector<AccessRule>& accessRules() {
                                                   kCameraList, kCamera,    kStream,   kSnapshot, kCameraWs,
                                                   kPublish,   kControl,    kToken,    kRecordingControl, kCaptureList,
                                                   kRecordings, kCaptures,  kGraph, kConfig, kValidate, kMultiWs,  kEvents,   kOpenApi,
+                                                  kCompatAction, kCompatPaths,
                                                   kOther};
     return rules;
 }
@@ -123,6 +132,11 @@ const std::vector<RouteShape>& routeShapes() {
         {"/favicon.ico", "GET HEAD", "/favicon.ico", &kLoginFiles},
         {"/favicon.svg", "GET HEAD", "/favicon.svg", &kLoginFiles},
         {"/health", "GET HEAD", "/health", &kHealth},
+        // "/" with ?action= is mjpg-streamer's (kCompatAction); OpenAPI keys paths without
+        // their query, so the description gives "/" an action parameter.
+        {"/stream", "GET", "/stream", &kCompatPaths},
+        {"/snapshot", "GET HEAD", "/snapshot", &kCompatPaths},
+        {"/state", "GET HEAD", "/state", &kCompatPaths},
         {"/api/openapi.yaml", "GET HEAD", "/api/openapi.yaml", &kOpenApi},
         {"/api/session", "GET HEAD POST DELETE", "/api/session", &kSession},
         {"/api/cameras", "GET HEAD POST", "/api/cameras", &kCameraList},

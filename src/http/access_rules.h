@@ -24,6 +24,10 @@ struct AccessRule {
 struct RouteAccess {
     AccessRule rule;
     std::string cameraId;  // for routes under /api/cameras/{id}
+    // A compatibility URL (/?action=stream, /stream, ...): the camera is named by
+    // position, ?camera= or [compat] default-camera, so the gate resolves cameraId
+    // against the running cameras before checking a stream token.
+    bool compat = false;
 };
 
 // One path shape the server answers, as docs/openapi.yaml names it: the table
@@ -38,7 +42,9 @@ struct RouteShape {
 };
 
 // The rule for a request path, parsed exactly as the route handlers parse it.
-RouteAccess classifyRoute(std::string_view path);
+// action: the ?action= value ("" when absent); "/" is the page unless it names
+// a compatibility action (stream, snapshot, stream_N, snapshot_N).
+RouteAccess classifyRoute(std::string_view path, std::string_view action = {});
 // Every rule, for documentation and the auth matrix test.
 const std::vector<AccessRule>& accessRules();
 // Every path shape the server answers (compat routes, pages and API alike).

@@ -7,15 +7,20 @@ namespace camrelay {
 HttpServer::HttpServer(const ServiceConfig& config, Registry& registry, Outputs& outputs, PushIngest& ingest,
                        Authenticator& auth)
     : config_(config), registry_(registry), outputs_(outputs), ingest_(ingest), auth_(auth),
-      gate_(GateSettings{config, auth, !config.web.tlsCertificate.empty()}) {
+      gate_(GateSettings{config, auth, !config.web.tlsCertificate.empty(),
+                         [&registry, &config](const char* path, GHashTable* query) {
+                             return compatCameraFor(registry, config, path, query);
+                         }}) {
     server_ = GRef<SoupServer>::adopt(SOUP_SERVER(g_object_new(SOUP_TYPE_SERVER, "server-header", "camrelay", nullptr)));
     door_ = std::make_unique<FrontDoor>(config_.http, server_.get());
     addCameraRoutes(server_.get(), registry_, outputs_, ingest_, config_, auth_);  // "/api"
     addEventRoutes(server_.get(), registry_, config_.clientTimeoutSec);                      // "/api/events"
-    addStaticRoutes(server_.get(), registry_, outputs_, *door_);             // "/", "/health"
+    RootActionHandler rootAction = addCompatRoutes(server_.get(), registry_, outputs_, config_);  // "/stream", "/snapshot", "/state"
+    addStaticRoutes(server_.get(), registry_, outputs_, *door_, rootAction);  // "/" (and its ?action=), "/health"
     addSessionRoutes(server_.get(), auth_, !config_.web.tlsCertificate.empty());                         // "/api/session"
     addRecordingFileRoutes(server_.get(), config_);                          // "/api/recordings", "/api/captures"
-    gate_.attach(server_.get(), {"/", "/api", "/api/events", "/api/session", "/health", "/api/recordings", "/api/captures"});
+    gate_.attach(server_.get(), {"/", "/api", "/api/events", "/api/session", "/health", "/api/recordings", "/api/captures",
+                          "/stream", "/snapshot", "/state"});
 }
 
 HttpServer::~HttpServer() {

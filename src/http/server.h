@@ -14,6 +14,7 @@
 
 #include <libsoup/soup.h>
 
+#include <functional>
 #include <initializer_list>
 #include <memory>
 #include <string>
@@ -44,7 +45,14 @@ private:
 // Route groups, each in its own file.
 void addCameraRoutes(SoupServer* server, Registry& registry, Outputs& outputs, PushIngest& ingest,
                      const ServiceConfig& config, Authenticator& auth);
-void addStaticRoutes(SoupServer* server, Registry& registry, Outputs& outputs, const FrontDoor& door);
+// mjpg-streamer's "/?action=...": true when it answered msg, false for the page (addCompatRoutes).
+using RootActionHandler = std::function<bool(SoupServerMessage* msg, const char* path, GHashTable* query)>;
+void addStaticRoutes(SoupServer* server, Registry& registry, Outputs& outputs, const FrontDoor& door,
+                     RootActionHandler rootAction = {});
+// /stream, /snapshot, /state (ustreamer) and the handler of "/?action=" (compat_routes.cpp).
+RootActionHandler addCompatRoutes(SoupServer* server, Registry& registry, Outputs& outputs, const ServiceConfig& config);
+// The camera a compatibility URL serves ("" when none): the access gate checks stream tokens against it.
+std::string compatCameraFor(const Registry& registry, const ServiceConfig& config, const char* path, GHashTable* query);
 // clientTimeoutSec: an events WebSocket client that accepts no bytes for this long is dropped.
 void addEventRoutes(SoupServer* server, Registry& registry, int clientTimeoutSec);
 // /api/session (login, who am I, logout).

@@ -48,13 +48,21 @@ struct Health {
 
 }  // namespace
 
-void addStaticRoutes(SoupServer* server, Registry& registry, Outputs& outputs, const FrontDoor& door) {
+void addStaticRoutes(SoupServer* server, Registry& registry, Outputs& outputs, const FrontDoor& door,
+                     RootActionHandler rootAction) {
     soup_server_add_handler(
         server, "/",
-        [](SoupServer*, SoupServerMessage* msg, const char* path, GHashTable*, gpointer) noexcept {
-            serveWebFile(msg, path);
+        [](SoupServer*, SoupServerMessage* msg, const char* path, GHashTable* query, gpointer data) noexcept {
+            try {
+                // mjpg-streamer's /?action=stream|snapshot; any other query on "/" is the page.
+                const auto& root = *static_cast<RootActionHandler*>(data);
+                if (root && g_str_equal(path, "/") && queryValue(query, "action") && root(msg, path, query)) return;
+                serveWebFile(msg, path);
+            } catch (const std::exception& e) {
+                respondError(msg, SOUP_STATUS_INTERNAL_SERVER_ERROR, "internal", e.what());
+            }
         },
-        nullptr, nullptr);
+        new RootActionHandler(std::move(rootAction)), [](gpointer data) { delete static_cast<RootActionHandler*>(data); });
     soup_server_add_handler(
         server, "/health",
         [](SoupServer*, SoupServerMessage* msg, const char*, GHashTable*, gpointer data) noexcept {

@@ -158,6 +158,15 @@ TEST_CASE("the Authenticator picks the best credential and refuses wrong ones", 
     CHECK(off.authenticate({"", "", "", "10.0.0.1"}).identity->isAdmin());
 }
 
+namespace {
+// A rule's example as the gate sees it: the path, and ?action= for "/" (compatibility URLs).
+RouteAccess classifyExample(const std::string& example) {
+    const size_t query = example.find("?action=");
+    if (query == std::string::npos) return classifyRoute(example);
+    return classifyRoute(example.substr(0, query), example.substr(query + 8));
+}
+}  // namespace
+
 TEST_CASE("every camera action and API route has an access rule; unknown paths need an admin", "[auth]") {
     const std::set<std::string> named = [] {
         std::set<std::string> s;
@@ -168,7 +177,7 @@ TEST_CASE("every camera action and API route has an access rule; unknown paths n
     // Each rule's example path classifies back to that rule.
     for (const AccessRule& rule : accessRules()) {
         INFO(rule.route);
-        CHECK(std::string(classifyRoute(rule.example).rule.route) == rule.route);
+        CHECK(std::string(classifyExample(rule.example).rule.route) == rule.route);
     }
     // Every action the router knows (the enum runs to Unknown) is classified as something specific.
     for (int a = int(CameraAction::Stream); a < int(CameraAction::Unknown); ++a) {
@@ -188,6 +197,26 @@ TEST_CASE("every camera action and API route has an access rule; unknown paths n
     CHECK(classifyRoute("/api///cameras//yard/stream").rule.streamToken);  // as parseApiRoute reads it
     CHECK(classifyRoute("/health").rule.read == Access::Public);
     CHECK(classifyRoute("/").rule.page);
+    // mjpg-streamer's and ustreamer's URLs: the stream's rule (tokens, no login page), camera resolved by the gate.
+    for (const auto& [path, action] : std::vector<std::pair<const char*, const char*>>{
+             {"/", "stream"}, {"/", "snapshot"}, {"/", "stream_0"}, {"/", "snapshot_12"}, {"/stream", ""},
+             {"/snapshot", ""}, {"/state", ""}}) {
+        INFO(path << " action=" << action);
+        const RouteAccess route = classifyRoute(path, action);
+        CHECK(route.compat);
+        CHECK(route.rule.streamToken);
+        CHECK_FALSE(route.rule.page);
+        CHECK(route.rule.read == Access::Viewer);
+    }
+    // Any other action on "/" is the page, as before; other paths are not compatibility URLs.
+    for (const char* action : {"", "foo", "stream_", "stream_x", "stream_12345", "streams", "snapshot_-1"}) {
+        INFO(action);
+        CHECK(classifyRoute("/", action).rule.page);
+        CHECK_FALSE(classifyRoute("/", action).compat);
+    }
+    CHECK_FALSE(classifyRoute("/stream/x").compat);
+    CHECK_FALSE(classifyRoute("//stream").compat);
+    CHECK(classifyRoute("/index.html", "stream").rule.page);
     CHECK(classifyRoute("/api/events").rule.read == Access::Admin);
     CHECK(classifyRoute("/api/cameras/yard/publish").rule.read == Access::Admin);
 }

@@ -140,6 +140,22 @@ TEST_CASE("the service config is read and checked", "[config]") {
     CHECK(bad.problems.size() == 5);
 }
 
+TEST_CASE("[compat] turns the mjpg-streamer/ustreamer URLs on or off and names their camera", "[config][compat]") {
+    const ServiceConfig defaults = parseServiceConfig("x.ini", "").config;
+    CHECK(defaults.compat.enabled);
+    CHECK(defaults.compat.defaultCamera.empty());
+    auto good = parseServiceConfig("c.ini", "[compat]\nenabled=false\ndefault-camera=front-door_2\n");
+    REQUIRE(good.problems.empty());
+    CHECK_FALSE(good.config.compat.enabled);
+    CHECK(good.config.compat.defaultCamera == "front-door_2");
+    auto bad = parseServiceConfig("c.ini", "[compat]\nenabled=maybe\ndefault-camera=../etc\nport=8080\n");
+    const std::string all = joinProblems(bad.problems);
+    CHECK_THAT(all, Catch::Contains("c.ini: compat.enabled"));
+    CHECK_THAT(all, Catch::Contains("c.ini: compat.default-camera: not a camera id"));
+    CHECK_THAT(all, Catch::Contains("c.ini: compat.port: unknown key"));
+    CHECK(bad.problems.size() == 3);
+}
+
 // Issue 9: what one camera file can make the service hold, print and serve.
 TEST_CASE("100,000 unknown keys give 20 problems and a count of the rest", "[config][limits]") {
     std::string text = "[camera]\nsource=videotestsrc\n";

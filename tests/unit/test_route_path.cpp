@@ -94,8 +94,12 @@ TEST_CASE("every route shape's example has its shape and classifies to its rule"
     for (const AccessRule& rule : accessRules()) {
         INFO(rule.route);
         // Every rule guards something the server answers, except the catch-all.
-        if (std::string(rule.route) != "anything else") CHECK(rulesWithShapes.count(rule.route) == 1);
+        if (std::string(rule.route) != "anything else" && std::string(rule.route) != "/?action=stream|snapshot[_N]")
+            CHECK(rulesWithShapes.count(rule.route) == 1);
     }
+    // mjpg-streamer's "/?action=" is "/" keyed by its query, which OpenAPI paths cannot
+    // express: it has no shape of its own; "/" is described with the action parameter.
+    CHECK(std::string(classifyRoute("/", "stream_1").rule.route) == "/?action=stream|snapshot[_N]");
     CHECK(parseApiRoute("/api/openapi.yaml").kind == ApiRouteKind::OpenApi);
     CHECK(std::string(toString(classifyRoute("/api/openapi.yaml").rule.read)) == "public");
 }
