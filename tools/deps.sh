@@ -21,7 +21,7 @@ build_packages=(meson ninja-build pkg-config g++
 # systemd: systemd-analyze, systemd-sysusers and systemd-tmpfiles check the
 # installed unit and files (tests/install; Priority: important, so containers may lack it).
 # openssl: test certificates for HTTPS/WSS (tests/integration/test_tls.cpp).
-test_packages=(chromium nodejs npm fonts-dejavu-core ffmpeg systemd openssl)
+test_packages=(chromium nodejs npm fonts-dejavu-core ffmpeg systemd openssl python3-prometheus-client)
 # libclang-rt-14-dev holds libclang_rt.fuzzer (only a Recommends of clang's own packages).
 fuzz_packages=(clang libclang-rt-14-dev)
 

@@ -35,6 +35,8 @@ constexpr AccessRule kConfig{"/api/cameras/{id}/config", Access::Admin, Access::
 constexpr AccessRule kValidate{"/api/pipelines/validate", Access::Admin, Access::Admin, false, false, "/api/pipelines/validate"};
 constexpr AccessRule kMultiWs{"/api/ws", Access::Viewer, Access::Admin, false, false, "/api/ws"};
 constexpr AccessRule kEvents{"/api/events", Access::Admin, Access::Admin, false, false, "/api/events"};
+// Prometheus scrapes: figures about every camera, for anyone who may watch (Basic/Bearer; not a page).
+constexpr AccessRule kMetrics{"/metrics", Access::Viewer, Access::Admin, false, false, "/metrics"};
 constexpr AccessRule kOther{"anything else", Access::Admin, Access::Admin, false, false, "/api/no-such-route"};
 
 bool isLoginFile(std::string_view path) { return path == "/login.js" || path == "/style.css"; }
@@ -58,6 +60,7 @@ const char* toString(Access access) {
 
 RouteAccess classifyRoute(std::string_view path) {
     if (path == "/health") return {kHealth, ""};
+    if (path == "/metrics") return {kMetrics, ""};
     if (path == "/login.html") return {kLoginPage, ""};
     if (isLoginFile(path)) return {kLoginFiles, ""};
     if (path == "/api/events" || path.rfind("/api/events/", 0) == 0) return {kEvents, ""};
@@ -100,7 +103,7 @@ const std::vector<AccessRule>& accessRules() {
     static const std::vector<AccessRule> rules = {kLoginPage, kLoginFiles, kPage,     kHealth,   kSession,
                                                   kCameraList, kCamera,    kStream,   kSnapshot, kCameraWs,
                                                   kPublish,   kControl,    kToken,    kRecordingControl, kCaptureList,
-                                                  kRecordings, kCaptures,  kGraph, kConfig, kValidate, kMultiWs,  kEvents,   kOther};
+                                                  kRecordings, kCaptures,  kGraph, kConfig, kValidate, kMultiWs,  kEvents,   kMetrics, kOther};
     return rules;
 }
 

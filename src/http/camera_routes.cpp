@@ -173,14 +173,14 @@ void CameraRoutes::websocket(SoupServerMessage* msg, Camera& camera, GHashTable*
     options.maxFps = *fps;
     const std::optional<std::string> handshake = checkWebSocketUpgrade(msg);
     if (!handshake) return;
-    if (StolenConnection c = stealConnection(msg))
+    if (StolenConnection c = stealConnection(msg, SOUP_STATUS_SWITCHING_PROTOCOLS))
         outputs.websockets().addCameraViewer(std::move(c.stream), std::move(c.socket), *handshake, camera, options);
 }
 
 void CameraRoutes::multiWebsocket(SoupServerMessage* msg) {
     const std::optional<std::string> handshake = checkWebSocketUpgrade(msg);
     if (!handshake) return;
-    if (StolenConnection c = stealConnection(msg))
+    if (StolenConnection c = stealConnection(msg, SOUP_STATUS_SWITCHING_PROTOCOLS))
         outputs.websockets().addMultiViewer(std::move(c.stream), std::move(c.socket), *handshake);
 }
 
@@ -191,7 +191,7 @@ void CameraRoutes::publish(SoupServerMessage* msg, const CameraPtr& cameraPtr) {
                             "camera " + camera.id() + " has its own source; only source=push cameras take frames");
     const std::optional<std::string> handshake = checkWebSocketUpgrade(msg);
     if (!handshake) return;
-    if (StolenConnection c = stealConnection(msg))
+    if (StolenConnection c = stealConnection(msg, SOUP_STATUS_SWITCHING_PROTOCOLS))
         ingest.addPublisher(std::move(c.stream), std::move(c.socket), *handshake, cameraPtr);
 }
 

@@ -1,6 +1,7 @@
 #include "server.h"
 
 #include "core/log.h"
+#include "http/metrics.h"
 
 namespace camrelay {
 
@@ -15,7 +16,9 @@ HttpServer::HttpServer(const ServiceConfig& config, Registry& registry, Outputs&
     addStaticRoutes(server_.get(), registry_, outputs_, *door_);             // "/", "/health"
     addSessionRoutes(server_.get(), auth_, !config_.web.tlsCertificate.empty());                         // "/api/session"
     addRecordingFileRoutes(server_.get(), config_);                          // "/api/recordings", "/api/captures"
-    gate_.attach(server_.get(), {"/", "/api", "/api/events", "/api/session", "/health", "/api/recordings", "/api/captures"});
+    addMetricsRoutes(server_.get(), registry_, outputs_, *door_);            // "/metrics" (http/metrics.h)
+    gate_.attach(server_.get(), {"/", "/api", "/api/events", "/api/session", "/health", "/api/recordings", "/api/captures",
+                                 "/metrics"});
 }
 
 HttpServer::~HttpServer() {

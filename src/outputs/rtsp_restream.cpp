@@ -7,6 +7,7 @@
 
 #include <gst/app/gstappsrc.h>
 
+#include <atomic>
 #include <memory>
 #include <optional>
 #include <utility>
@@ -44,6 +45,16 @@ std::string rtspMediaLaunch() {
 // after it. Access units before PLAYING are skipped.
 static bool playing(GstElement* appsrc) { return GST_STATE(appsrc) == GST_STATE_PLAYING; }
 
+// appsrc's own counters (GStreamer 1.20+): buffers passed on and dropped by its leaky queue.
+struct AppSrcCounts {
+    guint64 out = 0, dropped = 0;
+};
+static AppSrcCounts appSrcCounts(GstElement* appsrc) {
+    AppSrcCounts c;
+    if (appsrc) g_object_get(appsrc, "out", &c.out, "dropped", &c.dropped, nullptr);
+    return c;
+}
+
 // One camera's mount. Shared with callbacks queued for the loop, which check
 // `alive` so none runs after the re-streamer is gone.
 struct RtspRestream::Mount {
@@ -53,6 +64,10 @@ struct RtspRestream::Mount {
     GRef<GstElement> source;  // the running media's appsrc, if any
     int tapListener = 0;      // on the camera's shared H.264 stream
     H264Stream::Claim claim;  // the stream (and an on-demand camera) runs while RTSP clients watch
+    // Figures of the medias gone (their appsrc's counters end with them).
+    uint64_t framesBefore = 0, droppedBefore = 0;
+    // Added to on the streaming thread (the tap), read on the loop.
+    std::shared_ptr<std::atomic<uint64_t>> bytesIn = std::make_shared<std::atomic<uint64_t>>(0);
 
     bool passthrough() const { return camera->h264().passthrough(); }
 
@@ -68,8 +83,9 @@ struct RtspRestream::Mount {
         // "non monotonically increasing dts" for two on one 1/30 tick).
         const GstClockTime spacing = stream.passthrough() ? GST_MSECOND : GST_SECOND / SharedH264Stream::kEncodedFps;
         auto stamper = std::make_shared<FrameStamper>(spacing, G_MAXUINT64 / 2);
-        tapListener = stream.tap().add([appsrc, stamper](GstBuffer* au) {
+        tapListener = stream.tap().add([appsrc, stamper, bytes = bytesIn](GstBuffer* au) {
             if (!playing(appsrc.get())) return;
+            bytes->fetch_add(gst_buffer_get_size(au), std::memory_order_relaxed);
             stamper->push(appsrc.get(), gst_buffer_copy(au));  // the copy shares the memory
         });
         logInfo(camera->id(), passthrough() ? "RTSP clients connected: passing the camera's H.264 through (no encoder)"
@@ -78,6 +94,9 @@ struct RtspRestream::Mount {
     void detach(GstElement* src) {
         if (!source || source.get() != src) return;  // none, or an older media already replaced
         if (tapListener) camera->h264().tap().remove(std::exchange(tapListener, 0));
+        const AppSrcCounts counts = appSrcCounts(source.get());
+        framesBefore += counts.out;
+        droppedBefore += counts.dropped;
         source.reset();
         claim.reset();
         logInfo(camera->id(), "no RTSP clients: released the camera's H.264 stream");
@@ -237,6 +256,36 @@ bool RtspRestream::active(const std::string& cameraId) const {
 bool RtspRestream::passthrough(const std::string& cameraId) const {
     auto it = mounts_.find(cameraId);
     return it != mounts_.end() && it->second->passthrough();
+}
+
+RtspStats RtspRestream::stats(const std::string& cameraId) const {
+    RtspStats s;
+    auto it = mounts_.find(cameraId);
+    if (it == mounts_.end()) return s;
+    const Mount& mount = *it->second;
+    const AppSrcCounts now = appSrcCounts(mount.source.get());
+    s.framesSent = mount.framesBefore + now.out;
+    s.framesDropped = mount.droppedBefore + now.dropped;
+    s.bytesSent = mount.bytesIn->load(std::memory_order_relaxed);
+    GRef<GstRTSPSessionPool> pool = GRef<GstRTSPSessionPool>::adopt(gst_rtsp_server_get_session_pool(server_.get()));
+    if (!pool) return s;
+    struct Walk {
+        std::string path;
+        uint64_t sessions = 0;
+    } walk{"/" + cameraId};
+    gst_rtsp_session_pool_filter(pool.get(), [](GstRTSPSessionPool*, GstRTSPSession* session, gpointer data) noexcept {
+        gst_rtsp_session_filter(session, [](GstRTSPSession*, GstRTSPSessionMedia* media, gpointer data) noexcept {
+            auto* walk = static_cast<Walk*>(data);
+            gint matched = 0;
+            // matches() is a prefix test: "/cam" must not count the sessions of "/cam2" (nor the reverse).
+            if (gst_rtsp_session_media_matches(media, walk->path.c_str(), &matched) && size_t(matched) == walk->path.size())
+                ++walk->sessions;
+            return GST_RTSP_FILTER_KEEP;
+        }, data);
+        return GST_RTSP_FILTER_KEEP;
+    }, &walk);
+    s.viewers = walk.sessions;
+    return s;
 }
 
 void RtspRestream::onMediaConfigure(GstRTSPMediaFactory*, GstRTSPMedia* media, gpointer data) noexcept {
