@@ -31,9 +31,9 @@ namespace camrelay {
 // are what went into it once, whatever the number of clients.
 struct RtspStats {
     uint64_t viewers = 0;        // RTSP sessions set up on the camera's mount now
-    uint64_t framesSent = 0;     // access units the media's appsrc passed on, every media so far
-    uint64_t bytesSent = 0;      // H.264 bytes pushed into the media
-    uint64_t framesDropped = 0;  // access units the appsrc dropped (a media more than a second behind)
+    uint64_t framesSent = 0;     // access units the media's appsrc passed to the payloader, every media so far
+    uint64_t bytesSent = 0;      // their H.264 bytes
+    uint64_t framesDropped = 0;  // access units its leaky queue dropped or held unsent, counted when a media ends
 };
 
 class RtspRestream {
