@@ -34,14 +34,21 @@ function makeView(id) {
   const message = element('div', 'offline', 'waiting for frames…');
   frame.append(canvas, message);
   const meta = element('div', 'meta');
-  const name = element('span', 'name', id);
+  const name = element('span', 'name', id);  // the camera's name once subscribed (showName)
   const state = element('span', 'state', 'connecting');
   meta.append(name, state);
   const stats = element('div', 'detail stats');
   tile.append(frame, meta, stats);
   views.append(tile);
-  return { id, tile, canvas, message, state, stats, frames: 0, bytes: 0, arrivals: [], latencies: [],
+  return { id, tile, canvas, message, name, state, stats, frames: 0, bytes: 0, arrivals: [], latencies: [],
            lastNumber: 0, drawing: false, pending: null };
+}
+
+// The name the camera's file gives it; the id stays as the tooltip (it is what the URL names).
+function showName(view, name) {
+  if (typeof name !== 'string' || !name) return;
+  view.name.textContent = name;
+  view.name.title = view.id;
 }
 
 // Header: "CRF1", header length, flags (1: offline placeholder), id length,
@@ -145,6 +152,7 @@ function connect() {
     const m = JSON.parse(event.data);
     const v = m.data && cameras.get(m.data.camera);
     if (m.type === 'state' && v) showState(v, m.data.state, m.data.error);
+    if (m.type === 'subscribed' && v) showName(v, m.data.name);
     if (m.type === 'error' && m.data.code === 'unknown_camera') {
       for (const view of cameras.values())
         if (m.data.message.includes(`"${view.id}"`)) {

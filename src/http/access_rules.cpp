@@ -8,7 +8,8 @@ namespace {
 
 // Pages and the files they load. The login page and what it needs are public.
 constexpr AccessRule kLoginPage{"/login.html", Access::Public, Access::Admin, false, false, "/login.html"};
-constexpr AccessRule kLoginFiles{"/login.js, /style.css", Access::Public, Access::Admin, false, false, "/login.js"};
+// The icon too: browsers fetch /favicon.ico before anyone logs in.
+constexpr AccessRule kLoginFiles{"/login.js, /style.css, /favicon.ico, /favicon.svg", Access::Public, Access::Admin, false, false, "/login.js"};
 constexpr AccessRule kPage{"/ and /{page}", Access::Viewer, Access::Admin, false, true, "/viewer.html"};
 constexpr AccessRule kHealth{"/health", Access::Public, Access::Admin, false, false, "/health"};
 constexpr AccessRule kSession{"/api/session", Access::Public, Access::Public, false, false, "/api/session"};
@@ -34,12 +35,16 @@ constexpr AccessRule kGraph{"/api/cameras/{id}/graph", Access::Admin, Access::Ad
 constexpr AccessRule kConfig{"/api/cameras/{id}/config", Access::Admin, Access::Admin, false, false, "/api/cameras/demo/config"};
 constexpr AccessRule kValidate{"/api/pipelines/validate", Access::Admin, Access::Admin, false, false, "/api/pipelines/validate"};
 constexpr AccessRule kMultiWs{"/api/ws", Access::Viewer, Access::Admin, false, false, "/api/ws"};
+// The API's own description (docs/openapi.yaml): nothing in it is secret.
+constexpr AccessRule kOpenApi{"/api/openapi.yaml", Access::Public, Access::Admin, false, false, "/api/openapi.yaml"};
 constexpr AccessRule kEvents{"/api/events", Access::Admin, Access::Admin, false, false, "/api/events"};
 // Prometheus scrapes: figures about every camera, for anyone who may watch (Basic/Bearer; not a page).
 constexpr AccessRule kMetrics{"/metrics", Access::Viewer, Access::Admin, false, false, "/metrics"};
 constexpr AccessRule kOther{"anything else", Access::Admin, Access::Admin, false, false, "/api/no-such-route"};
 
-bool isLoginFile(std::string_view path) { return path == "/login.js" || path == "/style.css"; }
+bool isLoginFile(std::string_view path) {
+    return path == "/login.js" || path == "/style.css" || path == "/favicon.ico" || path == "/favicon.svg";
+}
 
 // "/", "/index.html", "/viewer.js": one flat folder of page files (static_routes).
 bool isPageFile(std::string_view path) {
@@ -72,6 +77,7 @@ RouteAccess classifyRoute(std::string_view path) {
         case ApiRouteKind::Session: return {kSession, ""};
         case ApiRouteKind::MultiWebsocket: return {kMultiWs, ""};
         case ApiRouteKind::PipelineValidate: return {kValidate, ""};
+        case ApiRouteKind::OpenApi: return {kOpenApi, ""};
         case ApiRouteKind::CameraList: return {kCameraList, ""};
         case ApiRouteKind::Camera:
             switch (route.action) {
@@ -103,8 +109,47 @@ const std::vector<AccessRule>& accessRules() {
     static const std::vector<AccessRule> rules = {kLoginPage, kLoginFiles, kPage,     kHealth,   kSession,
                                                   kCameraList, kCamera,    kStream,   kSnapshot, kCameraWs,
                                                   kPublish,   kControl,    kToken,    kRecordingControl, kCaptureList,
-                                                  kRecordings, kCaptures,  kGraph, kConfig, kValidate, kMultiWs,  kEvents,   kMetrics, kOther};
+                                                  kRecordings, kCaptures,  kGraph, kConfig, kValidate, kMultiWs,  kEvents,   kOpenApi,
+                                                  kMetrics, kOther};
     return rules;
+}
+
+const std::vector<RouteShape>& routeShapes() {
+    // HEAD is listed where the handler answers it (isRead()); recordings and
+    // captures are ids with slashes, so their shapes spell the segments out.
+    static const std::vector<RouteShape> shapes = {
+        {"/", "GET HEAD", "/", &kPage},
+        {"/{page}", "GET HEAD", "/viewer.html", &kPage},
+        {"/login.html", "GET HEAD", "/login.html", &kLoginPage},
+        {"/login.js", "GET HEAD", "/login.js", &kLoginFiles},
+        {"/style.css", "GET HEAD", "/style.css", &kLoginFiles},
+        {"/health", "GET HEAD", "/health", &kHealth},
+        {"/api/openapi.yaml", "GET HEAD", "/api/openapi.yaml", &kOpenApi},
+        {"/api/session", "GET HEAD POST DELETE", "/api/session", &kSession},
+        {"/api/cameras", "GET HEAD POST", "/api/cameras", &kCameraList},
+        {"/api/cameras/{id}", "GET HEAD PUT PATCH DELETE", "/api/cameras/demo", &kCamera},
+        {"/api/cameras/{id}/config", "GET HEAD", "/api/cameras/demo/config", &kConfig},
+        {"/api/cameras/{id}/stream", "GET", "/api/cameras/demo/stream", &kStream},
+        {"/api/cameras/{id}/snapshot", "GET HEAD", "/api/cameras/demo/snapshot", &kSnapshot},
+        {"/api/cameras/{id}/ws", "GET", "/api/cameras/demo/ws", &kCameraWs},
+        {"/api/cameras/{id}/publish", "GET", "/api/cameras/demo/publish", &kPublish},
+        {"/api/cameras/{id}/start", "POST", "/api/cameras/demo/start", &kControl},
+        {"/api/cameras/{id}/stop", "POST", "/api/cameras/demo/stop", &kControl},
+        {"/api/cameras/{id}/token", "POST", "/api/cameras/demo/token", &kToken},
+        {"/api/cameras/{id}/recording", "GET HEAD POST DELETE", "/api/cameras/demo/recording", &kRecordingControl},
+        {"/api/cameras/{id}/captures", "GET HEAD", "/api/cameras/demo/captures", &kCaptureList},
+        {"/api/cameras/{id}/graph", "GET HEAD", "/api/cameras/demo/graph", &kGraph},
+        {"/api/recordings", "GET HEAD", "/api/recordings", &kRecordings},
+        {"/api/recordings/{camera}/{date}/{recording}", "GET HEAD DELETE",
+         "/api/recordings/demo/2026-01-01/demo-20260101T000000Z.mkv", &kRecordings},
+        {"/api/captures/{camera}/captures/{capture}", "GET HEAD DELETE",
+         "/api/captures/demo/captures/demo-20260101T000000Z.jpg", &kCaptures},
+        {"/api/pipelines/validate", "POST", "/api/pipelines/validate", &kValidate},
+        {"/api/ws", "GET", "/api/ws", &kMultiWs},
+        {"/api/events", "GET HEAD", "/api/events", &kEvents},
+        {"/metrics", "GET HEAD", "/metrics", &kMetrics},
+    };
+    return shapes;
 }
 
 }  // namespace camrelay

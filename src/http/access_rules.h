@@ -26,9 +26,22 @@ struct RouteAccess {
     std::string cameraId;  // for routes under /api/cameras/{id}
 };
 
+// One path shape the server answers, as docs/openapi.yaml names it: the table
+// the OpenAPI coverage test (tests/integration/test_openapi.cpp) holds the
+// document against, both ways. A route's handler answers exactly these
+// methods (any other gets 405), and classifyRoute(example) gives its rule.
+struct RouteShape {
+    const char* path;        // OpenAPI-style, e.g. "/api/cameras/{id}/start"
+    const char* methods;     // every method answered, space-separated: "GET HEAD POST"
+    const char* example;     // a concrete path of this shape
+    const AccessRule* rule;  // the rule among accessRules() that guards it
+};
+
 // The rule for a request path, parsed exactly as the route handlers parse it.
 RouteAccess classifyRoute(std::string_view path);
 // Every rule, for documentation and the auth matrix test.
 const std::vector<AccessRule>& accessRules();
+// Every path shape the server answers (compat routes, pages and API alike).
+const std::vector<RouteShape>& routeShapes();
 
 }  // namespace camrelay

@@ -1,7 +1,8 @@
-// /api/cameras[/{id}[/start|stop|stream|snapshot|ws|publish|token]], /api/ws
+// /api/cameras[/{id}[/start|stop|stream|snapshot|ws|publish|token]], /api/ws, /api/openapi.yaml
 #include "core/json_input.h"
 #include "http/access_gate.h"
 #include "core/clock.h"
+#include "core/gobject_ptr.h"
 #include "core/log.h"
 #include "http/camera_edit_routes.h"
 #include "http/camera_json.h"
@@ -33,7 +34,7 @@ struct CameraRoutes {
     void list(SoupServerMessage* msg);
     void stream(SoupServerMessage* msg, Camera& camera, GHashTable* query);
     void websocket(SoupServerMessage* msg, Camera& camera, GHashTable* query);
-    void multiWebsocket(SoupServerMessage* msg);
+    void multiWebsocket(SoupServerMessage* msg, GHashTable* query);
     void publish(SoupServerMessage* msg, const CameraPtr& camera);
     bool viewerAllowed(SoupServerMessage* msg, const Camera& camera);
     void snapshot(SoupServerMessage* msg, Camera& camera);
@@ -41,11 +42,28 @@ struct CameraRoutes {
     void token(SoupServerMessage* msg, Camera& camera);
 };
 
+// docs/openapi.yaml as compiled into the binary (data/camrelay.gresource.xml):
+// the description always matches the build that serves it.
+void respondOpenApi(SoupServerMessage* msg) {
+    if (!isRead(msg)) return respondMethodNotAllowed(msg, "GET, HEAD");
+    GUniquePtr<GBytes> yaml(
+        g_resources_lookup_data("/camrelay/docs/openapi.yaml", G_RESOURCE_LOOKUP_FLAGS_NONE, nullptr));
+    if (!yaml)
+        return respondError(msg, SOUP_STATUS_INTERNAL_SERVER_ERROR, "internal",
+                            "docs/openapi.yaml is not compiled into this binary");
+    SoupMessageHeaders* headers = soup_server_message_get_response_headers(msg);
+    soup_message_headers_set_content_type(headers, "application/yaml", nullptr);
+    soup_message_headers_replace(headers, "Cache-Control", "no-cache");
+    soup_server_message_set_status(msg, SOUP_STATUS_OK, nullptr);
+    soup_message_body_append_bytes(soup_server_message_get_response_body(msg), yaml.get());
+}
+
 void CameraRoutes::handle(SoupServerMessage* msg, const char* path, GHashTable* query) {
     const ApiRoute route = parseApiRoute(path);
+    if (route.kind == ApiRouteKind::OpenApi) return respondOpenApi(msg);
     if (route.kind == ApiRouteKind::MultiWebsocket) {
         if (!methodIs(msg, "GET")) return respondMethodNotAllowed(msg, "GET");
-        return multiWebsocket(msg);
+        return multiWebsocket(msg, query);
     }
     if (route.kind == ApiRouteKind::PipelineValidate) return respondPipelineValidate(msg);  // issue 12: validate
     if (route.kind == ApiRouteKind::NotFound || route.kind == ApiRouteKind::Session) {
@@ -161,13 +179,26 @@ void CameraRoutes::stream(SoupServerMessage* msg, Camera& camera, GHashTable* qu
         outputs.mjpeg(camera.id())->addViewer(std::move(c.stream), std::move(c.socket), MjpegViewerOptions{*fps});
 }
 
+namespace {
+
+// ?format=json|binary of both WebSocket viewer routes; nullopt after a 400.
+std::optional<WsFrameFormat> parseWsFormat(SoupServerMessage* msg, GHashTable* query, WsFrameFormat fallback) {
+    const char* format = queryValue(query, "format");
+    if (!format) return fallback;
+    if (g_str_equal(format, "json")) return WsFrameFormat::Json;
+    if (g_str_equal(format, "binary")) return WsFrameFormat::Binary;
+    respondError(msg, SOUP_STATUS_BAD_REQUEST, "bad_format",
+                 std::string("format must be json or binary (got \"") + format + "\")");
+    return std::nullopt;
+}
+
+}  // namespace
+
 void CameraRoutes::websocket(SoupServerMessage* msg, Camera& camera, GHashTable* query) {
     WsViewerOptions options;
-    const char* format = queryValue(query, "format");
-    if (format && !g_str_equal(format, "json") && !g_str_equal(format, "binary"))
-        return respondError(msg, SOUP_STATUS_BAD_REQUEST, "bad_format",
-                            std::string("format must be json or binary (got \"") + format + "\")");
-    if (format && g_str_equal(format, "binary")) options.format = WsFrameFormat::Binary;
+    const std::optional<WsFrameFormat> format = parseWsFormat(msg, query, WsFrameFormat::Json);
+    if (!format) return;
+    options.format = *format;
     const std::optional<double> fps = parseFps(msg, query);
     if (!fps || !viewerAllowed(msg, camera)) return;
     options.maxFps = *fps;
@@ -177,11 +208,14 @@ void CameraRoutes::websocket(SoupServerMessage* msg, Camera& camera, GHashTable*
         outputs.websockets().addCameraViewer(std::move(c.stream), std::move(c.socket), *handshake, camera, options);
 }
 
-void CameraRoutes::multiWebsocket(SoupServerMessage* msg) {
+void CameraRoutes::multiWebsocket(SoupServerMessage* msg, GHashTable* query) {
+    // Binary by default: the dashboard's format, and it costs a third less than base64.
+    const std::optional<WsFrameFormat> format = parseWsFormat(msg, query, WsFrameFormat::Binary);
+    if (!format) return;
     const std::optional<std::string> handshake = checkWebSocketUpgrade(msg);
     if (!handshake) return;
     if (StolenConnection c = stealConnection(msg, SOUP_STATUS_SWITCHING_PROTOCOLS))
-        outputs.websockets().addMultiViewer(std::move(c.stream), std::move(c.socket), *handshake);
+        outputs.websockets().addMultiViewer(std::move(c.stream), std::move(c.socket), *handshake, *format);
 }
 
 void CameraRoutes::publish(SoupServerMessage* msg, const CameraPtr& cameraPtr) {

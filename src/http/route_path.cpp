@@ -50,6 +50,10 @@ ApiRoute parseApiRoute(std::string_view path) {
         route.kind = ApiRouteKind::Session;
         return route;
     }
+    if (parts.size() == 2 && parts[0] == "api" && parts[1] == "openapi.yaml") {
+        route.kind = ApiRouteKind::OpenApi;
+        return route;
+    }
     if (parts.size() == 3 && parts[0] == "api" && parts[1] == "pipelines" && parts[2] == "validate") {
         route.kind = ApiRouteKind::PipelineValidate;
         return route;

@@ -15,6 +15,7 @@ enum class ApiRouteKind {
     BadCameraId,     // /api/cameras/{id}[/{action}] with an id isValidCameraId() refuses
     Camera,          // /api/cameras/{id}[/{action}]
     PipelineValidate,  // /api/pipelines/validate
+    OpenApi,         // /api/openapi.yaml: docs/openapi.yaml, compiled in
 };
 
 enum class CameraAction { None, Stream, Ws, Publish, Snapshot, Start, Stop, Token, Recording, Captures, Graph, Config, Unknown };

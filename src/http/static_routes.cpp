@@ -2,6 +2,7 @@
 #include "core/clock.h"
 #include "http/access_gate.h"
 #include "http/json.h"
+#include "http/request.h"
 #include "http/server.h"
 
 #include <regex>
@@ -16,6 +17,7 @@ const char* contentTypeFor(const std::string& name) {
     if (g_str_has_suffix(name.c_str(), ".css")) return "text/css; charset=utf-8";
     if (g_str_has_suffix(name.c_str(), ".svg")) return "image/svg+xml";
     if (g_str_has_suffix(name.c_str(), ".png")) return "image/png";
+    if (g_str_has_suffix(name.c_str(), ".ico")) return "image/vnd.microsoft.icon";
     return "application/octet-stream";
 }
 
@@ -57,6 +59,7 @@ void addStaticRoutes(SoupServer* server, Registry& registry, Outputs& outputs, c
         server, "/health",
         [](SoupServer*, SoupServerMessage* msg, const char*, GHashTable*, gpointer data) noexcept {
             auto* health = static_cast<Health*>(data);
+            if (!isRead(msg)) return respondMethodNotAllowed(msg, "GET, HEAD");
             if (!requestIdentity(msg)) {
                 // Auth is on and no credential came: liveness only, nothing about the cameras.
                 JsonObjectValue body;

@@ -148,15 +148,16 @@ void WebSocketHub::addCameraViewer(GRef<GIOStream> connection, GRef<GSocket> soc
     sockets_.sweep();
 }
 
-void WebSocketHub::addMultiViewer(GRef<GIOStream> connection, GRef<GSocket> socket, const std::string& handshake) {
+void WebSocketHub::addMultiViewer(GRef<GIOStream> connection, GRef<GSocket> socket, const std::string& handshake,
+                                  WsFrameFormat format) {
     Client& client = sockets_.add(std::move(connection), std::move(socket));
     auto state = std::make_shared<ClientState>();
     state->multi = true;
-    state->format = WsFrameFormat::Binary;  // frames tagged with the camera id
+    state->format = format;  // both formats name the camera of every frame
     client.state = state;
     sockets_.sendControl(client, shared(handshake));
     JsonMessage hello("hello");
-    hello.add("format", std::string("binary"));
+    hello.add("format", std::string(format == WsFrameFormat::Json ? "json" : "binary"));
     sendWsText(sockets_, client, hello.text());
     sockets_.sweep();
 }
@@ -170,7 +171,10 @@ void WebSocketHub::subscribe(Client& client, ClientState& state, const std::stri
         it->second.demand = feed.camera->demand();
     }
     if (state.multi) {
-        sendWsText(sockets_, client, JsonMessage("subscribed").add("camera", cameraId).add("fps", fps).text());
+        // The name too: a client showing many cameras labels them as the dashboard does.
+        sendWsText(sockets_, client,
+                   JsonMessage("subscribed").add("camera", cameraId).add("name", feed.camera->config().name)
+                       .add("fps", fps).text());
         sendWsText(sockets_, client, stateMessage(*feed.camera));
     }
     // A new viewer sees the latest frame at once, not after the next capture.

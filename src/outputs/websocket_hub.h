@@ -3,7 +3,7 @@
 // ViewerSockets (so flow control is bounded: see viewer_sockets.h).
 //
 //   /api/cameras/{id}/ws?format=json|binary   one camera
-//   /api/ws                                   any cameras: subscribe/unsubscribe
+//   /api/ws?format=binary|json                any cameras: subscribe/unsubscribe
 //
 // Every frame message (JSON with base64, or binary with a small header) is
 // built once per frame and format, when the first viewer needs it, and the
@@ -44,7 +44,10 @@ public:
     // handshake response is written first.
     void addCameraViewer(GRef<GIOStream> connection, GRef<GSocket> socket, const std::string& handshake,
                          Camera& camera, WsViewerOptions options);
-    void addMultiViewer(GRef<GIOStream> connection, GRef<GSocket> socket, const std::string& handshake);
+    // /api/ws: the server greets with {"type":"hello","data":{"format":...}}; frames of
+    // every subscribed camera come in that format (JSON carries the id as stream_id).
+    void addMultiViewer(GRef<GIOStream> connection, GRef<GSocket> socket, const std::string& handshake,
+                        WsFrameFormat format);
 
     // Asked before an /api/ws subscription adds a viewer to a camera (the
     // owner counts every kind of viewer against limits.max-viewers-per-camera).

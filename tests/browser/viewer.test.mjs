@@ -42,6 +42,35 @@ test('the viewer draws changing frames with stats, and says when a camera is sto
   assert.match(stats, /fps · \d+ frames · \d+ KiB\/s · latency \d+ ms/);
   assert.equal(await page.locator('#connection').getAttribute('data-state'), 'open');
   await page.locator('section[data-camera="parked"] .offline', { hasText: 'Camera stopped' }).waitFor({ timeout: 5000 });
+  // Names as on the dashboard (issue 13), the id as the tooltip.
+  const parkedName = page.locator('section[data-camera="parked"] .name');
+  await parkedName.filter({ hasText: 'Parked' }).waitFor({ timeout: 5000 });
+  assert.equal(await parkedName.getAttribute('title'), 'parked');
+  await page.close();
+});
+
+test('every page has an icon and loads without a console error (issue 13: /favicon.ico was 404)', async () => {
+  const page = await browser.newPage();
+  const errors = [];
+  page.on('console', m => { if (m.type() === 'error') errors.push(m.text()); });
+  // ERR_ABORTED: the next goto() cut a load short (the icon is fetched lazily); not a failure of the page.
+  page.on('requestfailed', r => {
+    if (r.failure()?.errorText !== 'net::ERR_ABORTED') errors.push(`${r.url()}: ${r.failure()?.errorText}`);
+  });
+  page.on('response', r => { if (r.status() >= 400) errors.push(`${r.url()}: ${r.status()}`); });
+  for (const path of ['/', '/viewer.html?camera=demo', '/recordings.html', '/login.html']) {
+    await page.goto(`${service.url}${path}`);
+    await page.waitForLoadState('networkidle').catch(() => {});
+    const icon = await page.evaluate(() => document.querySelector('link[rel="icon"]')?.href);
+    const answer = await page.request.get(icon);
+    assert.equal(answer.status(), 200, `${path}: icon ${icon}`);
+    assert.match(answer.headers()['content-type'], /^image\//);
+  }
+  const ico = await page.request.get(`${service.url}/favicon.ico`);
+  assert.equal(ico.status(), 200);
+  assert.equal(ico.headers()['content-type'], 'image/vnd.microsoft.icon');
+  assert.deepEqual([...(await ico.body()).subarray(0, 4)], [0, 0, 1, 0], 'an ICO header');
+  assert.deepEqual(errors, []);
   await page.close();
 });
 

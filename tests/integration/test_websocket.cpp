@@ -269,3 +269,37 @@ TEST_CASE("one socket, many cameras: /api/ws subscriptions, tagged binary frames
     CHECK(jsonNumber(service.cameraJson("front"), "$.ws_viewers") == 0);
     CHECK(jsonNumber(service.cameraJson("back"), "$.ws_viewers") == 1);
 }
+
+TEST_CASE("issue 13: /api/ws?format=json sends every camera's frames as JSON text naming the camera", "[websocket][multi]") {
+    ServiceProcess service({{"front.conf", demoCamera(320, 240, 30)}, {"back.conf", demoCamera(160, 120, 15)}});
+    REQUIRE(service.waitForState("front", "live"));
+    REQUIRE(service.waitForState("back", "live"));
+    WsClient ws(service.port(), "/api/ws?format=json");
+    REQUIRE(ws.waitFor([&] { return !ofType(ws.messages(), "hello").empty(); }, 3000));
+    CHECK(jsonString(ofType(ws.messages(), "hello")[0].data, "$.data.format") == "json");
+    ws.sendText(R"({"type":"subscribe","data":{"camera":"front"}})");
+    ws.sendText(R"({"type":"subscribe","data":{"camera":"back"}})");
+    auto framesOf = [&](const std::string& id) {
+        std::vector<WsMessage> out;
+        for (const auto& m : ofType(ws.messages(), "frame"))
+            if (jsonString(m.data, "$.data.stream_id") == id) out.push_back(m);
+        return out;
+    };
+    REQUIRE(ws.waitFor([&] { return framesOf("front").size() >= 10 && framesOf("back").size() >= 5; }, 5000));
+    for (const auto& m : ws.messages()) CHECK_FALSE(m.binary);
+    for (const char* id : {"front", "back"}) {
+        const WsMessage m = framesOf(id).back();
+        CHECK(decodeJpegSize(base64Decode(jsonString(m.data, "$.data.frame"))) ==
+              (std::string(id) == "front" ? std::make_pair(320, 240) : std::make_pair(160, 120)));
+        CHECK(jsonNumber(m.data, "$.data.frame_number") > 0);
+        CHECK(jsonNumber(m.data, "$.data.timestamp") > 1.7e12);
+    }
+
+    // The default stays binary (the dashboard's format); anything else is refused before the upgrade.
+    WsClient binary(service.port(), "/api/ws");
+    REQUIRE(binary.waitFor([&] { return !ofType(binary.messages(), "hello").empty(); }, 3000));
+    CHECK(jsonString(ofType(binary.messages(), "hello")[0].data, "$.data.format") == "binary");
+    const HttpResponse bad = httpRequest(service.port(), "GET", "/api/ws?format=xml");
+    CHECK(bad.status == 400);
+    CHECK(jsonString(bad.body, "$.error") == "bad_format");
+}

@@ -77,4 +77,39 @@ HttpResponse httpRequest(int port, const std::string& method, const std::string&
     return response;
 }
 
+HttpResponse httpRequestHead(int port, const std::string& method, const std::string& target, const std::string& body,
+                             const std::string& extraHeaders) {
+    const int fd = connectLoopback(port);
+    if (fd < 0) throw std::runtime_error("cannot connect to port " + std::to_string(port));
+    std::string request = method + " " + target + " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n" + extraHeaders;
+    if (!body.empty() || method == "POST" || method == "PUT" || method == "PATCH")
+        request += "Content-Length: " + std::to_string(body.size()) + "\r\n";
+    request += "\r\n" + body;
+    size_t sent = 0;
+    while (sent < request.size()) {
+        const ssize_t n = send(fd, request.data() + sent, request.size() - sent, MSG_NOSIGNAL);
+        if (n <= 0) break;  // the server may answer and close before reading it all
+        sent += size_t(n);
+    }
+    std::string reply;
+    char buffer[4096];
+    pollfd p{fd, POLLIN, 0};
+    // Up to the end of the head, 10 s at most (a snapshot may wait for a camera).
+    while (reply.find("\r\n\r\n") == std::string::npos && poll(&p, 1, 10000) > 0) {
+        const ssize_t n = recv(fd, buffer, sizeof buffer, 0);
+        if (n <= 0) break;
+        reply.append(buffer, size_t(n));
+    }
+    close(fd);
+    const auto headEnd = reply.find("\r\n\r\n");
+    if (reply.compare(0, 5, "HTTP/") != 0 || headEnd == std::string::npos)
+        throw std::runtime_error(method + " " + target + ": no HTTP response head (got " + std::to_string(reply.size()) +
+                                 " bytes)");
+    HttpResponse response;
+    response.status = std::atoi(reply.c_str() + 9);
+    response.headers = parseHeaderLines(reply.substr(reply.find("\r\n") + 2, headEnd));
+    response.body = reply.substr(headEnd + 4);  // whatever of the body came with the head
+    return response;
+}
+
 }  // namespace camrelay::testing

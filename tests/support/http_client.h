@@ -23,6 +23,11 @@ int closedPort();
 // when the connection fails or the response does not parse.
 HttpResponse httpRequest(int port, const std::string& method, const std::string& target,
                          const std::string& body = {}, const std::string& extraHeaders = {});
+// One request, and only the response's status line and headers (a stream never
+// ends, so its body is not read): for checking which routes answer. body is
+// sent with its Content-Length. Throws like httpRequest.
+HttpResponse httpRequestHead(int port, const std::string& method, const std::string& target,
+                             const std::string& body = {}, const std::string& extraHeaders = {});
 // Sends raw bytes and returns whatever comes back until the server closes (for garbage requests).
 std::string rawExchange(int port, const std::string& bytes, int timeoutMs = 3000);
 

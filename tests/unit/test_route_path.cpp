@@ -1,7 +1,12 @@
 // The /api path parser the camera routes dispatch on (src/http/route_path.h).
+#include "http/access_rules.h"
 #include "http/route_path.h"
 
 #include <catch2/catch.hpp>
+
+#include <regex>
+#include <set>
+#include <sstream>
 
 using namespace camrelay;
 
@@ -62,4 +67,35 @@ TEST_CASE("camera ids with path tricks or bad characters are refused, not looked
     }
     CHECK(parseApiRoute("/api/cameras/" + std::string(64, 'x')).kind == ApiRouteKind::Camera);
     CHECK(parseApiRoute("/api/cameras/" + std::string(65, 'x')).kind == ApiRouteKind::BadCameraId);
+}
+
+// The route table docs/openapi.yaml is checked against (tests/integration/test_openapi.cpp)
+// must be the router's: each shape's example is of that shape and is guarded by its rule.
+TEST_CASE("every route shape's example has its shape and classifies to its rule", "[route_path][openapi]") {
+    std::set<std::string> rulesWithShapes;
+    std::set<std::string> paths;
+    for (const RouteShape& shape : routeShapes()) {
+        INFO(shape.path << " example " << shape.example);
+        CHECK(paths.insert(shape.path).second);  // each shape once
+        const std::string path = shape.path, example = shape.example;
+        // "{name}" is one non-empty segment; everything else is literal.
+        const std::string pattern =
+            "^" + std::regex_replace(std::regex_replace(path, std::regex(R"([.])"), R"(\.)"), std::regex(R"(\{[a-z]+\})"),
+                                     "[^/]+") + "$";
+        CHECK(std::regex_match(example, std::regex(pattern)));
+        CHECK(std::string(classifyRoute(example).rule.route) == shape.rule->route);
+        rulesWithShapes.insert(shape.rule->route);
+        std::istringstream methods(shape.methods);
+        int count = 0;
+        for (std::string m; methods >> m; ++count)
+            CHECK((m == "GET" || m == "HEAD" || m == "POST" || m == "PUT" || m == "PATCH" || m == "DELETE"));
+        CHECK(count > 0);
+    }
+    for (const AccessRule& rule : accessRules()) {
+        INFO(rule.route);
+        // Every rule guards something the server answers, except the catch-all.
+        if (std::string(rule.route) != "anything else") CHECK(rulesWithShapes.count(rule.route) == 1);
+    }
+    CHECK(parseApiRoute("/api/openapi.yaml").kind == ApiRouteKind::OpenApi);
+    CHECK(std::string(toString(classifyRoute("/api/openapi.yaml").rule.read)) == "public");
 }
