@@ -21,8 +21,9 @@ build_packages=(meson ninja-build pkg-config g++
 # systemd: systemd-analyze, systemd-sysusers and systemd-tmpfiles check the
 # installed unit and files (tests/install; Priority: important, so containers may lack it).
 # openssl: test certificates for HTTPS/WSS (tests/integration/test_tls.cpp).
+# python3-prometheus-client: parses GET /metrics as Prometheus does (tests/support/parse_metrics.py).
 # python3-yaml: reads docs/openapi.yaml for the route coverage test (tests/openapi/operations.py).
-test_packages=(chromium nodejs npm fonts-dejavu-core ffmpeg systemd openssl python3-yaml)
+test_packages=(chromium nodejs npm fonts-dejavu-core ffmpeg systemd openssl python3-yaml python3-prometheus-client)
 # libclang-rt-14-dev holds libclang_rt.fuzzer (only a Recommends of clang's own packages).
 fuzz_packages=(clang libclang-rt-14-dev)
 

@@ -44,6 +44,8 @@ constexpr AccessRule kEvents{"/api/events", Access::Admin, Access::Admin, false,
 // and motion cannot follow one; they get 401 with the Basic challenge.
 constexpr AccessRule kCompatAction{"/?action=stream|snapshot[_N]", Access::Viewer, Access::Admin, true, false, "/?action=stream"};
 constexpr AccessRule kCompatPaths{"/stream, /snapshot, /state", Access::Viewer, Access::Admin, true, false, "/snapshot"};
+// Prometheus scrapes: figures about every camera, for anyone who may watch (Basic/Bearer; not a page).
+constexpr AccessRule kMetrics{"/metrics", Access::Viewer, Access::Admin, false, false, "/metrics"};
 constexpr AccessRule kOther{"anything else", Access::Admin, Access::Admin, false, false, "/api/no-such-route"};
 
 bool isLoginFile(std::string_view path) {
@@ -71,6 +73,7 @@ RouteAccess classifyRoute(std::string_view path, std::string_view action) {
     if (path == "/health") return {kHealth, ""};
     if (path == "/" && isCompatAction(action)) return {kCompatAction, "", true};
     if (isCompatPath(path)) return {kCompatPaths, "", true};
+    if (path == "/metrics") return {kMetrics, ""};
     if (path == "/login.html") return {kLoginPage, ""};
     if (isLoginFile(path)) return {kLoginFiles, ""};
     if (path == "/api/events" || path.rfind("/api/events/", 0) == 0) return {kEvents, ""};
@@ -116,7 +119,7 @@ const std::vector<AccessRule>& accessRules() {
                                                   kPublish,   kControl,    kToken,    kRecordingControl, kCaptureList,
                                                   kRecordings, kCaptures,  kGraph, kConfig, kValidate, kMultiWs,  kEvents,   kOpenApi,
                                                   kCompatAction, kCompatPaths,
-                                                  kOther};
+                                                  kMetrics, kOther};
     return rules;
 }
 
@@ -160,6 +163,7 @@ const std::vector<RouteShape>& routeShapes() {
         {"/api/pipelines/validate", "POST", "/api/pipelines/validate", &kValidate},
         {"/api/ws", "GET", "/api/ws", &kMultiWs},
         {"/api/events", "GET HEAD", "/api/events", &kEvents},
+        {"/metrics", "GET HEAD", "/metrics", &kMetrics},
     };
     return shapes;
 }

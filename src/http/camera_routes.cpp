@@ -169,7 +169,7 @@ void CameraRoutes::websocket(SoupServerMessage* msg, Camera& camera, GHashTable*
     options.maxFps = *fps;
     const std::optional<std::string> handshake = checkWebSocketUpgrade(msg);
     if (!handshake) return;
-    if (StolenConnection c = stealConnection(msg))
+    if (StolenConnection c = stealConnection(msg, SOUP_STATUS_SWITCHING_PROTOCOLS))
         outputs.websockets().addCameraViewer(std::move(c.stream), std::move(c.socket), *handshake, camera, options);
 }
 
@@ -179,7 +179,7 @@ void CameraRoutes::multiWebsocket(SoupServerMessage* msg, GHashTable* query) {
     if (!format) return;
     const std::optional<std::string> handshake = checkWebSocketUpgrade(msg);
     if (!handshake) return;
-    if (StolenConnection c = stealConnection(msg))
+    if (StolenConnection c = stealConnection(msg, SOUP_STATUS_SWITCHING_PROTOCOLS))
         outputs.websockets().addMultiViewer(std::move(c.stream), std::move(c.socket), *handshake, *format);
 }
 
@@ -190,7 +190,7 @@ void CameraRoutes::publish(SoupServerMessage* msg, const CameraPtr& cameraPtr) {
                             "camera " + camera.id() + " has its own source; only source=push cameras take frames");
     const std::optional<std::string> handshake = checkWebSocketUpgrade(msg);
     if (!handshake) return;
-    if (StolenConnection c = stealConnection(msg))
+    if (StolenConnection c = stealConnection(msg, SOUP_STATUS_SWITCHING_PROTOCOLS))
         ingest.addPublisher(std::move(c.stream), std::move(c.socket), *handshake, cameraPtr);
 }
 

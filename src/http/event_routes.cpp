@@ -102,7 +102,7 @@ public:
         const std::optional<std::string> handshake = checkWebSocketUpgrade(msg);
         if (!handshake) return;
         EventFilter filter = parseFilter(query);
-        StolenConnection stolen = stealConnection(msg);
+        StolenConnection stolen = stealConnection(msg, SOUP_STATUS_SWITCHING_PROTOCOLS);
         if (!stolen) return;
         ViewerSockets::Client& client = sockets_.add(std::move(stolen.stream), std::move(stolen.socket));
         try {

@@ -238,7 +238,7 @@ void FileRoutes::serve(SoupServerMessage* msg, const RecordingName& name) {
     }, &head);
     head += "Connection: close\r\n\r\n";
     const bool body = !methodIs(msg, "HEAD");
-    if (StolenConnection c = stealConnection(msg))
+    if (StolenConnection c = stealConnection(msg, partial ? SOUP_STATUS_PARTIAL_CONTENT : SOUP_STATUS_OK))
         sender.send(std::move(c.stream), std::move(c.socket), std::move(head), body ? std::move(file->fd) : UniqueFd(),
                     offset, body ? length : 0);
 }

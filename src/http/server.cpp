@@ -1,6 +1,7 @@
 #include "server.h"
 
 #include "core/log.h"
+#include "http/metrics.h"
 
 namespace camrelay {
 
@@ -19,8 +20,9 @@ HttpServer::HttpServer(const ServiceConfig& config, Registry& registry, Outputs&
     addStaticRoutes(server_.get(), registry_, outputs_, *door_, rootAction);  // "/" (and its ?action=), "/health"
     addSessionRoutes(server_.get(), auth_, !config_.web.tlsCertificate.empty());                         // "/api/session"
     addRecordingFileRoutes(server_.get(), config_);                          // "/api/recordings", "/api/captures"
+    addMetricsRoutes(server_.get(), registry_, outputs_, *door_);            // "/metrics" (http/metrics.h)
     gate_.attach(server_.get(), {"/", "/api", "/api/events", "/api/session", "/health", "/api/recordings", "/api/captures",
-                          "/stream", "/snapshot", "/state"});
+                          "/stream", "/snapshot", "/state", "/metrics"});
 }
 
 HttpServer::~HttpServer() {

@@ -2,6 +2,7 @@
 
 #include "core/client_stream.h"
 #include "http/json.h"
+#include "http/metrics.h"
 #include "outputs/websocket_protocol.h"
 
 namespace camrelay {
@@ -27,7 +28,8 @@ std::optional<std::string> checkWebSocketUpgrade(SoupServerMessage* msg) {
     return websocketHandshakeResponse(key);
 }
 
-StolenConnection stealConnection(SoupServerMessage* msg) {
+StolenConnection stealConnection(SoupServerMessage* msg, unsigned status) {
+    countStolenRequest(msg, status);
     StolenConnection c;
     c.stream = GRef<GIOStream>::adopt(soup_server_message_steal_connection(msg));
     // The front door hands libsoup a GSocketConnection (HTTP) or a

@@ -21,6 +21,8 @@ struct StolenConnection {
     explicit operator bool() const { return stream && socket; }
 };
 // From here libsoup sends nothing more on the connection; it is the caller's.
-StolenConnection stealConnection(SoupServerMessage* msg);
+// status: what the new owner answers (101 for a WebSocket), for /metrics'
+// request count (libsoup counts no request whose connection was taken).
+StolenConnection stealConnection(SoupServerMessage* msg, unsigned status = 200);
 
 }  // namespace camrelay

@@ -7,6 +7,7 @@
 
 #include <gst/app/gstappsrc.h>
 
+#include <atomic>
 #include <memory>
 #include <optional>
 #include <utility>
@@ -44,6 +45,12 @@ std::string rtspMediaLaunch() {
 // after it. Access units before PLAYING are skipped.
 static bool playing(GstElement* appsrc) { return GST_STATE(appsrc) == GST_STATE_PLAYING; }
 
+// One media's frame counts (/metrics): added to on streaming threads (the
+// tap pushes, the appsrc's pad passes on), read on the loop.
+struct MediaCounts {
+    std::atomic<uint64_t> pushed{0}, out{0}, bytesOut{0};
+};
+
 // One camera's mount. Shared with callbacks queued for the loop, which check
 // `alive` so none runs after the re-streamer is gone.
 struct RtspRestream::Mount {
@@ -53,6 +60,10 @@ struct RtspRestream::Mount {
     GRef<GstElement> source;  // the running media's appsrc, if any
     int tapListener = 0;      // on the camera's shared H.264 stream
     H264Stream::Claim claim;  // the stream (and an on-demand camera) runs while RTSP clients watch
+    std::shared_ptr<MediaCounts> counts = std::make_shared<MediaCounts>();  // the running media's
+    // Figures of the medias gone. Access units still queued when a media
+    // ends were never sent: they count as dropped then (appsrc 1.22 counts no drops itself).
+    uint64_t framesBefore = 0, bytesBefore = 0, droppedBefore = 0;
 
     bool passthrough() const { return camera->h264().passthrough(); }
 
@@ -68,8 +79,20 @@ struct RtspRestream::Mount {
         // "non monotonically increasing dts" for two on one 1/30 tick).
         const GstClockTime spacing = stream.passthrough() ? GST_MSECOND : GST_SECOND / SharedH264Stream::kEncodedFps;
         auto stamper = std::make_shared<FrameStamper>(spacing, G_MAXUINT64 / 2);
-        tapListener = stream.tap().add([appsrc, stamper](GstBuffer* au) {
+        counts = std::make_shared<MediaCounts>();
+        // What leaves the appsrc toward the payloader: its leaky queue dropped the rest.
+        if (GstPad* pad = gst_element_get_static_pad(appsrc.get(), "src")) {
+            gst_pad_add_probe(pad, GST_PAD_PROBE_TYPE_BUFFER, [](GstPad*, GstPadProbeInfo* info, gpointer data) noexcept {
+                MediaCounts* c = static_cast<std::shared_ptr<MediaCounts>*>(data)->get();
+                c->out.fetch_add(1, std::memory_order_relaxed);
+                if (GstBuffer* b = gst_pad_probe_info_get_buffer(info)) c->bytesOut.fetch_add(gst_buffer_get_size(b), std::memory_order_relaxed);
+                return GST_PAD_PROBE_OK;
+            }, new std::shared_ptr<MediaCounts>(counts), [](gpointer p) { delete static_cast<std::shared_ptr<MediaCounts>*>(p); });
+            gst_object_unref(pad);
+        }
+        tapListener = stream.tap().add([appsrc, stamper, c = counts](GstBuffer* au) {
             if (!playing(appsrc.get())) return;
+            c->pushed.fetch_add(1, std::memory_order_relaxed);
             stamper->push(appsrc.get(), gst_buffer_copy(au));  // the copy shares the memory
         });
         logInfo(camera->id(), passthrough() ? "RTSP clients connected: passing the camera's H.264 through (no encoder)"
@@ -78,6 +101,11 @@ struct RtspRestream::Mount {
     void detach(GstElement* src) {
         if (!source || source.get() != src) return;  // none, or an older media already replaced
         if (tapListener) camera->h264().tap().remove(std::exchange(tapListener, 0));
+        const uint64_t pushed = counts->pushed.load(), out = counts->out.load();
+        framesBefore += out;
+        bytesBefore += counts->bytesOut.load();
+        droppedBefore += pushed > out ? pushed - out : 0;
+        counts = std::make_shared<MediaCounts>();
         source.reset();
         claim.reset();
         logInfo(camera->id(), "no RTSP clients: released the camera's H.264 stream");
@@ -239,6 +267,36 @@ bool RtspRestream::active(const std::string& cameraId) const {
 bool RtspRestream::passthrough(const std::string& cameraId) const {
     auto it = mounts_.find(cameraId);
     return it != mounts_.end() && it->second->passthrough();
+}
+
+RtspStats RtspRestream::stats(const std::string& cameraId) const {
+    RtspStats s;
+    auto it = mounts_.find(cameraId);
+    if (it == mounts_.end()) return s;
+    const Mount& mount = *it->second;
+    // While a media runs, pushed - out is mostly its queue (at most a second): counted when it ends.
+    s.framesSent = mount.framesBefore + mount.counts->out.load(std::memory_order_relaxed);
+    s.bytesSent = mount.bytesBefore + mount.counts->bytesOut.load(std::memory_order_relaxed);
+    s.framesDropped = mount.droppedBefore;
+    GRef<GstRTSPSessionPool> pool = GRef<GstRTSPSessionPool>::adopt(gst_rtsp_server_get_session_pool(server_.get()));
+    if (!pool) return s;
+    struct Walk {
+        std::string path;
+        uint64_t sessions = 0;
+    } walk{"/" + cameraId};
+    gst_rtsp_session_pool_filter(pool.get(), [](GstRTSPSessionPool*, GstRTSPSession* session, gpointer data) noexcept {
+        gst_rtsp_session_filter(session, [](GstRTSPSession*, GstRTSPSessionMedia* media, gpointer data) noexcept {
+            auto* walk = static_cast<Walk*>(data);
+            gint matched = 0;
+            // matches() is a prefix test: "/cam" must not count the sessions of "/cam2" (nor the reverse).
+            if (gst_rtsp_session_media_matches(media, walk->path.c_str(), &matched) && size_t(matched) == walk->path.size())
+                ++walk->sessions;
+            return GST_RTSP_FILTER_KEEP;
+        }, data);
+        return GST_RTSP_FILTER_KEEP;
+    }, &walk);
+    s.viewers = walk.sessions;
+    return s;
 }
 
 void RtspRestream::onMediaConfigure(GstRTSPMediaFactory*, GstRTSPMedia* media, gpointer data) noexcept {

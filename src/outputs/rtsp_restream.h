@@ -27,6 +27,15 @@
 
 namespace camrelay {
 
+// One camera's RTSP figures (/metrics). The media is shared: frames and bytes
+// are what went into it once, whatever the number of clients.
+struct RtspStats {
+    uint64_t viewers = 0;        // RTSP sessions set up on the camera's mount now
+    uint64_t framesSent = 0;     // access units the media's appsrc passed to the payloader, every media so far
+    uint64_t bytesSent = 0;      // their H.264 bytes
+    uint64_t framesDropped = 0;  // access units its leaky queue dropped or held unsent, counted when a media ends
+};
+
 class RtspRestream {
 public:
     // auth: when it is enabled, RTSP clients authenticate (rtsp_auth.h); it must outlive this.
@@ -50,6 +59,8 @@ public:
     bool active(const std::string& cameraId) const;
     // The camera's H.264 is passed through rather than encoded from JPEG.
     bool passthrough(const std::string& cameraId) const;
+    // Walks the session pool once for the camera (bounded by its max sessions).
+    RtspStats stats(const std::string& cameraId) const;
 
 private:
     struct Mount;

@@ -96,14 +96,16 @@ void ViewerSockets::sendControl(Client& c, Bytes bytes) {
     flush(c);
 }
 
-void ViewerSockets::offerFrame(Client& c, int streamKey, const Bytes& frame) {
+void ViewerSockets::offerFrame(Client& c, int streamKey, const Bytes& frame, const StreamTallyPtr& tally) {
     if (c.dropped || c.closeWhenSent) return;
-    auto slot = std::find_if(c.waiting.begin(), c.waiting.end(), [&](const auto& w) { return w.first == streamKey; });
+    auto slot = std::find_if(c.waiting.begin(), c.waiting.end(), [&](const auto& w) { return w.key == streamKey; });
     if (slot != c.waiting.end()) {
         ++totals_.framesDropped;  // newest wins
-        slot->second = frame;
+        if (slot->tally) ++slot->tally->framesDropped;
+        slot->frame = frame;
+        slot->tally = tally;
     } else {
-        c.waiting.emplace_back(streamKey, frame);
+        c.waiting.push_back(Client::Waiting{streamKey, frame, tally});
     }
     flush(c);
 }
@@ -119,8 +121,10 @@ bool ViewerSockets::nextToWrite(Client& c) {
         c.inflight = std::move(c.control.front());
         c.control.pop_front();
         c.inflightIsFrame = false;
+        c.inflightTally.reset();
     } else if (!c.waiting.empty()) {
-        c.inflight = std::move(c.waiting.front().second);
+        c.inflight = std::move(c.waiting.front().frame);
+        c.inflightTally = std::move(c.waiting.front().tally);
         c.waiting.erase(c.waiting.begin());
         c.inflightIsFrame = true;
     } else {
@@ -152,10 +156,13 @@ void ViewerSockets::flush(Client& c) {
         }
         c.offset += n;
         totals_.bytesSent += uint64_t(n);
+        if (c.inflightTally) c.inflightTally->bytesSent += uint64_t(n);
         c.lastProgressUs = monotonicNowUs();
         if (c.offset < bytes.size()) continue;
         if (c.inflightIsFrame) ++totals_.framesSent;
+        if (c.inflightTally) ++c.inflightTally->framesSent;
         c.inflight.reset();
+        c.inflightTally.reset();
         if (!nextToWrite(c)) break;
     }
     if (!c.inflight && c.closeWhenSent) {
@@ -260,7 +267,7 @@ ViewerSocketStats ViewerSockets::stats() const {
     for (const auto& c : clients_) {
         uint64_t pending = c->inflight ? c->inflight->size() - c->offset : 0;
         for (const auto& b : c->control) pending += b->size();
-        for (const auto& w : c->waiting) pending += w.second->size();
+        for (const auto& w : c->waiting) pending += w.frame->size();
         s.pendingBytes += pending;
         s.maxClientPendingBytes = std::max(s.maxClientPendingBytes, pending);
     }

@@ -41,6 +41,16 @@ struct ViewerSocketStats {
     uint64_t maxClientPendingBytes = 0;
 };
 
+// One stream's own figures on a shared set of sockets (a camera's frames among
+// every camera's, /metrics): held by the stream's owner and by each queued frame
+// of it, so a frame finishing after its stream is gone still counts safely.
+struct StreamTally {
+    uint64_t framesSent = 0;
+    uint64_t bytesSent = 0;      // frame bytes only (not handshakes or control messages)
+    uint64_t framesDropped = 0;  // replaced before a slow viewer could take them
+};
+using StreamTallyPtr = std::shared_ptr<StreamTally>;
+
 class ViewerSockets {
 public:
     using Bytes = std::shared_ptr<const std::string>;
@@ -54,11 +64,17 @@ public:
         friend class ViewerSockets;
         std::unique_ptr<ClientStream> stream;
         FdWatchSet::Tag tag = nullptr;
+        struct Waiting {
+            int key;
+            Bytes frame;
+            StreamTallyPtr tally;  // may be null
+        };
         Bytes inflight;
+        StreamTallyPtr inflightTally;  // the inflight frame's stream, if it keeps one
         size_t offset = 0;
         bool inflightIsFrame = false;
         std::deque<Bytes> control;
-        std::vector<std::pair<int, Bytes>> waiting;  // per stream key, oldest offer first
+        std::vector<Waiting> waiting;  // per stream key, oldest offer first
         int64_t lastProgressUs = 0;
         bool wantsWrite = false;
         bool closeWhenSent = false;
@@ -87,7 +103,8 @@ public:
     // never reads is found stalled (and dropped) after kilobytes, not a megabyte.
     void setSocketSendBuffer(int bytes) { sendBuffer_ = bytes; }
     void sendControl(Client& c, Bytes bytes);
-    void offerFrame(Client& c, int streamKey, const Bytes& frame);
+    // tally (optional): the stream's own figures, counted besides this set's totals.
+    void offerFrame(Client& c, int streamKey, const Bytes& frame, const StreamTallyPtr& tally = nullptr);
     // Sends what is queued (control first), then closes: for WebSocket close frames.
     void closeAfterSending(Client& c);
     void drop(Client& c, const char* why);

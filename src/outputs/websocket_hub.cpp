@@ -35,6 +35,7 @@ struct WebSocketHub::Feed {
     Bytes json, binary;    // WebSocket-framed, shared by every viewer
     Connection frames, states;
     size_t viewers = 0;
+    StreamTallyPtr tally = std::make_shared<StreamTally>();  // this camera's frames (/metrics)
 
     const Bytes& message(WsFrameFormat format) {
         Bytes& slot = format == WsFrameFormat::Json ? json : binary;
@@ -130,6 +131,11 @@ size_t WebSocketHub::viewers(const std::string& cameraId) const {
     return it == feeds_.end() ? 0 : it->second->viewers;
 }
 
+StreamTally WebSocketHub::cameraTally(const std::string& cameraId) const {
+    auto it = feeds_.find(cameraId);
+    return it == feeds_.end() ? StreamTally{} : *it->second->tally;
+}
+
 void WebSocketHub::addCameraViewer(GRef<GIOStream> connection, GRef<GSocket> socket, const std::string& handshake,
                                    Camera& camera, WsViewerOptions options) {
     Client& client = sockets_.add(std::move(connection), std::move(socket));
@@ -179,7 +185,7 @@ void WebSocketHub::subscribe(Client& client, ClientState& state, const std::stri
             feed.binary.reset();
         }
         it->second.thinner.due(latest->captureUnixUs());
-        sockets_.offerFrame(client, feed.key, feed.message(state.format));
+        sockets_.offerFrame(client, feed.key, feed.message(state.format), feed.tally);
     }
 }
 
@@ -193,7 +199,7 @@ void WebSocketHub::onFrame(Feed& feed, const FramePtr& frame) {
         auto& state = *static_cast<ClientState*>(client.state.get());
         auto sub = state.subscriptions.find(id);
         if (sub == state.subscriptions.end() || !sub->second.thinner.due(frame->captureUnixUs())) return;
-        sockets_.offerFrame(client, feed.key, feed.message(state.format));
+        sockets_.offerFrame(client, feed.key, feed.message(state.format), feed.tally);
     });
 }
 

@@ -57,6 +57,8 @@ public:
     // Viewers watching this camera now (either endpoint).
     size_t viewers(const std::string& cameraId) const;
     ViewerSocketStats stats() const { return sockets_.stats(); }
+    // This camera's frames to WebSocket viewers since it was attached (zeros if unknown).
+    StreamTally cameraTally(const std::string& cameraId) const;
 
     // The binary frame message (header + JPEG), as sent.
     static std::string buildBinaryFrame(const Frame& frame, const std::string& cameraId);

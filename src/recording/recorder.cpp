@@ -217,6 +217,16 @@ RecordingStatus Recorder::status() const {
     return s;
 }
 
+RecorderTotals Recorder::totals() const {
+    RecorderTotals t = ended_;
+    t.bytes += currentBytes_;
+    if (session_) {
+        t.frames += session_->feed->pushed.load();
+        t.dropped += session_->feed->dropped.load();
+    }
+    return t;
+}
+
 void Recorder::setWanted(bool wanted, int64_t durationSec) {
     if (!wanted) {
         const bool wasWanted = std::exchange(wanted_, false);
@@ -382,6 +392,8 @@ void Recorder::dropSession() {
     std::unique_ptr<Session> session = std::move(session_);
     session->detachSource();
     framesDone_ += session->feed->pushed.load();
+    ended_.frames += session->feed->pushed.load();
+    ended_.dropped += session->feed->dropped.load();
     session->busWatch.reset();
     reaper_.reap(std::move(session->pipeline), "recording " + camera_.id());
 }
@@ -456,7 +468,9 @@ gboolean Recorder::onBusMessage(GstMessage* message) {
                 g_remove(location);
                 logInfo(camera_.id(), std::string("recording stopped before its first frame: ") + location + " removed");
             } else {
-                closedBytes_ += fileSize(location);
+                const uint64_t size = fileSize(location);
+                closedBytes_ += size;
+                ended_.bytes += size;
             }
             if (s.currentPath == location) {
                 s.currentPath.clear();

@@ -53,6 +53,13 @@ struct RecordingStatus {
     std::string error;      // why recording stopped or pauses; empty when fine
 };
 
+// Everything this recorder handed to its files, across recordings (/metrics).
+struct RecorderTotals {
+    uint64_t frames = 0;   // access units or JPEGs handed to the muxer
+    uint64_t bytes = 0;    // bytes in finished segments, plus the one being written (as of the last tick)
+    uint64_t dropped = 0;  // frames dropped: disk behind (queue full, then until the next key frame), or no clock yet
+};
+
 class Recorder {
 public:
     // Empty when recording may go on, else why it must pause (disk guard).
@@ -77,6 +84,7 @@ public:
     // Stops a manual recording (the file is finalized).
     Answer stop();
     RecordingStatus status() const;
+    RecorderTotals totals() const;
     const CameraConfig& config() const { return camera_.config(); }
     void setDiskProblem(DiskProblem problem) { diskProblem_ = std::move(problem); }
 
@@ -120,6 +128,7 @@ private:
     uint64_t closedBytes_ = 0;   // finished segments of this recording
     uint64_t currentBytes_ = 0;  // the segment being written, as of the last tick
     uint64_t framesDone_ = 0;    // frames of this recording's ended sessions
+    RecorderTotals ended_;       // sessions ended and segments finished, every recording (totals())
     std::shared_ptr<const void> claim_;  // H.264 stream claim (mp4) or camera demand (mkv)
     std::unique_ptr<Session> session_;
     RepeatingTimer ticker_;
