@@ -23,13 +23,6 @@ using namespace camrelay::testing;
 
 namespace {
 
-std::string basic(const std::string& userPass) {
-    gchar* encoded = g_base64_encode(reinterpret_cast<const guchar*>(userPass.data()), userPass.size());
-    std::string header = "Authorization: Basic " + std::string(encoded) + "\r\n";
-    g_free(encoded);
-    return header;
-}
-
 struct AuthService {
     TempDir dir;
     std::string config;
@@ -44,7 +37,7 @@ struct AuthService {
         service = std::make_unique<ServiceProcess>(
             std::map<std::string, std::string>{{"demo.conf", demoCamera()}, {"yard.conf", demoCamera()}},
             std::vector<std::string>{"--config", config});
-        service->setRequestHeaders(basic("ada:admin-pw"));
+        service->setRequestHeaders(basicAuth("ada:admin-pw"));
     }
     int port() const { return service->port(); }
     std::string key() const {
@@ -102,10 +95,10 @@ TEST_CASE("auth matrix: every route x every kind of caller gets the status its r
     AuthService s;
     REQUIRE(s.service->waitForState("demo", "live", 15000));
     const int port = s.port();
-    auto token = httpRequest(port, "POST", "/api/cameras/demo/token", "", basic("vic:viewer-pw"));
+    auto token = httpRequest(port, "POST", "/api/cameras/demo/token", "", basicAuth("vic:viewer-pw"));
     REQUIRE(token.status == 200);
     const std::string demoToken = jsonString(token.body, "$.token");
-    auto yard = httpRequest(port, "POST", "/api/cameras/yard/token", "", basic("ada:admin-pw"));
+    auto yard = httpRequest(port, "POST", "/api/cameras/yard/token", "", basicAuth("ada:admin-pw"));
     const std::string yardToken = jsonString(yard.body, "$.token");
     const TokenSigner signer(s.key());
     const std::string expired = signer.issue("demo", g_get_real_time() / 1000000 - 5);
@@ -119,16 +112,16 @@ TEST_CASE("auth matrix: every route x every kind of caller gets the status its r
     struct Caller { Who who; const char* name; std::string headers; std::string query; };
     const std::vector<Caller> callers = {
         {Who::None, "no credentials", "", ""},
-        {Who::WrongPassword, "wrong password", basic("vic:nope"), ""},
-        {Who::Viewer, "viewer (Basic)", basic("vic:viewer-pw"), ""},
-        {Who::Admin, "admin (Basic)", basic("ada:admin-pw"), ""},
+        {Who::WrongPassword, "wrong password", basicAuth("vic:nope"), ""},
+        {Who::Viewer, "viewer (Basic)", basicAuth("vic:viewer-pw"), ""},
+        {Who::Admin, "admin (Basic)", basicAuth("ada:admin-pw"), ""},
         {Who::ViewerSession, "viewer session cookie", viewerSession, ""},
         {Who::AdminSession, "admin session cookie", adminSession, ""},
         {Who::Token, "token of this camera", "", "?token=" + demoToken},
         {Who::ExpiredToken, "expired token", "", "?token=" + expired},
         {Who::TamperedToken, "tampered token", "", "?token=" + tampered},
         {Who::OtherCameraToken, "token of another camera", "", "?token=" + yardToken},
-        {Who::ForeignOrigin, "admin from another origin", basic("ada:admin-pw") + "Origin: http://evil.example\r\n", ""},
+        {Who::ForeignOrigin, "admin from another origin", basicAuth("ada:admin-pw") + "Origin: http://evil.example\r\n", ""},
     };
     size_t cells = 0;
     for (const AccessRule& rule : accessRules()) {
@@ -183,7 +176,7 @@ TEST_CASE("with auth on, only the login page, its files and /health (up/down onl
     auto health = httpRequest(port, "GET", "/health");
     CHECK(health.status == 200);
     CHECK(health.body == "{\"status\":\"ok\"}\n");  // nothing about cameras or clients
-    CHECK(httpRequest(port, "GET", "/health", {}, basic("vic:viewer-pw")).body.find("\"cameras\"") != std::string::npos);
+    CHECK(httpRequest(port, "GET", "/health", {}, basicAuth("vic:viewer-pw")).body.find("\"cameras\"") != std::string::npos);
     CHECK(httpRequest(port, "GET", "/login.html").status == 200);
     CHECK(httpRequest(port, "GET", "/login.js").status == 200);
     auto page = httpRequest(port, "GET", "/");
@@ -243,7 +236,7 @@ TEST_CASE("stream tokens: one camera, reads only, until expiry; bad ttl refused"
     REQUIRE(s.service->waitForState("demo", "live", 15000));
     const int port = s.port();
     auto issued = httpRequest(port, "POST", "/api/cameras/demo/token", "{\"ttl\":120}",
-                              basic("vic:viewer-pw") + "Content-Length: 11\r\n");
+                              basicAuth("vic:viewer-pw") + "Content-Length: 11\r\n");
     REQUIRE(issued.status == 200);
     const std::string token = jsonString(issued.body, "$.token");
     CHECK(jsonNumber(issued.body, "$.expires_in") == 120);
@@ -269,16 +262,16 @@ TEST_CASE("stream tokens: one camera, reads only, until expiry; bad ttl refused"
                                     std::string("{\"ttl\":60.5}"), std::string("[1]"), std::string("garbage")}) {
         INFO(body);
         CHECK(httpRequest(port, "POST", "/api/cameras/demo/token", body,
-                          basic("vic:viewer-pw") + "Content-Length: " + std::to_string(body.size()) + "\r\n").status == 400);
+                          basicAuth("vic:viewer-pw") + "Content-Length: " + std::to_string(body.size()) + "\r\n").status == 400);
     }
-    CHECK(httpRequest(port, "POST", "/api/cameras/nosuch/token", "", basic("vic:viewer-pw") + "Content-Length: 0\r\n").status == 404);
+    CHECK(httpRequest(port, "POST", "/api/cameras/nosuch/token", "", basicAuth("vic:viewer-pw") + "Content-Length: 0\r\n").status == 404);
 }
 
 TEST_CASE("origins, hosts and CORS: foreign pages are refused, configured ones get CORS", "[auth][origin]") {
     AuthService s("[server]\nhosts=cam.example\nallowed-origins=https://ha.example:8123\nframe-ancestors='self' https://ha.example:8123\n");
     REQUIRE(s.service->waitForState("demo", "live", 15000));
     const int port = s.port();
-    const std::string admin = basic("ada:admin-pw");
+    const std::string admin = basicAuth("ada:admin-pw");
     // A foreign page's no-cors POST (it carries Origin) does not stop the camera.
     CHECK(requestHead(port, "POST", "/api/cameras/demo/stop", admin + "Origin: http://evil.example\r\n").status == 403);
     CHECK(requestHead(port, "POST", "/api/cameras/demo/stop", admin + "Sec-Fetch-Site: cross-site\r\n").status == 403);
@@ -322,8 +315,8 @@ TEST_CASE("origin checks hold with auth off too: a foreign page cannot stop a ca
 TEST_CASE("failed logins are rate-limited per address with Retry-After", "[auth]") {
     AuthService s("", "[auth]\nenabled=true\nlogin-failures-per-minute=3\n");
     const int port = s.port();
-    for (int i = 0; i < 3; ++i) CHECK(httpRequest(port, "GET", "/api/cameras", {}, basic("vic:guess" + std::to_string(i))).status == 401);
-    auto limited = httpRequest(port, "GET", "/api/cameras", {}, basic("vic:viewer-pw"));
+    for (int i = 0; i < 3; ++i) CHECK(httpRequest(port, "GET", "/api/cameras", {}, basicAuth("vic:guess" + std::to_string(i))).status == 401);
+    auto limited = httpRequest(port, "GET", "/api/cameras", {}, basicAuth("vic:viewer-pw"));
     CHECK(limited.status == 429);
     CHECK(std::stoi(limited.headers["retry-after"]) > 0);
 }
@@ -332,7 +325,7 @@ TEST_CASE("path tricks never reach a route they should not", "[auth][paths]") {
     AuthService s;
     REQUIRE(s.service->waitForState("demo", "live", 15000));
     const int port = s.port();
-    const std::string viewer = basic("vic:viewer-pw");
+    const std::string viewer = basicAuth("vic:viewer-pw");
     for (const char* path : {"/api/cameras/demo/stop/", "//api/cameras/demo/stop", "/api//cameras//demo//stop",
                              "/api/cameras/demo/./stop", "/api/cameras/x/../demo/stop", "/api/cameras/demo%2Fstop",
                              "/api/cameras/demo/stop%00", "/api/cameras/demo/stop?x=/../", "/API/cameras/demo/stop",

@@ -87,13 +87,6 @@ void requireError(const HttpResponse& r, int status, const std::string& code) {
     CHECK_FALSE(jsonString(r.body, "$.message").empty());
 }
 
-std::string basic(const std::string& userPass) {
-    gchar* encoded = g_base64_encode(reinterpret_cast<const guchar*>(userPass.data()), userPass.size());
-    std::string header = "Authorization: Basic " + std::string(encoded) + "\r\n";
-    g_free(encoded);
-    return header;
-}
-
 }  // namespace
 
 TEST_CASE("camera API: create, read, patch, replace and delete, with the files on disk", "[camera-api]") {
@@ -409,22 +402,22 @@ TEST_CASE("camera API: viewers and foreign pages cannot edit", "[camera-api][aut
                         "password-checks-per-second=1000\n[user:ada]\nrole=admin\npassword=" + adminHash +
                             "\n[user:vic]\nrole=viewer\npassword=" + viewerHash + "\n");
     ServiceProcess service({{"demo.conf", kDemoWithComments}}, {"--config", config});
-    service.setRequestHeaders(basic("ada:admin-pw"));
+    service.setRequestHeaders(basicAuth("ada:admin-pw"));
     const std::string pipelines = service.pipelinesDir();
     const int port = service.port();
     REQUIRE(service.waitForState("demo", "live"));
     const auto before = tree(pipelines);
-    const std::string admin = basic("ada:admin-pw");
+    const std::string admin = basicAuth("ada:admin-pw");
     const std::string body = R"({"id":"cam9","source":"videotestsrc is-live=true"})";
     struct Write { const char* method; const char* target; };
     for (const Write& w : {Write{"POST", "/api/cameras"}, Write{"PUT", "/api/cameras/demo"}, Write{"PATCH", "/api/cameras/demo"},
                            Write{"DELETE", "/api/cameras/demo"}}) {
         INFO(w.method << " " << w.target);
-        CHECK(send(port, w.method, w.target, body, basic("vic:viewer-pw")).status == 403);
+        CHECK(send(port, w.method, w.target, body, basicAuth("vic:viewer-pw")).status == 403);
         CHECK(send(port, w.method, w.target, body, admin + "Origin: http://evil.example\r\n").status == 403);
         CHECK(send(port, w.method, w.target, body).status == 401);
     }
-    CHECK(httpRequest(port, "GET", "/api/cameras/demo/config", {}, basic("vic:viewer-pw")).status == 403);
+    CHECK(httpRequest(port, "GET", "/api/cameras/demo/config", {}, basicAuth("vic:viewer-pw")).status == 403);
     CHECK(tree(pipelines) == before);
     CHECK(fileText(pipelines + "/demo.conf") == kDemoWithComments);
     // The admin from the service's own origin may.

@@ -17,13 +17,6 @@ using namespace camrelay::testing;
 
 namespace {
 
-std::string basic(const std::string& userPass) {
-    gchar* encoded = g_base64_encode(reinterpret_cast<const guchar*>(userPass.data()), userPass.size());
-    std::string header = "Authorization: Basic " + std::string(encoded) + "\r\n";
-    g_free(encoded);
-    return header;
-}
-
 // Status and headers of a response whose body never ends (a stream).
 struct Head {
     int status = 0;
@@ -195,10 +188,10 @@ TEST_CASE("with auth on, compatibility URLs take Basic and a stream token, and a
                  "password-checks-per-second=1000\n[user:vic]\nrole=viewer\npassword=" + viewerHash + "\n");
     ServiceProcess service({{"demo.conf", demoCamera(320, 240, 30)}, {"yard.conf", demoCamera(160, 120, 30)}},
                            {"--config", config});
-    service.setRequestHeaders(basic("vic:viewer-pw"));
+    service.setRequestHeaders(basicAuth("vic:viewer-pw"));
     REQUIRE(service.waitForState("demo", "live"));
     const int port = service.port();
-    HttpResponse issued = httpRequest(port, "POST", "/api/cameras/demo/token", "", basic("vic:viewer-pw"));
+    HttpResponse issued = httpRequest(port, "POST", "/api/cameras/demo/token", "", basicAuth("vic:viewer-pw"));
     REQUIRE(issued.status == 200);
     const std::string token = jsonString(issued.body, "$.token");
 
@@ -208,7 +201,7 @@ TEST_CASE("with auth on, compatibility URLs take Basic and a stream token, and a
         CHECK(none.status == 401);
         CHECK_THAT(none.headers, Catch::Contains("WWW-Authenticate: Basic realm=\"camrelay\""));
         CHECK_THAT(none.headers, !Catch::Contains("Location:"));
-        CHECK(requestHead(port, target, basic("vic:viewer-pw")).status == 200);
+        CHECK(requestHead(port, target, basicAuth("vic:viewer-pw")).status == 200);
     }
     // The dashboard page itself still sends a person to the login page.
     CHECK(requestHead(port, "/?action=foo").status == 303);

@@ -47,13 +47,6 @@ std::vector<std::string> documentedUrls(const std::string& text) {
     return urls;
 }
 
-std::string basicHeader(const std::string& userPass) {
-    gchar* encoded = g_base64_encode(reinterpret_cast<const guchar*>(userPass.data()), userPass.size());
-    std::string header = "Authorization: Basic " + std::string(encoded) + "\r\n";
-    g_free(encoded);
-    return header;
-}
-
 }  // namespace
 
 TEST_CASE("every URL docs/integrations.md shows answers as the doc says", "[compat][docs]") {
@@ -72,7 +65,7 @@ TEST_CASE("every URL docs/integrations.md shows answers as the doc says", "[comp
     // Two cameras: the doc shows /?action=stream_1 (the second one).
     ServiceProcess service({{"demo.conf", demoCamera(320, 240, 30)}, {"yard.conf", demoCamera(320, 240, 30)}},
                            {"--config", config});
-    const std::string basic = basicHeader("vic:viewer-pw");
+    const std::string basic = basicAuth("vic:viewer-pw");
     service.setRequestHeaders(basic);
     REQUIRE(service.waitForState("demo", "live"));
     REQUIRE(service.rtspPort() > 0);

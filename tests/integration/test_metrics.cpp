@@ -101,13 +101,6 @@ std::string scrape(int port, const std::string& headers = {}) {
     return r.body;
 }
 
-std::string basic(const std::string& userPass) {
-    gchar* encoded = g_base64_encode(reinterpret_cast<const guchar*>(userPass.data()), userPass.size());
-    std::string header = "Authorization: Basic " + std::string(encoded) + "\r\n";
-    g_free(encoded);
-    return header;
-}
-
 // A display name with every character the text format must escape (the key
 // file reader turns \n and \\ into a newline and a backslash).
 const std::string kOddName = "Porch \"north\"\nside \\ 1";
@@ -213,16 +206,16 @@ TEST_CASE("/metrics with auth on: 401 without credentials, 200 for a viewer with
         dir.write("camrelay.ini", "[paths]\ndata=" + dir.path() + "/data\n[auth]\nenabled=true\n[user:vic]\nrole=viewer\npassword=" +
                                       hashWithBinary("viewer-pw") + "\n");
     ServiceProcess service({{"demo.conf", demoCamera()}}, {"--config", config});
-    service.setRequestHeaders(basic("vic:viewer-pw"));
+    service.setRequestHeaders(basicAuth("vic:viewer-pw"));
     REQUIRE(service.waitForState("demo", "live"));
     HttpResponse refused = httpRequest(service.port(), "GET", "/metrics");
     CHECK(refused.status == 401);
     CHECK(refused.headers.count("location") == 0);  // not a page: no login redirect
     CHECK_THAT(refused.headers["www-authenticate"], Catch::StartsWith("Basic"));
-    const std::vector<Sample> samples = parse(scrape(service.port(), basic("vic:viewer-pw")));
+    const std::vector<Sample> samples = parse(scrape(service.port(), basicAuth("vic:viewer-pw")));
     CHECK(value(samples, "camrelay_camera_state", {{"camera", "demo"}, {"state", "live"}}) == 1);
     CHECK(value(samples, "camrelay_http_requests_total", {{"route", "/metrics"}, {"code", "401"}}) == 1);
-    CHECK(httpRequest(service.port(), "GET", "/metrics", {}, basic("vic:wrong")).status == 401);
+    CHECK(httpRequest(service.port(), "GET", "/metrics", {}, basicAuth("vic:wrong")).status == 401);
 }
 
 TEST_CASE("hostile: many concurrent scrapes; the size is bounded by cameras x fixed series", "[metrics][hostile]") {

@@ -92,13 +92,6 @@ std::string concretePath(const std::string& path, const std::string& method) {
     return out;
 }
 
-std::string basic(const std::string& userPass) {
-    gchar* encoded = g_base64_encode(reinterpret_cast<const guchar*>(userPass.data()), userPass.size());
-    std::string header = "Authorization: Basic " + std::string(encoded) + "\r\n";
-    g_free(encoded);
-    return header;
-}
-
 // An old file at path (folders made): not "being written", so DELETE may remove it.
 void plantOldFile(const std::string& path, const std::string& bytes) {
     std::filesystem::create_directories(std::filesystem::path(path).parent_path());
@@ -147,7 +140,7 @@ TEST_CASE("every operation openapi.yaml describes answers on the service with a 
     ServiceProcess service({{"demo.conf", demoCamera()}, {"gone.conf", demoCamera()},
                             {"door.conf", "[camera]\nname=Door\nsource=push\n"}},
                            {"--config", config});
-    const std::string admin = basic("ada:admin-pw");
+    const std::string admin = basicAuth("ada:admin-pw");
     service.setRequestHeaders(admin);
     REQUIRE(service.waitForState("demo", "live", 15000));
     const int port = service.port();

@@ -48,13 +48,6 @@ void requireBadRequest(const HttpResponse& r, const std::string& code, const std
     if (!member.empty()) CHECK(jsonString(r.body, "$.member") == member);
 }
 
-std::string basic(const std::string& userPass) {
-    gchar* encoded = g_base64_encode(reinterpret_cast<const guchar*>(userPass.data()), userPass.size());
-    std::string header = "Authorization: Basic " + std::string(encoded) + "\r\n";
-    g_free(encoded);
-    return header;
-}
-
 }  // namespace
 
 TEST_CASE("validate: good pipelines give the plan the camera would build", "[validate]") {
@@ -272,21 +265,21 @@ TEST_CASE("validate and graph are for admins of the same origin", "[validate][gr
                                                          "[user:ada]\nrole=admin\npassword=" + adminHash +
                                                          "\n[user:vic]\nrole=viewer\npassword=" + viewerHash + "\n");
     ServiceProcess service({{"demo.conf", demoCamera()}}, {"--config", config});
-    service.setRequestHeaders(basic("ada:admin-pw"));
+    service.setRequestHeaders(basicAuth("ada:admin-pw"));
     REQUIRE(service.waitForState("demo", "live", 15000));
     const int port = service.port();
     const std::string body = "{\"source\":\"videotestsrc\"}";
     const std::string json = "Content-Type: application/json\r\n";
 
-    CHECK(validate(port, body, json + basic("ada:admin-pw")).status == 200);
-    CHECK(validate(port, body, json + basic("vic:viewer-pw")).status == 403);
+    CHECK(validate(port, body, json + basicAuth("ada:admin-pw")).status == 200);
+    CHECK(validate(port, body, json + basicAuth("vic:viewer-pw")).status == 403);
     CHECK(validate(port, body, json).status == 401);
-    CHECK(validate(port, body, json + basic("ada:admin-pw") + "Origin: http://evil.example\r\n").status == 403);
-    CHECK(validate(port, body, json + basic("ada:admin-pw") + "Origin: http://127.0.0.1\r\n").status == 200);  // Host: 127.0.0.1
+    CHECK(validate(port, body, json + basicAuth("ada:admin-pw") + "Origin: http://evil.example\r\n").status == 403);
+    CHECK(validate(port, body, json + basicAuth("ada:admin-pw") + "Origin: http://127.0.0.1\r\n").status == 200);  // Host: 127.0.0.1
 
-    CHECK(httpRequest(port, "GET", "/api/cameras/demo/graph?format=dot", "", basic("ada:admin-pw")).status == 200);
-    CHECK(httpRequest(port, "GET", "/api/cameras/demo/graph?format=dot", "", basic("vic:viewer-pw")).status == 403);
-    CHECK(httpRequest(port, "GET", "/api/cameras/demo/graph", "", basic("vic:viewer-pw")).status == 403);
+    CHECK(httpRequest(port, "GET", "/api/cameras/demo/graph?format=dot", "", basicAuth("ada:admin-pw")).status == 200);
+    CHECK(httpRequest(port, "GET", "/api/cameras/demo/graph?format=dot", "", basicAuth("vic:viewer-pw")).status == 403);
+    CHECK(httpRequest(port, "GET", "/api/cameras/demo/graph", "", basicAuth("vic:viewer-pw")).status == 403);
 }
 
 TEST_CASE("validate: concurrent probes get 503, none hangs, nothing leaks", "[validate][probe]") {

@@ -2,6 +2,8 @@
 
 #include "multipart_reader.h"
 
+#include <glib.h>
+
 #include <arpa/inet.h>
 #include <netdb.h>
 #include <netinet/in.h>
@@ -103,6 +105,13 @@ HttpResponse httpGetAt(const std::string& address, int port, const std::string& 
     const std::string request = "GET " + target + " HTTP/1.1\r\nHost: " + host + ":" + std::to_string(port) +
                                 "\r\nConnection: close\r\n" + extraHeaders + "\r\n";
     return parseReply(exchangeOn(fd, request, 10000), "GET", target);
+}
+
+std::string basicAuth(const std::string& userPass) {
+    gchar* encoded = g_base64_encode(reinterpret_cast<const guchar*>(userPass.data()), userPass.size());
+    std::string header = "Authorization: Basic " + std::string(encoded) + "\r\n";
+    g_free(encoded);
+    return header;
 }
 
 HttpResponse httpRequest(int port, const std::string& method, const std::string& target, const std::string& body,

@@ -19,6 +19,9 @@ int connectLoopback(int port, int receiveBuffer = 0);
 // A loopback port nobody listens on (for cameras that cannot connect).
 int closedPort();
 
+// "Authorization: Basic ...\r\n" for "user:password", to pass as extraHeaders.
+std::string basicAuth(const std::string& userPass);
+
 // One request, "Connection: close", whole response. Throws std::runtime_error
 // when the connection fails or the response does not parse.
 HttpResponse httpRequest(int port, const std::string& method, const std::string& target,
