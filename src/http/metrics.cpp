@@ -242,27 +242,19 @@ std::string render(const Registry& registry, Outputs& outputs, const FrontDoor& 
     m.family("camrelay_http_connections_timed_out_total", "counter", "Requests whose head or body did not arrive in time (408).");
     m.sample({}, d.timedOut);
 
+    // A figure /proc did not give is left out rather than reported as 0.
+    const auto optional = [&m](const char* name, const char* type, const char* help, const auto& value) {
+        if (!value) return;
+        m.family(name, type, help);
+        m.sample({}, *value);
+    };
     const ProcessFigures p = readProcess();
-    if (p.cpuSeconds) {
-        m.family("process_cpu_seconds_total", "counter", "Total user and system CPU time spent in seconds.");
-        m.sample({}, *p.cpuSeconds);
-    }
-    if (p.residentBytes) {
-        m.family("process_resident_memory_bytes", "gauge", "Resident memory size in bytes.");
-        m.sample({}, *p.residentBytes);
-    }
-    if (p.openFds) {
-        m.family("process_open_fds", "gauge", "Number of open file descriptors.");
-        m.sample({}, *p.openFds);
-    }
-    if (p.maxFds) {
-        m.family("process_max_fds", "gauge", "Maximum number of open file descriptors.");
-        m.sample({}, *p.maxFds);
-    }
-    if (p.startTimeSeconds) {
-        m.family("process_start_time_seconds", "gauge", "Start time of the process since unix epoch in seconds.");
-        m.sample({}, *p.startTimeSeconds);
-    }
+    optional("process_cpu_seconds_total", "counter", "Total user and system CPU time spent in seconds.", p.cpuSeconds);
+    optional("process_resident_memory_bytes", "gauge", "Resident memory size in bytes.", p.residentBytes);
+    optional("process_open_fds", "gauge", "Number of open file descriptors.", p.openFds);
+    optional("process_max_fds", "gauge", "Maximum number of open file descriptors.", p.maxFds);
+    optional("process_start_time_seconds", "gauge", "Start time of the process since unix epoch in seconds.",
+             p.startTimeSeconds);
     return m.text();
 }
 
