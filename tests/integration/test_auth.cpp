@@ -49,33 +49,6 @@ struct AuthService {
 };
 
 // The status line and headers only: streams never end, so the body is not read.
-struct Head {
-    int status = 0;
-    std::string headers;
-};
-Head requestHead(int port, const std::string& method, const std::string& target, const std::string& extra = {}) {
-    const int fd = connectLoopback(port);
-    REQUIRE(fd >= 0);
-    std::string request = method + " " + target + " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n" + extra;
-    if (method == "POST" || method == "PUT" || method == "PATCH") request += "Content-Length: 0\r\n";
-    request += "\r\n";
-    REQUIRE(send(fd, request.data(), request.size(), MSG_NOSIGNAL) == ssize_t(request.size()));
-    timeval tv{5, 0};
-    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-    std::string got;
-    char buffer[4096];
-    while (got.find("\r\n\r\n") == std::string::npos) {
-        ssize_t n = recv(fd, buffer, sizeof buffer, 0);
-        if (n <= 0) break;
-        got.append(buffer, size_t(n));
-    }
-    close(fd);
-    Head head;
-    std::smatch m;
-    if (std::regex_search(got, m, std::regex(R"(^HTTP/1\.[01] (\d{3}))"))) head.status = std::stoi(m[1].str());
-    head.headers = got.substr(0, got.find("\r\n\r\n"));
-    return head;
-}
 
 bool refusedStatus(int status) { return status == 401 || status == 403 || status == 303 || status == 421 || status == 429; }
 
@@ -135,8 +108,8 @@ TEST_CASE("auth matrix: every route x every kind of caller gets the status its r
                 // Compatibility examples carry a query already (/?action=stream): the token joins it.
                 std::string query = c.query;
                 if (!query.empty() && path.find('?') != std::string::npos) query[0] = '&';
-                const Head head = requestHead(port, method, path + query, c.headers);
-                INFO(method << " " << rule.example << " as " << c.name << " -> " << head.status << "\n" << head.headers);
+                HttpResponse head = httpRequestHead(port, method, path + query, "", c.headers);
+                INFO(method << " " << rule.example << " as " << c.name << " -> " << head.status << "\n" << headerLines(head));
                 ++cells;
                 const bool tokenHere = rule.streamToken && read;
                 bool allowed = false;
@@ -161,7 +134,7 @@ TEST_CASE("auth matrix: every route x every kind of caller gets the status its r
                 } else {
                     CHECK(head.status == 403);
                 }
-                if (head.status == 401) CHECK_THAT(head.headers, Catch::Contains("WWW-Authenticate: Basic realm=\"camrelay\""));
+                if (head.status == 401) CHECK_THAT(head.headers["www-authenticate"], Catch::Contains("Basic realm=\"camrelay\""));
             }
         }
     }
@@ -244,7 +217,7 @@ TEST_CASE("stream tokens: one camera, reads only, until expiry; bad ttl refused"
     auto snap = httpRequest(port, "GET", "/api/cameras/demo/snapshot?token=" + token);
     CHECK(snap.status == 200);
     CHECK(snap.headers["content-type"] == "image/jpeg");
-    CHECK(requestHead(port, "GET", "/api/cameras/demo/stream?token=" + token).status == 200);
+    CHECK(httpRequestHead(port, "GET", "/api/cameras/demo/stream?token=" + token).status == 200);
     // A WebSocket viewer with the token gets frames.
     WsClient ws(port, "/api/cameras/demo/ws?format=binary&token=" + token);
     CHECK(ws.waitFor([&] { return ws.messages().size() >= 3; }, 5000));
@@ -273,16 +246,16 @@ TEST_CASE("origins, hosts and CORS: foreign pages are refused, configured ones g
     const int port = s.port();
     const std::string admin = basicAuth("ada:admin-pw");
     // A foreign page's no-cors POST (it carries Origin) does not stop the camera.
-    CHECK(requestHead(port, "POST", "/api/cameras/demo/stop", admin + "Origin: http://evil.example\r\n").status == 403);
-    CHECK(requestHead(port, "POST", "/api/cameras/demo/stop", admin + "Sec-Fetch-Site: cross-site\r\n").status == 403);
+    CHECK(httpRequestHead(port, "POST", "/api/cameras/demo/stop", "", admin + "Origin: http://evil.example\r\n").status == 403);
+    CHECK(httpRequestHead(port, "POST", "/api/cameras/demo/stop", "", admin + "Sec-Fetch-Site: cross-site\r\n").status == 403);
     CHECK(s.service->waitForState("demo", "live", 500));
     // Own origin is fine.
-    CHECK(requestHead(port, "POST", "/api/cameras/demo/start", admin + "Origin: http://127.0.0.1\r\n").status == 200);
+    CHECK(httpRequestHead(port, "POST", "/api/cameras/demo/start", "", admin + "Origin: http://127.0.0.1\r\n").status == 200);
     // A foreign WebSocket upgrade is refused before any frame.
     const std::string upgrade = "Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\n"
                                 "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n";
-    CHECK(requestHead(port, "GET", "/api/ws", admin + upgrade + "Origin: http://evil.example\r\n").status == 403);
-    CHECK(requestHead(port, "GET", "/api/ws", admin + upgrade + "Origin: http://127.0.0.1\r\n").status == 101);
+    CHECK(httpRequestHead(port, "GET", "/api/ws", "", admin + upgrade + "Origin: http://evil.example\r\n").status == 403);
+    CHECK(httpRequestHead(port, "GET", "/api/ws", "", admin + upgrade + "Origin: http://127.0.0.1\r\n").status == 101);
     // DNS rebinding: a name the service does not answer to.
     auto rebinding = rawExchange(port, "GET /api/cameras HTTP/1.1\r\nHost: attacker.example\r\n" + admin + "Connection: close\r\n\r\n");
     CHECK_THAT(rebinding, Catch::StartsWith("HTTP/1.1 421") && Catch::Contains("[server] hosts"));
@@ -291,25 +264,25 @@ TEST_CASE("origins, hosts and CORS: foreign pages are refused, configured ones g
     CHECK_THAT(rawExchange(port, "GET /health HTTP/1.1\r\nHost: [::1]:8080\r\nConnection: close\r\n\r\n"),
                Catch::StartsWith("HTTP/1.1 200"));
     // CORS: preflight and answers for the configured origin only.
-    auto preflight = requestHead(port, "OPTIONS", "/api/cameras",
+    auto preflight = httpRequestHead(port, "OPTIONS", "/api/cameras", "",
                                  "Origin: https://ha.example:8123\r\nAccess-Control-Request-Method: GET\r\n"
                                  "Access-Control-Request-Headers: authorization\r\n");
     CHECK(preflight.status == 204);
-    CHECK_THAT(preflight.headers, Catch::Contains("Access-Control-Allow-Origin: https://ha.example:8123"));
-    CHECK_THAT(preflight.headers, Catch::Contains("Access-Control-Allow-Headers: Authorization"));
-    CHECK(requestHead(port, "OPTIONS", "/api/cameras", "Origin: http://evil.example\r\nAccess-Control-Request-Method: GET\r\n").status == 403);
-    auto cors = requestHead(port, "GET", "/api/cameras", admin + "Origin: https://ha.example:8123\r\n");
+    CHECK(preflight.headers["access-control-allow-origin"] == "https://ha.example:8123");
+    CHECK_THAT(preflight.headers["access-control-allow-headers"], Catch::Contains("Authorization"));
+    CHECK(httpRequestHead(port, "OPTIONS", "/api/cameras", "", "Origin: http://evil.example\r\nAccess-Control-Request-Method: GET\r\n").status == 403);
+    auto cors = httpRequestHead(port, "GET", "/api/cameras", "", admin + "Origin: https://ha.example:8123\r\n");
     CHECK(cors.status == 200);
-    CHECK_THAT(cors.headers, Catch::Contains("Access-Control-Allow-Origin: https://ha.example:8123"));
-    CHECK_THAT(cors.headers, Catch::Contains("frame-ancestors 'self' https://ha.example:8123"));
+    CHECK(cors.headers["access-control-allow-origin"] == "https://ha.example:8123");
+    CHECK_THAT(cors.headers["content-security-policy"], Catch::Contains("frame-ancestors 'self' https://ha.example:8123"));
 }
 
 TEST_CASE("origin checks hold with auth off too: a foreign page cannot stop a camera", "[auth][origin]") {
     ServiceProcess service({{"demo.conf", demoCamera()}});
     REQUIRE(service.waitForState("demo", "live", 15000));
-    CHECK(requestHead(service.port(), "POST", "/api/cameras/demo/stop", "Origin: http://evil.example\r\n").status == 403);
+    CHECK(httpRequestHead(service.port(), "POST", "/api/cameras/demo/stop", "", "Origin: http://evil.example\r\n").status == 403);
     CHECK(service.waitForState("demo", "live", 500));
-    CHECK(requestHead(service.port(), "GET", "/api/cameras").status == 200);  // loopback, auth off by default
+    CHECK(httpRequestHead(service.port(), "GET", "/api/cameras").status == 200);  // loopback, auth off by default
 }
 
 TEST_CASE("failed logins are rate-limited per address with Retry-After", "[auth]") {
@@ -332,16 +305,16 @@ TEST_CASE("path tricks never reach a route they should not", "[auth][paths]") {
                              "/api/cameras/demo/%73top", "/api/events/../cameras/demo/stop", "/health/../api/cameras/demo/stop",
                              "/login.html/../api/cameras/demo/stop", "/%2e%2e/api/cameras/demo/stop"}) {
         INFO(path);
-        const int status = requestHead(port, "POST", path, viewer).status;
+        const int status = httpRequestHead(port, "POST", path, "", viewer).status;
         CHECK(status != 200);
         CHECK(status != 0);
-        const int anonymous = requestHead(port, "GET", std::string(path)).status;
+        const int anonymous = httpRequestHead(port, "GET", std::string(path)).status;
         CHECK(anonymous != 200);
     }
     for (const char* path : {"/login.html/../index.html", "/%2e%2e/etc/passwd", "/..%2f..%2fetc%2fpasswd", "/.hidden",
                              "/api/cameras/../../../../etc/passwd", "/api/cameras/demo/snapshot/../../yard/snapshot"}) {
         INFO(path);
-        CHECK(requestHead(port, "GET", path).status != 200);
+        CHECK(httpRequestHead(port, "GET", path).status != 200);
     }
     CHECK(s.service->waitForState("demo", "live", 500));
 }

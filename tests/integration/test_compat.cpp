@@ -17,32 +17,6 @@ using namespace camrelay::testing;
 
 namespace {
 
-// Status and headers of a response whose body never ends (a stream).
-struct Head {
-    int status = 0;
-    std::string headers;
-};
-Head requestHead(int port, const std::string& target, const std::string& extra = {}) {
-    const int fd = connectLoopback(port);
-    REQUIRE(fd >= 0);
-    const std::string request = "GET " + target + " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n" + extra + "\r\n";
-    REQUIRE(send(fd, request.data(), request.size(), MSG_NOSIGNAL) == ssize_t(request.size()));
-    timeval tv{5, 0};
-    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-    std::string got;
-    char buffer[4096];
-    while (got.find("\r\n\r\n") == std::string::npos) {
-        const ssize_t n = recv(fd, buffer, sizeof buffer, 0);
-        if (n <= 0) break;
-        got.append(buffer, size_t(n));
-    }
-    close(fd);
-    Head head;
-    std::smatch m;
-    if (std::regex_search(got, m, std::regex(R"(^HTTP/1\.[01] (\d{3}))"))) head.status = std::stoi(m[1].str());
-    head.headers = got.substr(0, got.find("\r\n\r\n"));
-    return head;
-}
 
 // What ffprobe finds at the URL, demuxer chosen from the Content-Type: "mjpeg,W,H\n".
 std::string probe(const std::string& url) {
@@ -76,9 +50,9 @@ TEST_CASE("mjpg-streamer and ustreamer URLs serve the cameras' MJPEG and snapsho
                  {"/?action=stream_1", "160,120"}, {"/?action=stream&camera=yard", "160,120"},
                  {"/stream?camera=yard", "160,120"}, {"/?action=stream&fps=5", "320,240"}}) {
             INFO(target);
-            const Head head = requestHead(port, target);
+            HttpResponse head = httpRequestHead(port, "GET", target);
             CHECK(head.status == 200);
-            CHECK_THAT(head.headers, Catch::Contains("Content-Type: multipart/x-mixed-replace;boundary="));
+            CHECK_THAT(head.headers["content-type"], Catch::StartsWith("multipart/x-mixed-replace;boundary="));
             CHECK(probe(base(service) + target) == "mjpeg," + size + "\n");
         }
         CHECK(decode(base(service) + "/?action=stream").empty());
@@ -197,21 +171,21 @@ TEST_CASE("with auth on, compatibility URLs take Basic and a stream token, and a
 
     for (const char* target : {"/?action=stream", "/?action=snapshot", "/stream", "/snapshot", "/state", "/?action=stream_1"}) {
         INFO(target);
-        const Head none = requestHead(port, target);
+        HttpResponse none = httpRequestHead(port, "GET", target);
         CHECK(none.status == 401);
-        CHECK_THAT(none.headers, Catch::Contains("WWW-Authenticate: Basic realm=\"camrelay\""));
-        CHECK_THAT(none.headers, !Catch::Contains("Location:"));
-        CHECK(requestHead(port, target, basicAuth("vic:viewer-pw")).status == 200);
+        CHECK_THAT(none.headers["www-authenticate"], Catch::Contains("Basic realm=\"camrelay\""));
+        CHECK(none.headers.count("location") == 0);
+        CHECK(httpRequestHead(port, "GET", target, "", basicAuth("vic:viewer-pw")).status == 200);
     }
     // The dashboard page itself still sends a person to the login page.
-    CHECK(requestHead(port, "/?action=foo").status == 303);
+    CHECK(httpRequestHead(port, "GET", "/?action=foo").status == 303);
 
     // The token opens the URLs that serve its camera (demo: the default and number 0) ...
     const std::string q = "token=" + token;
     for (const std::string& target : {"/?action=stream&" + q, "/?action=snapshot&" + q, "/?action=stream_0&" + q,
                                       "/stream?" + q, "/snapshot?" + q, "/state?" + q, "/snapshot?camera=demo&" + q}) {
         INFO(target);
-        CHECK(requestHead(port, target).status == 200);
+        CHECK(httpRequestHead(port, "GET", target).status == 200);
     }
     CHECK(probe(base(service) + "/?action=stream&" + q) == "mjpeg,320,240\n");
     CHECK(decode(base(service) + "/stream?" + q).empty());
@@ -220,7 +194,7 @@ TEST_CASE("with auth on, compatibility URLs take Basic and a stream token, and a
     for (const std::string& target : {"/?action=stream_1&" + q, "/?action=snapshot&camera=yard&" + q, "/stream?camera=yard&" + q,
                                       "/?action=stream_9&" + q}) {
         INFO(target);
-        CHECK(requestHead(port, target).status == 403);
+        CHECK(httpRequestHead(port, "GET", target).status == 403);
     }
     // ffmpeg with a user's password in the URL (Basic).
     CHECK(probe("http://vic:viewer-pw@127.0.0.1:" + std::to_string(port) + "/?action=stream") == "mjpeg,320,240\n");

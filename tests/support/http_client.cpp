@@ -107,6 +107,12 @@ HttpResponse httpGetAt(const std::string& address, int port, const std::string& 
     return parseReply(exchangeOn(fd, request, 10000), "GET", target);
 }
 
+std::string headerLines(const HttpResponse& response) {
+    std::string text;
+    for (const auto& [name, value] : response.headers) text += name + ": " + value + "\n";
+    return text;
+}
+
 std::string basicAuth(const std::string& userPass) {
     gchar* encoded = g_base64_encode(reinterpret_cast<const guchar*>(userPass.data()), userPass.size());
     std::string header = "Authorization: Basic " + std::string(encoded) + "\r\n";

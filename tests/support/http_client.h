@@ -34,6 +34,8 @@ HttpResponse httpRequestHead(int port, const std::string& method, const std::str
 // One GET to a numeric address ("::1", "127.0.0.1"), Host header as curl sends it
 // ("[::1]:PORT"). Throws std::runtime_error naming the address when it cannot connect.
 HttpResponse httpGetAt(const std::string& address, int port, const std::string& target, const std::string& extraHeaders = {});
+// The response's header lines, "name: value" (names in lower case), for messages.
+std::string headerLines(const HttpResponse& response);
 // Sends raw bytes and returns whatever comes back until the server closes (for garbage requests).
 std::string rawExchange(int port, const std::string& bytes, int timeoutMs = 3000);
 
