@@ -1,5 +1,6 @@
 // mjpg-streamer's and ustreamer's URLs (http/compat_path.h says which), served
 // by the same code as /api/cameras/{id}/stream and /snapshot (http/camera_media).
+#include "http/access_gate.h"
 #include "http/camera_media.h"
 #include "http/compat_path.h"
 #include "http/json.h"
@@ -57,6 +58,15 @@ bool CompatRoutes::handle(SoupServerMessage* msg, const char* path, GHashTable* 
     if (!camera) {
         respondError(msg, SOUP_STATUS_NOT_FOUND, "unknown_camera",
                      target.error.empty() ? "no camera \"" + target.cameraId + "\"" : target.error);
+        return true;
+    }
+    // The gate let a stream token through for the camera these URLs named when the request
+    // head arrived; the camera list may have changed since (stream_N, the first camera), e.g.
+    // while a client held back a request body. Serve only the token's camera.
+    const Identity* who = requestIdentity(msg);
+    if (who && who->kind == Identity::Kind::Token && who->camera != camera->id()) {
+        respondError(msg, SOUP_STATUS_FORBIDDEN, "token_not_valid_here",
+                     "this token opens only camera " + who->camera + "'s stream, snapshot and WebSocket");
         return true;
     }
     switch (request.kind) {

@@ -1,6 +1,7 @@
 #include "metrics.h"
 
 #include "core/files.h"
+#include "core/gobject_ptr.h"
 #include "core/log.h"
 #include "http/access_rules.h"
 #include "http/json.h"
@@ -44,7 +45,14 @@ public:
     void count(SoupServerMessage* msg, unsigned status) {
         GUri* uri = soup_server_message_get_uri(msg);
         const char* path = uri ? g_uri_get_path(uri) : nullptr;
-        const char* route = classifyRoute(path ? path : "").rule.route;
+        // "/?action=stream" is mjpg-streamer's URL, not the page: its group needs the action.
+        std::string action;
+        const char* query = uri ? g_uri_get_query(uri) : nullptr;
+        if (path && g_str_equal(path, "/") && query) {
+            GUniquePtr<GHashTable> form(soup_form_decode(query));
+            if (const char* value = static_cast<const char*>(g_hash_table_lookup(form.get(), "action"))) action = value;
+        }
+        const char* route = classifyRoute(path ? path : "", action).rule.route;
         if (status < 100 || status > 599) status = 0;  // never a label from elsewhere
         ++counts_[{route, status}];
     }
