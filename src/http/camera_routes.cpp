@@ -15,6 +15,7 @@
 #include "http/upgrade.h"
 #include "http/server.h"
 
+#include <cstring>
 #include <cmath>
 #include <memory>
 
@@ -152,8 +153,10 @@ std::optional<WsFrameFormat> parseWsFormat(SoupServerMessage* msg, GHashTable* q
     if (!format) return fallback;
     if (g_str_equal(format, "json")) return WsFrameFormat::Json;
     if (g_str_equal(format, "binary")) return WsFrameFormat::Binary;
+    // Echo a little of what came, not a URI's worth of it.
+    const std::string got(format, strnlen(format, 32));
     respondError(msg, SOUP_STATUS_BAD_REQUEST, "bad_format",
-                 std::string("format must be json or binary (got \"") + format + "\")");
+                 "format must be json or binary (got \"" + got + (format[got.size()] ? "…" : "") + "\")");
     return std::nullopt;
 }
 

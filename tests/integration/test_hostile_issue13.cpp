@@ -15,13 +15,6 @@ using namespace camrelay::testing;
 
 namespace {
 
-std::string basic(const std::string& userPass) {
-    gchar* encoded = g_base64_encode(reinterpret_cast<const guchar*>(userPass.data()), userPass.size());
-    std::string header = "Authorization: Basic " + std::string(encoded) + "\r\n";
-    g_free(encoded);
-    return header;
-}
-
 // Reads until the server closes (or 5 s): the whole response.
 std::string readAll(int fd) {
     timeval tv{5, 0};
@@ -45,10 +38,10 @@ TEST_CASE("a stream token cannot reach another camera by holding the body while 
     // "b" is camera 0, "c" camera 1 (sorted by id).
     ServiceProcess service({{"b.conf", demoCamera(160, 120, 10)}, {"c.conf", demoCamera(160, 120, 10)}},
                            {"--config", config});
-    service.setRequestHeaders(basic("ada:admin-pw"));
+    service.setRequestHeaders(basicAuth("ada:admin-pw"));
     const int port = service.port();
-    REQUIRE(waitUntil([&] { return httpRequest(port, "GET", "/api/cameras/c/snapshot", {}, basic("ada:admin-pw")).status == 200; }, 15000));
-    const HttpResponse token = httpRequest(port, "POST", "/api/cameras/b/token", "{}", basic("ada:admin-pw"));
+    REQUIRE(waitUntil([&] { return httpRequest(port, "GET", "/api/cameras/c/snapshot", {}, basicAuth("ada:admin-pw")).status == 200; }, 15000));
+    const HttpResponse token = httpRequest(port, "POST", "/api/cameras/b/token", "{}", basicAuth("ada:admin-pw"));
     REQUIRE(token.status == 200);
     const std::string t = jsonString(token.body, "$.token");
     REQUIRE(httpRequest(port, "GET", "/?action=snapshot_0&token=" + t).status == 200);
@@ -63,8 +56,8 @@ TEST_CASE("a stream token cannot reach another camera by holding the body while 
     // Camera "a" sorts first: snapshot_0 is now "a", not the token's "b".
     REQUIRE(httpRequest(port, "POST", "/api/cameras",
                         R"({"id":"a","source":"videotestsrc is-live=true","width":160,"height":120})",
-                        basic("ada:admin-pw")).status == 201);
-    REQUIRE(waitUntil([&] { return httpRequest(port, "GET", "/api/cameras/a/snapshot", {}, basic("ada:admin-pw")).status == 200; }, 15000));
+                        basicAuth("ada:admin-pw")).status == 201);
+    REQUIRE(waitUntil([&] { return httpRequest(port, "GET", "/api/cameras/a/snapshot", {}, basicAuth("ada:admin-pw")).status == 200; }, 15000));
     REQUIRE(send(fd, "xx", 2, MSG_NOSIGNAL) == 2);
     const std::string answer = readAll(fd);
     close(fd);

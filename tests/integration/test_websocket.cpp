@@ -302,4 +302,8 @@ TEST_CASE("issue 13: /api/ws?format=json sends every camera's frames as JSON tex
     const HttpResponse bad = httpRequest(service.port(), "GET", "/api/ws?format=xml");
     CHECK(bad.status == 400);
     CHECK(jsonString(bad.body, "$.error") == "bad_format");
+    // The message echoes a little of the value, not all of it (found by the issue 13 attack).
+    const HttpResponse huge = httpRequest(service.port(), "GET", "/api/ws?format=" + std::string(4000, 'x'));
+    CHECK(huge.status == 400);
+    CHECK(jsonString(huge.body, "$.message").size() < 100);
 }
