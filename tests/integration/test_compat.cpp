@@ -156,10 +156,7 @@ TEST_CASE("[compat] default-camera chooses the camera; enabled=false turns the U
 TEST_CASE("with auth on, compatibility URLs take Basic and a stream token, and answer 401 with a challenge, "
           "never a login page", "[compat][auth]") {
     TempDir dir;
-    const std::string viewerHash = hashWithBinary("viewer-pw");
-    const std::string config = dir.write(
-        "c.ini", "[paths]\ndata=" + dir.path() + "/data\n[auth]\nenabled=true\nlogin-failures-per-minute=10000\n"
-                 "password-checks-per-second=1000\n[user:vic]\nrole=viewer\npassword=" + viewerHash + "\n");
+    const std::string config = viewerAuthConfig(dir);
     ServiceProcess service({{"demo.conf", demoCamera(320, 240, 30)}, {"yard.conf", demoCamera(160, 120, 30)}},
                            {"--config", config});
     service.setRequestHeaders(basicAuth("vic:viewer-pw"));

@@ -58,10 +58,7 @@ TEST_CASE("every URL docs/integrations.md shows answers as the doc says", "[comp
     REQUIRE(urls.size() >= 12);
 
     TempDir dir;
-    const std::string viewerHash = hashWithBinary("viewer-pw");
-    const std::string config = dir.write(
-        "c.ini", "[paths]\ndata=" + dir.path() + "/data\n[auth]\nenabled=true\nlogin-failures-per-minute=10000\n"
-                 "password-checks-per-second=1000\n[user:vic]\nrole=viewer\npassword=" + viewerHash + "\n");
+    const std::string config = viewerAuthConfig(dir);
     // Two cameras: the doc shows /?action=stream_1 (the second one).
     ServiceProcess service({{"demo.conf", demoCamera(320, 240, 30)}, {"yard.conf", demoCamera(320, 240, 30)}},
                            {"--config", config});

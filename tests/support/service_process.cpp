@@ -126,6 +126,12 @@ std::string hashWithBinary(const std::string& password) {
     return out.substr(0, out.find('\n'));
 }
 
+std::string viewerAuthConfig(const TempDir& dir) {
+    return dir.write("c.ini", "[paths]\ndata=" + dir.path() + "/data\n[auth]\nenabled=true\nlogin-failures-per-minute=10000\n"
+                              "password-checks-per-second=1000\n[user:vic]\nrole=viewer\npassword=" +
+                                  hashWithBinary("viewer-pw") + "\n");
+}
+
 void raiseOpenFilesLimit() {
     rlimit files{};
     if (getrlimit(RLIMIT_NOFILE, &files) != 0) return;

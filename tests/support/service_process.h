@@ -78,6 +78,9 @@ int openFdCount(int pid);
 // The password= value for a [user:NAME] group, made as an admin makes it:
 // `camrelay --hash-password` (throws if that fails).
 std::string hashWithBinary(const std::string& password);
+// A service config in dir with auth on, one viewer "vic" (password "viewer-pw")
+// and the login limits lifted; returns its path (for --config).
+std::string viewerAuthConfig(const TempDir& dir);
 // Lifts this process's soft limit on open files to the hard one (load tools).
 void raiseOpenFilesLimit();
 // User + system CPU time the process has used, in seconds.
