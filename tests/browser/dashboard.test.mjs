@@ -114,21 +114,43 @@ test('the tile offers snapshot download, viewer, fullscreen, start/stop and edit
 });
 
 // A digest of the pixels each camera's tile <img> shows (the blob URLs are
-// same-origin, so the canvas is readable).
+// same-origin, so the canvas is readable). While the next frame decodes,
+// Chromium reports the <img> as not complete with naturalWidth 0 (the previous
+// picture stays on screen), so each tile is read at a moment it is complete:
+// polled for up to 3 s, which on a loaded machine can take a few tries.
 function tilePixels(page, ids) {
-  return page.evaluate(list => list.map(id => {
-    const img = document.querySelector(`section.tile[data-camera="${id}"] img`);
-    if (!img || !img.naturalWidth) return '';
-    const canvas = document.createElement('canvas');
-    canvas.width = img.naturalWidth;
-    canvas.height = img.naturalHeight;
-    const context = canvas.getContext('2d');
-    context.drawImage(img, 0, 0);
-    const data = context.getImageData(0, 0, canvas.width, canvas.height).data;
-    let a = 1, b = 0;  // Adler-32 over every pixel
-    for (let i = 0; i < data.length; i += 1) { a = (a + data[i]) % 65521; b = (b + a) % 65521; }
-    return `${canvas.width}x${canvas.height}:${b * 65536 + a}:${data.length}`;
-  }), ids);
+  return page.evaluate(async list => {
+    const read = img => {
+      const canvas = document.createElement('canvas');
+      canvas.width = img.naturalWidth;
+      canvas.height = img.naturalHeight;
+      const context = canvas.getContext('2d');
+      context.drawImage(img, 0, 0);
+      const data = context.getImageData(0, 0, canvas.width, canvas.height).data;
+      let a = 1, b = 0;  // Adler-32 over every pixel
+      for (let i = 0; i < data.length; i += 1) { a = (a + data[i]) % 65521; b = (b + a) % 65521; }
+      return `${canvas.width}x${canvas.height}:${b * 65536 + a}:${data.length}`;
+    };
+    const results = [];
+    for (const id of list) {
+      const deadline = performance.now() + 3000;
+      let result;
+      for (;;) {
+        const tile = document.querySelector(`section.tile[data-camera="${id}"]`);
+        const img = tile?.querySelector('img');
+        if (img?.complete && img.naturalWidth) { result = read(img); break; }
+        if (performance.now() > deadline) {
+          // Say what the tile shows instead, so a failure explains itself.
+          result = img ? `empty <img>: complete ${img.complete}, state ${tile.dataset.state}`
+                       : `no <img>: state ${tile?.dataset.state}, frame "${tile?.querySelector('.frame')?.textContent}"`;
+          break;
+        }
+        await new Promise(r => setTimeout(r, 5));
+      }
+      results.push(result);
+    }
+    return results;
+  }, ids);
 }
 
 // 12 cameras, each 320x240: every tile moves while the page holds at most 2
