@@ -13,17 +13,20 @@ cd "$(dirname "$0")/.."
 # below) and gst-launch-1.0 (docs). gstreamer1.0-libcamera: the Pi example.
 # curl: bench scripts. nettle-dev: PBKDF2/HMAC for passwords and stream tokens.
 # libgraphviz-dev: Graphviz's library (libgvc, cgraph) renders pipeline graphs as SVG.
+# gstreamer1.0-nice: the ICE elements webrtcbin needs for WebRTC (WHEP) viewers.
 build_packages=(meson ninja-build pkg-config g++
   libglib2.0-dev libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev
   gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad
   gstreamer1.0-plugins-ugly gstreamer1.0-libav gstreamer1.0-x gstreamer1.0-libcamera
-  libsoup-3.0-dev libjson-glib-dev libgstrtspserver-1.0-dev nettle-dev libgraphviz-dev catch2 curl)
+  libsoup-3.0-dev libjson-glib-dev libgstrtspserver-1.0-dev nettle-dev libgraphviz-dev catch2 curl gstreamer1.0-nice)
 # systemd: systemd-analyze, systemd-sysusers and systemd-tmpfiles check the
 # installed unit and files (tests/install; Priority: important, so containers may lack it).
 # openssl: test certificates for HTTPS/WSS (tests/integration/test_tls.cpp).
 # python3-prometheus-client: parses GET /metrics as Prometheus does (tests/support/parse_metrics.py).
+# nginx: the caching reverse proxy in front of HLS (docs/scaling.md, its test and bench);
+# on Debian 12 the binary is in "nginx" (nginx-light is a metapackage).
 # python3-yaml: reads docs/openapi.yaml for the route coverage test (tests/openapi/operations.py).
-test_packages=(chromium nodejs npm fonts-dejavu-core ffmpeg systemd openssl python3-yaml python3-prometheus-client)
+test_packages=(chromium nodejs npm fonts-dejavu-core ffmpeg systemd openssl python3-yaml python3-prometheus-client nginx)
 # libclang-rt-14-dev holds libclang_rt.fuzzer (only a Recommends of clang's own packages).
 fuzz_packages=(clang libclang-rt-14-dev)
 
