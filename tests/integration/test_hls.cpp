@@ -12,7 +12,9 @@
 #include <glib.h>
 
 #include <chrono>
+#include <cstdlib>
 #include <fstream>
+#include <iterator>
 #include <map>
 #include <regex>
 #include <set>
@@ -311,6 +313,33 @@ TEST_CASE("HLS with auth on: 401 without credentials; a stream token opens playl
     CHECK(httpRequest(port, "GET", hlsBase("demo") + uri.substr(0, uri.find('?'))).status == 401);
     // A viewer's own credentials work too.
     CHECK(getPlaylist(port, "demo", viewer).status == 200);
+    // hls.js, for pages: a viewer's, not the world's; a stream token is no page credential.
+    CHECK(httpRequest(port, "GET", "/vendor/hls.light.min.js").status == 401);
+    CHECK(httpRequest(port, "GET", "/vendor/hls.light.min.js?token=" + token).status == 403);
+    CHECK(httpRequest(port, "GET", "/vendor/hls.light.min.js", {}, viewer).status == 200);
+}
+
+TEST_CASE("hls.js is compiled in: <script src=\"/vendor/hls.light.min.js\"> loads it", "[hls]") {
+    ServiceProcess service({{"demo.conf", demoCamera(320, 240, 30)}});
+    const int port = service.port();
+    std::ifstream file(std::string(std::getenv("CAMRELAY_SOURCE_ROOT") ? std::getenv("CAMRELAY_SOURCE_ROOT") : "..") +
+                           "/web/vendor/hls.light.min.js",
+                       std::ios::binary);
+    const std::string bytes((std::istreambuf_iterator<char>(file)), std::istreambuf_iterator<char>());
+    REQUIRE(bytes.size() > 300000);
+    HttpResponse r = httpRequest(port, "GET", "/vendor/hls.light.min.js");
+    CHECK(r.status == 200);
+    CHECK(r.headers["content-type"] == "text/javascript; charset=utf-8");
+    CHECK(r.body == bytes);
+    CHECK_THAT(r.body, Catch::Contains(").Hls="));  // the UMD global a page uses
+    HttpResponse license = httpRequest(port, "GET", "/vendor/hls.js-LICENSE");
+    CHECK(license.status == 200);
+    CHECK_THAT(license.body, Catch::Contains("Apache License, Version 2.0"));
+    // Only that folder, only flat names.
+    CHECK(httpRequest(port, "GET", "/vendor/.hidden.js").status == 404);
+    CHECK(httpRequest(port, "GET", "/vendor/nope.js").status == 404);
+    CHECK(httpRequest(port, "GET", "/vendor/a/b.js").status == 404);
+    CHECK(httpRequestHead(port, "POST", "/vendor/hls.light.min.js").status == 405);
 }
 
 TEST_CASE("HLS stops after the linger without playlist requests; a removed camera's HLS is gone", "[hls]") {
