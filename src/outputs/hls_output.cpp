@@ -1,10 +1,8 @@
 #include "outputs/hls_output.h"
 
-#include "camera/frame_stamper.h"
+#include "camera/appsrc_feed.h"
 #include "core/clock.h"
 #include "core/log.h"
-
-#include <gst/app/gstappsrc.h>
 
 #include <algorithm>
 #include <cstring>
@@ -129,51 +127,23 @@ struct HlsOutput::Run {
     std::shared_ptr<std::atomic<uint64_t>> segmentsTotal;
     std::string camera;
     GRef<GstElement> pipeline;
-    GRef<GstElement> appsrc;
     H264Stream::Claim claim;
     int tapListener = 0;
 
-    std::mutex mutex;
-    FrameStamper stamper;
-    bool open = true;
-    bool waitKey = true;         // at start and after an overflow: only a key frame may come next
-    int64_t unixAtZeroUs = 0;    // wall-clock time at running time 0 (set with the first stamp)
+    std::unique_ptr<AppSrcFeed> feed;  // bounded, drops until the next key frame when the muxer is behind
+    std::atomic<int64_t> unixAtZeroUs{0};  // wall-clock time at running time 0 (set with the first stamp)
+
+    std::mutex mutex;  // guards what follows (hlssink2's signals and the bus, on the muxing thread)
     GRef<GOutputStream> fragment;
     std::string fragmentName;
     GRef<GOutputStream> playlist;
     std::map<std::string, int64_t> startUnixUs;  // by segment name, set when a segment opens
-    std::atomic<uint64_t> dropped{0};
-    std::atomic<bool> overflowed{false};
-
-    explicit Run(GstClockTime spacing) : stamper(spacing, G_MAXUINT64 / 2) {}
 
     // The tap's streaming thread; accessUnit is borrowed.
     void push(GstBuffer* accessUnit) {
-        const bool keyFrame = !GST_BUFFER_FLAG_IS_SET(accessUnit, GST_BUFFER_FLAG_DELTA_UNIT);
-        std::lock_guard<std::mutex> lock(mutex);
-        if (!open || (waitKey && !keyFrame)) return;
-        if (gst_app_src_get_current_level_bytes(GST_APP_SRC(appsrc.get())) > kMaxQueuedBytes) {
-            waitKey = true;
-            ++dropped;
-            overflowed = true;
-            return;
-        }
-        const GstClockTime pts = stamper.stamp(appsrc.get());
-        if (!GST_CLOCK_TIME_IS_VALID(pts)) {  // no clock yet
-            waitKey = true;
-            return;
-        }
-        if (!unixAtZeroUs) unixAtZeroUs = unixNowUs() - int64_t(pts / GST_USECOND);
-        GstBuffer* copy = gst_buffer_copy(accessUnit);  // shares the memory
-        GST_BUFFER_PTS(copy) = GST_BUFFER_DTS(copy) = pts;
-        GST_BUFFER_DURATION(copy) = GST_CLOCK_TIME_NONE;
-        gst_app_src_push_buffer(GST_APP_SRC(appsrc.get()), copy);
-        waitKey = false;
-    }
-
-    void close() {
-        std::lock_guard<std::mutex> lock(mutex);
-        open = false;
+        const GstClockTime pts = feed->push(accessUnit);
+        if (GST_CLOCK_TIME_IS_VALID(pts) && !unixAtZeroUs.load())
+            unixAtZeroUs = unixNowUs() - int64_t(pts / GST_USECOND);
     }
 
     // hlssink2's signals, on the muxing thread.
@@ -211,8 +181,9 @@ struct HlsOutput::Run {
         if (opened) {
             GstClockTime runningTime = GST_CLOCK_TIME_NONE;
             gst_structure_get_clock_time(st, "running-time", &runningTime);
-            if (unixAtZeroUs && GST_CLOCK_TIME_IS_VALID(runningTime) && !name.empty())
-                startUnixUs[name] = unixAtZeroUs + int64_t(runningTime / GST_USECOND);
+            const int64_t zero = unixAtZeroUs.load();
+            if (zero && GST_CLOCK_TIME_IS_VALID(runningTime) && !name.empty())
+                startUnixUs[name] = zero + int64_t(runningTime / GST_USECOND);
             return GST_BUS_DROP;
         }
         if (!fragment || name.empty() || !playlist) {
@@ -335,14 +306,15 @@ std::string HlsOutput::start() {
     // Passthrough: stamps only have to increase (the camera's rate is unknown);
     // encoded: at most kEncodedFps a second, spaced by a whole frame.
     const GstClockTime spacing = stream.passthrough() ? GST_MSECOND : GST_SECOND / SharedH264Stream::kEncodedFps;
-    auto run = std::make_shared<Run>(spacing);
+    auto run = std::make_shared<Run>();
     run->store = std::make_shared<HlsStore>(size_t(config_.playlistLength + kExtraSegments));
     run->segmentsTotal = segmentsTotal_;
     run->camera = camera.id();
     run->pipeline = pipeline;
-    run->appsrc = GRef<GstElement>::adopt(gst_bin_get_by_name(GST_BIN(pipeline.get()), kSourceName));
+    GRef<GstElement> appsrc = GRef<GstElement>::adopt(gst_bin_get_by_name(GST_BIN(pipeline.get()), kSourceName));
     GRef<GstElement> sink = GRef<GstElement>::adopt(gst_bin_get_by_name(GST_BIN(pipeline.get()), kSinkName));
-    g_object_set(run->appsrc.get(), "max-bytes", guint64(2 * kMaxQueuedBytes), nullptr);
+    g_object_set(appsrc.get(), "max-bytes", guint64(2 * kMaxQueuedBytes), nullptr);
+    run->feed = std::make_unique<AppSrcFeed>(appsrc, spacing, kMaxQueuedBytes);
     connectRun(sink.get(), "get-fragment-stream", &Run::onFragmentStream, run);
     connectRun(sink.get(), "get-playlist-stream", &Run::onPlaylistStream, run);
     connectRun(sink.get(), "delete-fragment", &Run::onDeleteFragment, run);
@@ -403,7 +375,7 @@ void HlsOutput::stop(const std::string& why) {
     lingerTimer_.stop();
     busWatch_.reset();
     if (run->tapListener) camera_->h264().tap().remove(std::exchange(run->tapListener, 0));
-    run->close();
+    run->feed->close(false);
     run->claim.reset();
     reaper_.reap(std::move(run->pipeline), "HLS " + camera_->id());
     logInfo(camera_->id(), "HLS stopped: " + why);
@@ -411,9 +383,9 @@ void HlsOutput::stop(const std::string& why) {
 
 void HlsOutput::tick() {
     if (!run_) return;
-    if (run_->overflowed.exchange(false))
+    if (run_->feed->overflowed.exchange(false))
         logWarning(camera_->id(), "HLS falls behind: dropping until the next key frame (" +
-                                      std::to_string(run_->dropped.load()) + " dropped so far)");
+                                      std::to_string(run_->feed->dropped.load()) + " dropped so far)");
     // A request still waiting for the first segments counts as one now.
     if (!waiters_.empty()) lastRequestUs_ = monotonicNowUs();
     if (monotonicNowUs() - lastRequestUs_ > int64_t(config_.lingerSec) * G_USEC_PER_SEC)
