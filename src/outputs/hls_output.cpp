@@ -339,6 +339,7 @@ std::string HlsOutput::start() {
         }
     }, this));
     run_ = run;
+    made_ = madeNow();
     run->claim = stream.claim();
     if (gst_element_set_state(pipeline.get(), GST_STATE_PLAYING) == GST_STATE_CHANGE_FAILURE) {
         stop("the HLS pipeline does not start");
@@ -392,11 +393,14 @@ void HlsOutput::tick() {
         stop("no playlist request for " + std::to_string(config_.lingerSec) + " s ([hls] linger)");
 }
 
+HlsOutput::Made HlsOutput::madeNow() const {
+    const CameraConfig& c = camera_->config();
+    return {camera_->sourceKind(), c.h264, c.width, c.height};
+}
+
 void HlsOutput::reconfigured() {
-    if (!run_) return;
-    // The picture's size or source may have changed: segments of the new
-    // config get new names; players follow through the playlist.
-    stop("the camera's config changed");
+    if (!run_ || (camera_->configValid() && madeNow() == made_)) return;
+    stop("the camera's source, size or H.264 settings changed");
     if (camera_->configValid() && monotonicNowUs() - lastRequestUs_ <= int64_t(config_.lingerSec) * G_USEC_PER_SEC) start();
 }
 

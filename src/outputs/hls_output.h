@@ -105,7 +105,10 @@ public:
     void requestPlaylist(Waiter done);
     // A segment of the running pipeline; null when unknown (or none runs).
     GBytes* segment(const std::string& name) const;
-    // The camera's config changed: a running pipeline is rebuilt for it.
+    // The camera's config changed: a running pipeline is rebuilt when what
+    // its segments depend on changed (the kind of source, the H.264 settings,
+    // the picture's size); players then follow new names from the playlist.
+    // Other changes (name, JPEG quality...) leave it alone.
     void reconfigured();
 
     bool running() const { return bool(run_); }
@@ -135,6 +138,17 @@ private:
     uint64_t playlistRequests_ = 0;
     uint64_t segmentRequests_ = 0;
     int64_t lastRequestUs_ = 0;
+    // What the running pipeline was made for.
+    struct Made {
+        SourceKind kind = SourceKind::Raw;
+        H264Settings h264;
+        int width = 0, height = 0;
+        bool operator==(const Made& o) const {
+            return kind == o.kind && h264 == o.h264 && width == o.width && height == o.height;
+        }
+    };
+    Made made_;
+    Made madeNow() const;
     int64_t failedAtUs_ = 0;  // the last pipeline error: no restart for a while
     std::string failure_;
     struct PendingWaiter {

@@ -380,3 +380,42 @@ TEST_CASE("HLS stops after the linger without playlist requests; a removed camer
     requireJsonError(httpRequest(port, "GET", hlsBase("gone") + segment), 404);
     CHECK(service.waitForState("demo", "live", 1000));
 }
+
+TEST_CASE("HLS through camera edits: a rename leaves it, a new size restarts it at that size", "[hls]") {
+    ServiceProcess service({{"demo.conf", demoCamera(320, 240, 30)}});
+    REQUIRE(service.waitForState("demo", "live"));
+    const int port = service.port();
+    const auto patch = [&](const std::string& body) {
+        return httpRequest(port, "PATCH", "/api/cameras/demo", body,
+                           "Content-Type: application/json\r\nContent-Length: " + std::to_string(body.size()) + "\r\n");
+    };
+    HttpResponse first = getPlaylist(port, "demo");
+    REQUIRE(first.status == 200);
+    const std::string run = parsePlaylist(first.body).segments.front().uri.substr(0, 8);
+
+    REQUIRE(patch(R"({"name":"Renamed"})").status == 200);
+    std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+    HttpResponse same = getPlaylist(port, "demo");
+    REQUIRE(same.status == 200);
+    CHECK(parsePlaylist(same.body).segments.back().uri.substr(0, 8) == run);  // the same run goes on
+
+    REQUIRE(patch(R"({"width":160,"height":120})").status == 200);
+    std::string uri;
+    CHECK(waitUntil([&] {
+        HttpResponse r = getPlaylist(port, "demo");
+        if (r.status != 200) return false;
+        const Playlist p = parsePlaylist(r.body);
+        if (p.segments.empty() || p.segments.back().uri.substr(0, 8) == run) return false;
+        uri = p.segments.back().uri;
+        return true;
+    }, 15000));
+    REQUIRE_FALSE(uri.empty());
+    HttpResponse seg = httpRequest(port, "GET", hlsBase("demo") + uri);
+    REQUIRE(seg.status == 200);
+    TempDir dir;
+    const Probe probe = probeSegment(dir, uri, seg.body);
+    CHECK(probe.width == 160);
+    CHECK(probe.height == 120);
+    CHECK(probe.firstIsKey);
+    CHECK_THAT(service.log(), Catch::Contains("HLS stopped: the camera's source, size or H.264 settings changed"));
+}
