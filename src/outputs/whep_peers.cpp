@@ -160,7 +160,7 @@ int spsProfileIdc(const guint8* data, size_t size) {
 namespace {
 
 // rtphdrextntp64 writes a buffer's timestamp/x-ntp reference timestamp into
-// the frame's first packet. The source's own (rtspsrc maps the camera's RTCP
+// its packets. The source's own (rtspsrc maps the camera's RTCP
 // sender reports to NTP) is the true capture time when the camera's clock
 // agrees with ours to a few seconds; else the time the access unit reached
 // the service stands in. Either way exactly one x-ntp meta is left.
@@ -554,6 +554,9 @@ void WhepPeers::offer(const std::string& cameraId, const std::string& sdpText, s
         GRef<GstElement> ext = make("rtphdrextntp64");
         if (ext) {
             gst_rtp_header_extension_set_id(GST_RTP_HEADER_EXTENSION(ext.get()), guint(offer.ntpExtensionId));
+            // Every packet, not only a frame's first: GStreamer's depayloaders
+            // read extensions from the packet that completes the frame.
+            g_object_set(ext.get(), "every-packet", TRUE, nullptr);
             g_signal_emit_by_name(pay.get(), "add-extension", ext.get());
         }
     }
