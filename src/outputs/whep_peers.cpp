@@ -157,6 +157,43 @@ int spsProfileIdc(const guint8* data, size_t size) {
     return 0;
 }
 
+namespace {
+
+// rtphdrextntp64 writes a buffer's timestamp/x-ntp reference timestamp into
+// its packets. The source's own (rtspsrc maps the camera's RTCP
+// sender reports to NTP) is the true capture time when the camera's clock
+// agrees with ours to a few seconds; else the time the access unit reached
+// the service stands in. Either way exactly one x-ntp meta is left.
+void stampCaptureTime(GstBuffer* buffer, int64_t arrivedUs) {
+    static GstStaticCaps ntpStatic = GST_STATIC_CAPS("timestamp/x-ntp");
+    GstCaps* ntp = gst_static_caps_get(&ntpStatic);
+    const guint64 arrivedNtpNs = guint64(arrivedUs) * 1000 + kNtpUnixOffsetSec * GST_SECOND;
+    guint64 captured = arrivedNtpNs;
+    struct Scan {
+        GstCaps* ntp;
+        guint64 arrived;
+        guint64* captured;
+    } scan{ntp, arrivedNtpNs, &captured};
+    gst_buffer_foreach_meta(
+        buffer,
+        [](GstBuffer*, GstMeta** meta, gpointer data) noexcept -> gboolean {
+            auto* scan = static_cast<Scan*>(data);
+            if ((*meta)->info->api != GST_REFERENCE_TIMESTAMP_META_API_TYPE) return TRUE;
+            auto* ref = reinterpret_cast<GstReferenceTimestampMeta*>(*meta);
+            if (!gst_caps_is_equal(ref->reference, scan->ntp)) return TRUE;
+            const guint64 t = ref->timestamp;
+            // Up to 5 s before its arrival, never after it: a clock we can believe.
+            if (t <= scan->arrived && scan->arrived - t < 5 * GST_SECOND) *scan->captured = t;
+            *meta = nullptr;  // removed
+            return TRUE;
+        },
+        &scan);
+    gst_buffer_add_reference_timestamp_meta(buffer, ntp, captured, GST_CLOCK_TIME_NONE);
+    gst_caps_unref(ntp);
+}
+
+}  // namespace
+
 // What the camera's streaming thread pushes through: the bounded appsrc and
 // the drop-until-key-frame state. Thread affinity: any thread (mutex).
 struct WhepPeers::Feed {
@@ -203,20 +240,7 @@ struct WhepPeers::Feed {
         GstBuffer* copy = gst_buffer_copy(buffer);  // shares the memory
         GST_BUFFER_PTS(copy) = GST_BUFFER_DTS(copy) = pts;
         GST_BUFFER_DURATION(copy) = GST_CLOCK_TIME_NONE;
-        if (stampNtp) {
-            // rtphdrextntp64 writes this into the frame's first packet. The
-            // capture time an upstream element noted (timestamp/x-unix), else
-            // the time the access unit reached the service.
-            static GstStaticCaps unixCaps = GST_STATIC_CAPS("timestamp/x-unix");
-            static GstStaticCaps ntpCaps = GST_STATIC_CAPS("timestamp/x-ntp");
-            GstCaps* unix = gst_static_caps_get(&unixCaps);
-            GstReferenceTimestampMeta* captured = gst_buffer_get_reference_timestamp_meta(buffer, unix);
-            const guint64 unixNs = captured ? captured->timestamp : guint64(arrivedUs) * 1000;
-            gst_caps_unref(unix);
-            GstCaps* ntp = gst_static_caps_get(&ntpCaps);
-            gst_buffer_add_reference_timestamp_meta(copy, ntp, unixNs + kNtpUnixOffsetSec * GST_SECOND, GST_CLOCK_TIME_NONE);
-            gst_caps_unref(ntp);
-        }
+        if (stampNtp) stampCaptureTime(copy, arrivedUs);
         bytes += gst_buffer_get_size(copy);
         gst_app_src_push_buffer(GST_APP_SRC(appsrc.get()), copy);
         waitKey = false;
@@ -530,6 +554,9 @@ void WhepPeers::offer(const std::string& cameraId, const std::string& sdpText, s
         GRef<GstElement> ext = make("rtphdrextntp64");
         if (ext) {
             gst_rtp_header_extension_set_id(GST_RTP_HEADER_EXTENSION(ext.get()), guint(offer.ntpExtensionId));
+            // Every packet, not only a frame's first: GStreamer's depayloaders
+            // read extensions from the packet that completes the frame.
+            g_object_set(ext.get(), "every-packet", TRUE, nullptr);
             g_signal_emit_by_name(pay.get(), "add-extension", ext.get());
         }
     }

@@ -12,9 +12,8 @@
 //
 // Non-trickle: the answer goes out once ICE gathering is complete (host
 // candidates only; no STUN), so it carries every candidate. When the offer
-// names urn:ietf:params:rtp-hdrext:ntp-64, each frame's first packet carries
-// the frame's capture time (NTP format) so a client can measure capture to
-// decoder latency.
+// names urn:ietf:params:rtp-hdrext:ntp-64, every packet carries its frame's
+// capture time (NTP format) so a client can measure capture to decoder latency.
 //
 // Lifetime: a peer goes on remove() (DELETE), when ICE or the connection is
 // failed or disconnected for longer than [webrtc] ice-timeout, when it is not

@@ -61,13 +61,26 @@ struct WhepClient::State {
     static GstPadProbeReturn onDepayed(GstPad*, GstPadProbeInfo* info, gpointer data) noexcept {
         auto* self = static_cast<State*>(data);
         GstBuffer* buffer = GST_PAD_PROBE_INFO_BUFFER(info);
+        if (!buffer || !GST_BUFFER_PTS_IS_VALID(buffer)) return GST_PAD_PROBE_OK;
+        // The jitterbuffer adds an x-ntp meta of its own (the sender's RTCP
+        // mapping, i.e. about when the packet was sent) once a sender report
+        // came: of the believable ones (the last 10 s), the earliest is the
+        // frame's capture time from the ntp-64 header extension.
         static GstStaticCaps ntpCaps = GST_STATIC_CAPS("timestamp/x-ntp");
         GstCaps* caps = gst_static_caps_get(&ntpCaps);
-        GstReferenceTimestampMeta* meta = buffer ? gst_buffer_get_reference_timestamp_meta(buffer, caps) : nullptr;
+        const guint64 nowNtp = guint64(g_get_real_time()) * 1000 + kNtpUnixOffsetNs;
+        guint64 captured = 0;
+        gpointer state = nullptr;
+        while (GstMeta* m = gst_buffer_iterate_meta_filtered(buffer, &state, GST_REFERENCE_TIMESTAMP_META_API_TYPE)) {
+            auto* ref = reinterpret_cast<GstReferenceTimestampMeta*>(m);
+            if (!gst_caps_is_equal(ref->reference, caps) || ref->timestamp > nowNtp || nowNtp - ref->timestamp > 10 * GST_SECOND)
+                continue;
+            if (!captured || ref->timestamp < captured) captured = ref->timestamp;
+        }
         gst_caps_unref(caps);
-        if (meta && meta->timestamp > kNtpUnixOffsetNs && GST_BUFFER_PTS_IS_VALID(buffer)) {
+        if (captured) {
             std::lock_guard<std::mutex> lock(self->mutex);
-            self->captureByPts[GST_BUFFER_PTS(buffer)] = meta->timestamp - kNtpUnixOffsetNs;
+            self->captureByPts[GST_BUFFER_PTS(buffer)] = captured - kNtpUnixOffsetNs;
             while (self->captureByPts.size() > 300) self->captureByPts.erase(self->captureByPts.begin());
         }
         return GST_PAD_PROBE_OK;
