@@ -189,22 +189,31 @@ void HlsClients::sendNext(size_t index, int64_t now) {
     c.deadlineUs = now + int64_t(options_.requestTimeoutMs) * 1000;
     c.outbox = "GET " + c.target + " HTTP/1.1\r\nHost: 127.0.0.1:" + std::to_string(port_) +
                "\r\nUser-Agent: camrelay-hls-client\r\n" + options_.extraHeaders + "\r\n";
+    transmit(index);
+}
+
+void HlsClients::transmit(size_t index) {
+    Client& c = *clients_[index];
     c.outOffset = 0;
     if (c.fd < 0) connectClient(index);
-    if (c.fd < 0) {
-        fail(index, "cannot connect to 127.0.0.1:" + std::to_string(port_));
-        if (c.kind == Client::Kind::Segment) ++c.stats.gaps;
-        c.kind = Client::Kind::None;
-        return;
-    }
+    if (c.fd < 0) return abandon(index, "cannot connect to 127.0.0.1:" + std::to_string(port_));
     const ssize_t sent = send(c.fd, c.outbox.data(), c.outbox.size(), MSG_NOSIGNAL);
     c.outOffset = sent > 0 ? size_t(sent) : 0;
-    if (c.outOffset < c.outbox.size()) {
-        epoll_event e{};
-        e.events = EPOLLIN | EPOLLRDHUP | EPOLLOUT;
-        e.data.u64 = index;
-        epoll_ctl(epoll_, EPOLL_CTL_MOD, c.fd, &e);
-    }
+    if (c.outOffset < c.outbox.size()) watch(index, true);
+}
+
+void HlsClients::watch(size_t index, bool writable) {
+    epoll_event e{};
+    e.events = uint32_t(EPOLLIN | EPOLLRDHUP) | (writable ? uint32_t(EPOLLOUT) : 0u);
+    e.data.u64 = index;
+    epoll_ctl(epoll_, EPOLL_CTL_MOD, clients_[index]->fd, &e);
+}
+
+void HlsClients::abandon(size_t index, const std::string& what) {
+    Client& c = *clients_[index];
+    fail(index, what);
+    if (c.kind == Client::Kind::Segment) ++c.stats.gaps;  // a player skips it
+    c.kind = Client::Kind::None;
 }
 
 void HlsClients::onPlaylist(size_t index, const std::string& body, int64_t now) {
@@ -372,27 +381,9 @@ void HlsClients::onReadable(size_t index, int64_t now) {
     }
     drop(index);
     if (c.kind == Client::Kind::None) return;
-    if (++c.attempts >= kMaxAttempts) {
-        fail(index, "gave up on " + c.target + " after " + std::to_string(kMaxAttempts) + " connections");
-        if (c.kind == Client::Kind::Segment) ++c.stats.gaps;
-        c.kind = Client::Kind::None;
-        return;
-    }
-    connectClient(index);
-    if (c.fd < 0) {
-        fail(index, "cannot reconnect to 127.0.0.1:" + std::to_string(port_));
-        if (c.kind == Client::Kind::Segment) ++c.stats.gaps;
-        c.kind = Client::Kind::None;
-        return;
-    }
-    const ssize_t sent = send(c.fd, c.outbox.data(), c.outbox.size(), MSG_NOSIGNAL);
-    c.outOffset = sent > 0 ? size_t(sent) : 0;
-    if (c.outOffset < c.outbox.size()) {
-        epoll_event e{};
-        e.events = EPOLLIN | EPOLLRDHUP | EPOLLOUT;
-        e.data.u64 = index;
-        epoll_ctl(epoll_, EPOLL_CTL_MOD, c.fd, &e);
-    }
+    if (++c.attempts >= kMaxAttempts)
+        return abandon(index, "gave up on " + c.target + " after " + std::to_string(kMaxAttempts) + " connections");
+    transmit(index);
 }
 
 void HlsClients::run(int durationMs) {
@@ -413,9 +404,7 @@ void HlsClients::run(int durationMs) {
         for (size_t i = 0; i < clients_.size(); ++i) {
             Client& c = *clients_[i];
             if (c.kind != Client::Kind::None && now > c.deadlineUs) {
-                fail(i, "no whole response to " + c.target + " in " + std::to_string(options_.requestTimeoutMs) + " ms");
-                if (c.kind == Client::Kind::Segment) ++c.stats.gaps;
-                c.kind = Client::Kind::None;
+                abandon(i, "no whole response to " + c.target + " in " + std::to_string(options_.requestTimeoutMs) + " ms");
                 drop(i);
             }
             sendNext(i, now);
@@ -431,12 +420,7 @@ void HlsClients::run(int durationMs) {
             if ((events[k].events & EPOLLOUT) && c.outOffset < c.outbox.size()) {
                 const ssize_t sent = send(c.fd, c.outbox.data() + c.outOffset, c.outbox.size() - c.outOffset, MSG_NOSIGNAL);
                 if (sent > 0) c.outOffset += size_t(sent);
-                if (c.outOffset >= c.outbox.size()) {
-                    epoll_event e{};
-                    e.events = EPOLLIN | EPOLLRDHUP;
-                    e.data.u64 = index;
-                    epoll_ctl(epoll_, EPOLL_CTL_MOD, c.fd, &e);
-                }
+                if (c.outOffset >= c.outbox.size()) watch(index, false);
             }
             if (events[k].events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) onReadable(index, now);
         }

@@ -70,6 +70,9 @@ private:
     void connectClient(size_t index);
     void drop(size_t index);
     void sendNext(size_t index, int64_t now);
+    void transmit(size_t index);                   // (re)sends the request in flight, connecting if needed
+    void watch(size_t index, bool writable);       // epoll interest: readable, and writable while the request is unsent
+    void abandon(size_t index, const std::string& what);  // the request in flight failed for good
     void onReadable(size_t index, int64_t now);
     void onResponse(size_t index, int64_t now);
     void onPlaylist(size_t index, const std::string& body, int64_t now);
