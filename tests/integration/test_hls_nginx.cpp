@@ -194,7 +194,8 @@ TEST_CASE("200 HLS clients through nginx (data/nginx-camrelay.conf) get every se
     REQUIRE(service.waitForState("demo", "live"));
     REQUIRE(waitForSegments(service.port(), "demo", 2, 20000));
     NginxProxy nginx(service.port());
-    INFO("nginx log:\n" << nginx.log());
+    // From here on, every HLS request camrelay answers came through nginx.
+    const HlsOriginCounts before = readHlsCounts(service.port(), "demo");
 
     // The cache answers with camrelay's headers and says whether it had the response.
     const std::string playlistPath = "/api/cameras/demo/hls/index.m3u8";
@@ -232,7 +233,6 @@ TEST_CASE("200 HLS clients through nginx (data/nginx-camrelay.conf) get every se
         CHECK(ws.stats(0).frames >= 10);
     }
 
-    const HlsOriginCounts before = readHlsCounts(service.port(), "demo");
     HlsClients clients(nginx.port(), playlistPath, 200);
     clients.run(10000);
     clients.finish(5000);
@@ -257,15 +257,19 @@ TEST_CASE("200 HLS clients through nginx (data/nginx-camrelay.conf) get every se
                               << playlistRequests << " playlist requests; clients received " << received
                               << " segments (" << distinct.size() << " distinct, " << hits << " cache HITs) and "
                               << polls << " playlists");
+    INFO("nginx log:\n" << nginx.log());
     CHECK(produced >= 8);
     // Each distinct segment had to come from camrelay once; the cache lock makes
     // the 199 others wait for that one request instead of asking camrelay too.
+    // (+1: the segment fetched by the two requests above, if the clients started after it.)
     CHECK(segmentRequests >= double(distinct.size()));
-    CHECK(segmentRequests <= 1.2 * double(distinct.size()));
-    CHECK(segmentRequests <= 1.2 * produced + 1);
+    CHECK(segmentRequests <= 1.2 * double(distinct.size()) + 1);
+    // Against what camrelay produced in the same time: +2 for the window's two
+    // ends (the segment listed when the clients started, the last one fetched).
+    CHECK(segmentRequests <= 1.2 * produced + 2);
     // The playlist (max-age=1) reaches camrelay about once a second, not 200 clients x 2 polls a second.
-    CHECK(polls >= 200 * 15);
-    CHECK(playlistRequests <= 2 * 15 + 5);
+    CHECK(polls >= 200 * 10);
+    CHECK(playlistRequests <= 2 * 15 + 5);  // 15 s: the 10 s run, finish() and scheduling slack
     // nginx answered the rest from its cache.
     CHECK(double(hits) >= double(received) - segmentRequests);
 
