@@ -7,6 +7,7 @@
 #     encode       the demo test pattern, 640x480 at 30 fps, H.264 encoded by camrelay for HLS
 #     passthrough  an RTSP H.264 camera (camrelay-test-rtsp-camera, 640x480 at 30 fps, GOP 1 s): no encoder in camrelay
 #   MODES="direct nginx"              with or without nginx in front (default both)
+#   CAMRELAY=/path/to/camrelay        measures another build
 # A fresh release-built service (and nginx) starts for every run; one JSON line per
 # run from camrelay-hls-load, then the medians per (camera, mode, N).
 source "$(dirname "$0")/lib.sh"
@@ -15,6 +16,7 @@ port=${PORT:-18095}
 nginx_port=${NGINX_PORT:-18096}
 rtsp_port=${RTSP_PORT:-18584}
 duration=${DURATION:-20}
+camrelay=${CAMRELAY:-build-release/src/camrelay}
 nginx=/usr/sbin/nginx  # Debian's nginx (tools/deps.sh); not always on PATH
 counts=("$@"); [ ${#counts[@]} -gt 0 ] || counts=(1 200)
 read -r -a cameras <<<"${CAMERAS:-encode passthrough}"
@@ -75,7 +77,7 @@ for camera in "${cameras[@]}"; do
   for mode in "${modes[@]}"; do
     for n in "${counts[@]}"; do
       for r in $(seq "$runs"); do
-        build-release/src/camrelay --listen 127.0.0.1 --port "$port" --rtsp-port -1 --config "$bench_config" \
+        "$camrelay" --listen 127.0.0.1 --port "$port" --rtsp-port -1 --config "$bench_config" \
           --pipelines "$work/$camera" --data "$work/data" >"$work/service.log" 2>&1 &
         service=$!
         pids+=("$service")
