@@ -3,6 +3,7 @@
 // caching reverse proxy in front of the real camrelay on loopback. 200 live
 // HLS clients follow the playlist through nginx: every one of them gets every
 // segment, while camrelay's /metrics show it served each segment about once.
+// (One client straight from camrelay for 10 s: tests/integration/test_hls.cpp.)
 #include "child_process.h"
 #include "hls_clients.h"
 #include "http_client.h"
@@ -166,20 +167,6 @@ void checkContinuous(const HlsClients& clients, size_t minSegments) {
 }
 
 }  // namespace
-
-TEST_CASE("a client following camrelay's live HLS playlist for 10 s gets continuous segments", "[hls]") {
-    ServiceProcess service({{"demo.conf", demoCamera(320, 240, 30)}});
-    REQUIRE(service.waitForState("demo", "live"));
-    INFO("service log:\n" << service.log());
-    REQUIRE(waitForSegments(service.port(), "demo", 2, 20000));
-
-    HlsClients clients(service.port(), "/api/cameras/demo/hls/index.m3u8", 1);
-    clients.run(10000);
-    clients.finish(5000);
-    // 1 s segments (hls.segment-duration): about 10 in 10 s.
-    checkContinuous(clients, 8);
-    CHECK(clients.stats(0).playlistPolls >= 10);
-}
 
 TEST_CASE("200 HLS clients through nginx (data/nginx-camrelay.conf) get every segment; "
           "camrelay serves each segment about once", "[hls][nginx]") {
