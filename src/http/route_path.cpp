@@ -15,8 +15,8 @@ std::vector<std::string_view> splitPath(std::string_view path) {
         size_t end = path.find('/', start);
         if (end == std::string_view::npos) end = path.size();
         if (end > start) parts.push_back(path.substr(start, end - start));
-        // Five segments already mean "no route": stop early, whatever the path's length.
-        if (parts.size() > 4) break;
+        // Six segments already mean "no route": stop early, whatever the path's length.
+        if (parts.size() > 5) break;
         start = end + 1;
     }
     return parts;
@@ -34,8 +34,12 @@ CameraAction actionFromName(std::string_view name) {
     if (name == "captures") return CameraAction::Captures;
     if (name == "graph") return CameraAction::Graph;
     if (name == "config") return CameraAction::Config;
+    if (name == "hls") return CameraAction::Hls;
     return CameraAction::Unknown;
 }
+
+// The actions whose routes take a 5th segment.
+bool takesSubName(CameraAction action) { return action == CameraAction::Hls; }
 
 }  // namespace
 
@@ -58,17 +62,19 @@ ApiRoute parseApiRoute(std::string_view path) {
         route.kind = ApiRouteKind::PipelineValidate;
         return route;
     }
-    if (parts.size() < 2 || parts.size() > 4 || parts[0] != "api" || parts[1] != "cameras") return route;
+    if (parts.size() < 2 || parts.size() > 5 || parts[0] != "api" || parts[1] != "cameras") return route;
+    if (parts.size() == 5 && !takesSubName(actionFromName(parts[3]))) return route;
     if (parts.size() == 2) {
         route.kind = ApiRouteKind::CameraList;
         return route;
     }
     route.cameraId = std::string(parts[2]);
     route.kind = isValidCameraId(route.cameraId) ? ApiRouteKind::Camera : ApiRouteKind::BadCameraId;
-    if (parts.size() == 4) {
+    if (parts.size() >= 4) {
         route.actionName = std::string(parts[3]);
         route.action = actionFromName(parts[3]);
     }
+    if (parts.size() == 5) route.subName = std::string(parts[4]);
     return route;
 }
 

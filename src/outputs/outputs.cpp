@@ -27,6 +27,7 @@ void Outputs::attach(const CameraPtr& camera) {
     recorders_.attach(camera);
     attachCaptures(camera);
     if (rtsp_) rtsp_->attach(camera);
+    if (config_.hls.enabled) hls_[camera->id()] = std::make_unique<HlsOutput>(camera, config_.hls, hlsReaper_);
 }
 
 void Outputs::attachCaptures(const CameraPtr& camera) {
@@ -47,11 +48,13 @@ void Outputs::reconfigured(const CameraPtr& camera) {
     if (it == captures_.end() ? interval > 0 : it->second.writer->intervalSec() != interval) attachCaptures(camera);
     // A camera that was invalid gets its mount now (a no-op when it has one).
     if (rtsp_) rtsp_->attach(camera);
+    if (HlsOutput* output = hls(camera->id())) output->reconfigured();
 }
 
 void Outputs::detach(const CameraPtr& camera) {
     const std::string& id = camera->id();
     if (rtsp_) rtsp_->detach(id);
+    hls_.erase(id);  // its window closes: requests get 404
     captures_.erase(id);
     recorders_.detach(id);
     websockets_.detach(id);
@@ -87,6 +90,11 @@ MjpegStats Outputs::mjpegStats(const std::string& cameraId) const {
 CaptureWriter* Outputs::captures(const std::string& cameraId) const {
     auto it = captures_.find(cameraId);
     return it == captures_.end() ? nullptr : it->second.writer.get();
+}
+
+HlsOutput* Outputs::hls(const std::string& cameraId) const {
+    auto it = hls_.find(cameraId);
+    return it == hls_.end() ? nullptr : it->second.get();
 }
 
 MjpegFanout* Outputs::mjpeg(const std::string& cameraId) const {
