@@ -126,6 +126,7 @@ TEST_CASE("meson install puts the binary, the default config, the cameras and th
     }
     CHECK(fs::exists(at(layout.confdir + "/pipelines/demo.conf")));
     CHECK(fs::exists(at(layout.pkgdatadir + "/pipelines/demo.conf")));
+    CHECK(fs::exists(at(layout.pkgdatadir + "/nginx-camrelay.conf")));  // docs/scaling.md
     // Every example in the source tree, none forgotten.
     int examples = 0;
     for (const auto& example : fs::directory_iterator(env("CAMRELAY_SOURCE_ROOT") + "/pipelines/examples")) {
