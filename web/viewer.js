@@ -17,7 +17,7 @@ const LATENCY_MEANS = {
   mjpeg: 'latency: now − the X-Timestamp (capture time) of the frame on screen',
   ws: 'latency: now − the capture time in the frame header, at display',
   hls: 'latency: now − the capture time of the picture on screen (#EXT-X-PROGRAM-DATE-TIME)',
-  webrtc: 'latency ≈ ',   // + how viewer_webrtc.js measured it
+  webrtc: 'latency ≈ RTT/2 + jitter buffer + decode, or capture → display once the browser maps the sender\'s clock',
 };
 const params = new URLSearchParams(location.search);
 const ids = [...new Set(params.getAll('camera').flatMap(v => v.split(',')).map(s => s.trim()).filter(Boolean))];
@@ -303,7 +303,7 @@ async function videoStats(v, now) {
   const fps = typeof s.fps === 'number' && s.fps > 0 ? s.fps : span > 0 ? (s.frames - first.frames) / span : 0;
   const rate = span > 0 ? (s.bytes - first.bytes) / span / 1024 : 0;
   v.frames = s.frames;
-  if (s.how) v.means.textContent = LATENCY_MEANS.webrtc + s.how;
+  if (s.how) v.means.textContent = `latency ≈ ${s.how}`;
   statsLine(v, fps, rate, s.latencyMs, s.approx, '');
   v.video.dataset.currentTime = v.video.currentTime.toFixed(2);
 }
