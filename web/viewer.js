@@ -305,7 +305,6 @@ async function videoStats(v, now) {
   v.frames = s.frames;
   if (s.how) v.means.textContent = `latency ≈ ${s.how}`;
   statsLine(v, fps, rate, s.latencyMs, s.approx, '');
-  v.video.dataset.currentTime = v.video.currentTime.toFixed(2);
 }
 
 function updateStats() {

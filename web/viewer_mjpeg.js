@@ -16,6 +16,7 @@ const camrelayMjpeg = (() => {
   const kMaxPartBytes = 16 * 1024 * 1024;   // one JPEG: a 4K frame at quality 95 is ~3 MiB
   const encoder = new TextEncoder();
   const decoder = new TextDecoder('latin1');
+  const headEnd = encoder.encode('\r\n\r\n');
 
   // The index of needle in haystack[from..], or -1.
   function indexOf(haystack, needle, from) {
@@ -83,7 +84,7 @@ const camrelayMjpeg = (() => {
           this.consume(skip + 2);
           this.state = 'head';
         } else if (this.state === 'head') {
-          const end = indexOf(data, encoder.encode('\r\n\r\n'), 0);
+          const end = indexOf(data, headEnd, 0);
           if (end < 0) {
             if (this.length > kMaxHeadBytes) throw new Error(`a part's headers exceed ${kMaxHeadBytes} bytes`);
             break;
