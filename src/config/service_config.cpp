@@ -83,7 +83,7 @@ void parseUsers(KeyFileReader& reader, AuthConfig& auth) {
     for (const std::string& group : reader.groupNames()) {
         if (group.rfind("user:", 0) != 0) continue;
         const char* g = group.c_str();
-        reader.rejectUnknown({"server", "paths", "limits", "rtsp", "auth", "recording", "compat", "user:*"}, g, {"role", "password"});
+        reader.rejectUnknown({"server", "paths", "limits", "rtsp", "auth", "recording", "compat", "webrtc", "user:*"}, g, {"role", "password"});
         UserAccount user;
         user.name = group.substr(5);
         if (!std::regex_match(user.name, userName)) {
@@ -150,7 +150,7 @@ ServiceConfigLoad parseServiceConfig(const std::string& fileLabel, const std::st
     c.file = fileLabel;
     KeyFileReader reader(fileLabel, text, load.problems);
     if (!reader.ok()) return load;
-    const std::initializer_list<const char*> groups = {"server", "paths", "limits", "rtsp", "auth", "recording", "compat", "user:*"};
+    const std::initializer_list<const char*> groups = {"server", "paths", "limits", "rtsp", "auth", "recording", "compat", "webrtc", "user:*"};
     reader.rejectUnknown(groups, "recording", {"dir", "max-age", "max-size", "min-free"});
     reader.rejectUnknown(groups, "server", {"listen", "port", "backlog", "hosts", "allowed-origins", "frame-ancestors",
                                             "tls-certificate", "tls-key"});
@@ -163,6 +163,7 @@ ServiceConfigLoad parseServiceConfig(const std::string& fileLabel, const std::st
                                             "request-timeout-ms", "publish-idle-timeout"});
     reader.rejectUnknown(groups, "rtsp", {"enabled", "port"});
     reader.rejectUnknown(groups, "compat", {"enabled", "default-camera"});
+    reader.rejectUnknown(groups, "webrtc", {"enabled", "max-peers", "ice-timeout"});
 
     if (auto v = reader.string("server", "listen")) {
         std::string why;
@@ -188,6 +189,9 @@ ServiceConfigLoad parseServiceConfig(const std::string& fileLabel, const std::st
     if (auto v = reader.integer("limits", "request-timeout-ms", 100, 3600000)) h.requestTimeoutMs = *v;
     if (auto v = reader.boolean("rtsp", "enabled")) c.rtspEnabled = *v;
     if (auto v = reader.integer("rtsp", "port", 0, 65535)) c.rtspPort = *v;
+    if (auto v = reader.boolean("webrtc", "enabled")) c.webrtc.enabled = *v;  // issue 14: WHEP
+    if (auto v = reader.integer("webrtc", "max-peers", 1, 10000)) c.webrtc.maxPeers = *v;
+    if (auto v = reader.integer("webrtc", "ice-timeout", 1, 3600)) c.webrtc.iceTimeoutSec = *v;
     // --- mjpg-streamer / ustreamer URLs (issue 13) ---
     if (auto v = reader.boolean("compat", "enabled")) c.compat.enabled = *v;
     if (auto v = reader.string("compat", "default-camera")) {

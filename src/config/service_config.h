@@ -66,6 +66,13 @@ struct CompatConfig {
     std::string defaultCamera;  // the camera they serve; empty: the first in GET /api/cameras order
 };
 
+// [webrtc]: WebRTC viewers through WHEP (outputs/whep_peers, http/whep_routes).
+struct WebRtcConfig {
+    bool enabled = true;
+    int maxPeers = 50;       // peers over all cameras; beyond: 503
+    int iceTimeoutSec = 10;  // a peer not connected this long after its answer, or failed/disconnected this long, goes
+};
+
 inline constexpr int kDefaultMaxCameras = 64;  // [limits] max-cameras
 
 // ~/.local/share/camrelay (XDG): where a service run without a config keeps its data.
@@ -92,6 +99,7 @@ struct ServiceConfig {
     WebSecurity web;
     RecordingLimits recording;
     CompatConfig compat;
+    WebRtcConfig webrtc;
     bool rtspEnabled = true;            // re-serve every camera at rtsp://host:rtspPort/<id>
     int rtspPort = 8554;                // 0: any free port (printed at start)
     // --- client input hardening (issue 9: WebSocket/JSON input) ---

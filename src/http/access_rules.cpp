@@ -35,6 +35,9 @@ constexpr AccessRule kGraph{"/api/cameras/{id}/graph", Access::Admin, Access::Ad
 // The camera's file as it can be edited: every key (credentials redacted), admins only.
 constexpr AccessRule kConfig{"/api/cameras/{id}/config", Access::Admin, Access::Admin, false, false, "/api/cameras/demo/config"};
 constexpr AccessRule kValidate{"/api/pipelines/validate", Access::Admin, Access::Admin, false, false, "/api/pipelines/validate"};
+// WebRTC (WHEP): watching is a viewer's right, and so is ending one's own peer. Not a
+// stream token: POST opens a peer (more than a read), so a token does not open it.
+constexpr AccessRule kWhep{"/api/cameras/{id}/whep[/{peer}]", Access::Viewer, Access::Viewer, false, false, "/api/cameras/demo/whep"};
 constexpr AccessRule kMultiWs{"/api/ws", Access::Viewer, Access::Admin, false, false, "/api/ws"};
 // The API's own description (docs/openapi.yaml): nothing in it is secret.
 constexpr AccessRule kOpenApi{"/api/openapi.yaml", Access::Public, Access::Admin, false, false, "/api/openapi.yaml"};
@@ -101,6 +104,7 @@ RouteAccess classifyRoute(std::string_view path, std::string_view action) {
             case CameraAction::Captures: return {kCaptureList, route.cameraId};
             case CameraAction::Graph: return {kGraph, route.cameraId};
             case CameraAction::Config: return {kConfig, route.cameraId};
+            case CameraAction::Whep: return {kWhep, route.cameraId};
             case CameraAction::Unknown: return {kOther, route.cameraId};
             }
             return {kOther, ""};
@@ -117,7 +121,7 @@ const std::vector<AccessRule>& accessRules() {
     static const std::vector<AccessRule> rules = {kLoginPage, kLoginFiles, kPage,     kHealth,   kSession,
                                                   kCameraList, kCamera,    kStream,   kSnapshot, kCameraWs,
                                                   kPublish,   kControl,    kToken,    kRecordingControl, kCaptureList,
-                                                  kRecordings, kCaptures,  kGraph, kConfig, kValidate, kMultiWs,  kEvents,   kOpenApi,
+                                                  kRecordings, kCaptures,  kGraph, kConfig, kValidate, kWhep, kMultiWs,  kEvents,   kOpenApi,
                                                   kCompatAction, kCompatPaths,
                                                   kMetrics, kOther};
     return rules;
@@ -155,6 +159,8 @@ const std::vector<RouteShape>& routeShapes() {
         {"/api/cameras/{id}/recording", "GET HEAD POST DELETE", "/api/cameras/demo/recording", &kRecordingControl},
         {"/api/cameras/{id}/captures", "GET HEAD", "/api/cameras/demo/captures", &kCaptureList},
         {"/api/cameras/{id}/graph", "GET HEAD", "/api/cameras/demo/graph", &kGraph},
+        {"/api/cameras/{id}/whep", "POST", "/api/cameras/demo/whep", &kWhep},
+        {"/api/cameras/{id}/whep/{peer}", "DELETE", "/api/cameras/demo/whep/1-x", &kWhep},
         {"/api/recordings", "GET HEAD", "/api/recordings", &kRecordings},
         {"/api/recordings/{camera}/{date}/{recording}", "GET HEAD DELETE",
          "/api/recordings/demo/2026-01-01/demo-20260101T000000Z.mkv", &kRecordings},

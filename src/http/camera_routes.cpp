@@ -13,6 +13,7 @@
 #include "http/request.h"
 #include "http/route_path.h"
 #include "http/upgrade.h"
+#include "http/whep_routes.h"
 #include "http/server.h"
 
 #include <cstring>
@@ -127,6 +128,8 @@ void CameraRoutes::handle(SoupServerMessage* msg, const char* path, GHashTable* 
         return handleRecording(msg, *camera, outputs);
     case CameraAction::Graph:  // issue 12: graph dumps
         return respondCameraGraph(msg, *camera, query);
+    case CameraAction::Whep:  // issue 14: WebRTC
+        return handleWhep(msg, camera->id(), route.subName, outputs);
     case CameraAction::Config:  // answered above
     case CameraAction::Unknown:
         break;

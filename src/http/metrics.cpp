@@ -163,6 +163,7 @@ struct CameraFigures {
     CameraState state;
     CameraStats stats;
     std::vector<OutputFigures> outputs;
+    uint64_t webrtcPeers = 0, webrtcPeersTotal = 0;
 };
 
 std::vector<CameraFigures> collectCameras(const Registry& registry, Outputs& outputs) {
@@ -178,6 +179,13 @@ std::vector<CameraFigures> collectCameras(const Registry& registry, Outputs& out
             const RtspStats r = rtsp->stats(c.id);
             c.outputs.push_back({"rtsp", r.framesSent, r.bytesSent, r.framesDropped, r.viewers});
         }
+        WhepCameraFigures webrtc;  // issue 14
+        if (WhepPeers* whep = outputs.whep()) {
+            webrtc = whep->figures(c.id);
+            c.outputs.push_back({"webrtc", webrtc.framesSent, webrtc.bytesSent, webrtc.framesDropped, webrtc.peers});
+        }
+        c.webrtcPeers = webrtc.peers;
+        c.webrtcPeersTotal = webrtc.peersTotal;
         // Recording: only for a camera that records or has recorded (every camera has a recorder).
         if (const Recorder* recorder = outputs.recorders().find(c.id)) {
             const RecorderTotals t = recorder->totals();
@@ -233,6 +241,13 @@ std::string render(const Registry& registry, Outputs& outputs, const FrontDoor& 
         m.family(f.name, f.type, f.help);
         for (const auto& c : cameras)
             for (const OutputFigures& o : c.outputs) m.sample({{"camera", c.id}, {"output", o.output}}, o.*f.field);
+    }
+
+    if (outputs.whep()) {
+        m.family("camrelay_webrtc_peers", "gauge", "WebRTC (WHEP) peers now, answered or being answered.");
+        for (const auto& c : cameras) m.sample({{"camera", c.id}}, c.webrtcPeers);
+        m.family("camrelay_webrtc_peers_total", "counter", "WebRTC (WHEP) peers opened since the camera came.");
+        for (const auto& c : cameras) m.sample({{"camera", c.id}}, c.webrtcPeersTotal);
     }
 
     const FrontDoorStats d = door.stats();

@@ -15,8 +15,8 @@ std::vector<std::string_view> splitPath(std::string_view path) {
         size_t end = path.find('/', start);
         if (end == std::string_view::npos) end = path.size();
         if (end > start) parts.push_back(path.substr(start, end - start));
-        // Five segments already mean "no route": stop early, whatever the path's length.
-        if (parts.size() > 4) break;
+        // Six segments already mean "no route": stop early, whatever the path's length.
+        if (parts.size() > 5) break;
         start = end + 1;
     }
     return parts;
@@ -34,6 +34,7 @@ CameraAction actionFromName(std::string_view name) {
     if (name == "captures") return CameraAction::Captures;
     if (name == "graph") return CameraAction::Graph;
     if (name == "config") return CameraAction::Config;
+    if (name == "whep") return CameraAction::Whep;
     return CameraAction::Unknown;
 }
 
@@ -58,16 +59,21 @@ ApiRoute parseApiRoute(std::string_view path) {
         route.kind = ApiRouteKind::PipelineValidate;
         return route;
     }
-    if (parts.size() < 2 || parts.size() > 4 || parts[0] != "api" || parts[1] != "cameras") return route;
+    if (parts.size() < 2 || parts.size() > 5 || parts[0] != "api" || parts[1] != "cameras") return route;
     if (parts.size() == 2) {
         route.kind = ApiRouteKind::CameraList;
         return route;
     }
     route.cameraId = std::string(parts[2]);
     route.kind = isValidCameraId(route.cameraId) ? ApiRouteKind::Camera : ApiRouteKind::BadCameraId;
-    if (parts.size() == 4) {
+    if (parts.size() >= 4) {
         route.actionName = std::string(parts[3]);
         route.action = actionFromName(parts[3]);
+    }
+    if (parts.size() == 5) {
+        // Only these actions have items under them; any other 5-segment path is no route.
+        if (route.action != CameraAction::Whep) return ApiRoute{};
+        route.subName = std::string(parts[4]);
     }
     return route;
 }

@@ -18,13 +18,15 @@ enum class ApiRouteKind {
     OpenApi,         // /api/openapi.yaml: docs/openapi.yaml, compiled in
 };
 
-enum class CameraAction { None, Stream, Ws, Publish, Snapshot, Start, Stop, Token, Recording, Captures, Graph, Config, Unknown };
+enum class CameraAction { None, Stream, Ws, Publish, Snapshot, Start, Stop, Token, Recording, Captures, Graph, Config, Whep, Unknown };
 
 struct ApiRoute {
     ApiRouteKind kind = ApiRouteKind::NotFound;
     std::string cameraId;    // set for Camera and BadCameraId
     CameraAction action = CameraAction::None;
     std::string actionName;  // the segment as sent (for messages), empty when action is None
+    // A 5th segment, allowed only under hls and whep (/api/cameras/{id}/whep/{peer}); empty otherwise.
+    std::string subName;
 };
 
 // Empty segments are skipped ("//api///cameras/" is /api/cameras), as libsoup

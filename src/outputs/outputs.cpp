@@ -9,6 +9,7 @@ Outputs::Outputs(Registry& registry, const ServiceConfig& config, Authenticator&
       recorders_(config) {
     recorders_.setDiskProblem([this] { return diskGuard_.problem(); });
     if (config.rtspEnabled) rtsp_ = std::make_unique<RtspRestream>(config, auth);
+    if (config.webrtc.enabled) whep_ = std::make_unique<WhepPeers>(config.webrtc);
     // /api/ws subscriptions count against the same per-camera limit as stream requests.
     websockets_.setAdmission([this, limit = size_t(config.maxViewersPerCamera)](const std::string& id) {
         return viewers(id) < limit;
@@ -27,6 +28,7 @@ void Outputs::attach(const CameraPtr& camera) {
     recorders_.attach(camera);
     attachCaptures(camera);
     if (rtsp_) rtsp_->attach(camera);
+    if (whep_) whep_->attach(camera);
 }
 
 void Outputs::attachCaptures(const CameraPtr& camera) {
@@ -47,11 +49,13 @@ void Outputs::reconfigured(const CameraPtr& camera) {
     if (it == captures_.end() ? interval > 0 : it->second.writer->intervalSec() != interval) attachCaptures(camera);
     // A camera that was invalid gets its mount now (a no-op when it has one).
     if (rtsp_) rtsp_->attach(camera);
+    if (whep_) whep_->reconfigured(camera);
 }
 
 void Outputs::detach(const CameraPtr& camera) {
     const std::string& id = camera->id();
     if (rtsp_) rtsp_->detach(id);
+    if (whep_) whep_->detach(id);
     captures_.erase(id);
     recorders_.detach(id);
     websockets_.detach(id);

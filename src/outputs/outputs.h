@@ -14,6 +14,7 @@
 #include "outputs/rtsp_restream.h"
 #include "outputs/snapshot.h"
 #include "outputs/websocket_hub.h"
+#include "outputs/whep_peers.h"
 #include "recording/capture_writer.h"
 #include "recording/disk_guard.h"
 #include "recording/recorders.h"
@@ -45,6 +46,8 @@ public:
     const Recorders& recorders() const { return recorders_; }
     // [recording] min-free over the recordings dir: recorders and captures ask it.
     DiskGuard& diskGuard() { return diskGuard_; }
+    // WebRTC peers (WHEP); null when [webrtc] enabled=false.
+    WhepPeers* whep() const { return whep_.get(); }
     // Null when the camera has no capture-interval.
     CaptureWriter* captures(const std::string& cameraId) const;
 
@@ -70,6 +73,7 @@ private:
     DiskGuard diskGuard_;
     std::map<std::string, Captures> captures_;
     Recorders recorders_;
+    std::unique_ptr<WhepPeers> whep_;
     Connection added_, removed_, reconfigured_;
 };
 

@@ -103,3 +103,16 @@ TEST_CASE("every route shape's example has its shape and classifies to its rule"
     CHECK(parseApiRoute("/api/openapi.yaml").kind == ApiRouteKind::OpenApi);
     CHECK(std::string(toString(classifyRoute("/api/openapi.yaml").rule.read)) == "public");
 }
+
+TEST_CASE("a fifth segment names an item only under whep", "[route_path]") {
+    const ApiRoute collection = parseApiRoute("/api/cameras/demo/whep");
+    CHECK(collection.kind == ApiRouteKind::Camera);
+    CHECK(collection.action == CameraAction::Whep);
+    CHECK(collection.subName.empty());
+    const ApiRoute peer = parseApiRoute("/api/cameras/demo/whep/1-abc");
+    CHECK(peer.kind == ApiRouteKind::Camera);
+    CHECK(peer.action == CameraAction::Whep);
+    CHECK(peer.subName == "1-abc");
+    for (const char* path : {"/api/cameras/demo/snapshot/x", "/api/cameras/demo/nosuch/x", "/api/cameras/demo/whep/a/b"})
+        CHECK(parseApiRoute(path).kind == ApiRouteKind::NotFound);
+}
