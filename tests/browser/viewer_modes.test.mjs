@@ -193,6 +193,7 @@ test('WebRTC mode plays through WHEP; switching away and leaving the page DELETE
   await page.locator(`${tile} .modes button[data-mode="webrtc"]`).click();
   await until(webrtcPeers, 1, 'a new peer', 10000);
   await until(async () => (await getJsonFresh(`${service.url}/api/cameras/demo`)).mjpeg_viewers, 0, 'the MJPEG fetch aborted');
+  await page.locator(`${tile} .state`, { hasText: 'playing' }).waitFor({ timeout: 10000 });   // the answer is in
   await page.goto('about:blank');   // pagehide: DELETE with keepalive
   await until(webrtcPeers, 0, 'leaving the page DELETEs the peer', 5000);
   assert.deepEqual(page.errors, []);
