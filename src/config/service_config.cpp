@@ -83,7 +83,7 @@ void parseUsers(KeyFileReader& reader, AuthConfig& auth) {
     for (const std::string& group : reader.groupNames()) {
         if (group.rfind("user:", 0) != 0) continue;
         const char* g = group.c_str();
-        reader.rejectUnknown({"server", "paths", "limits", "rtsp", "auth", "recording", "compat", "webrtc", "user:*"}, g, {"role", "password"});
+        reader.rejectUnknown({"server", "paths", "limits", "rtsp", "auth", "recording", "compat", "webrtc", "hls", "user:*"}, g, {"role", "password"});
         UserAccount user;
         user.name = group.substr(5);
         if (!std::regex_match(user.name, userName)) {
@@ -150,7 +150,7 @@ ServiceConfigLoad parseServiceConfig(const std::string& fileLabel, const std::st
     c.file = fileLabel;
     KeyFileReader reader(fileLabel, text, load.problems);
     if (!reader.ok()) return load;
-    const std::initializer_list<const char*> groups = {"server", "paths", "limits", "rtsp", "auth", "recording", "compat", "webrtc", "user:*"};
+    const std::initializer_list<const char*> groups = {"server", "paths", "limits", "rtsp", "auth", "recording", "compat", "webrtc", "hls", "user:*"};
     reader.rejectUnknown(groups, "recording", {"dir", "max-age", "max-size", "min-free"});
     reader.rejectUnknown(groups, "server", {"listen", "port", "backlog", "hosts", "allowed-origins", "frame-ancestors",
                                             "tls-certificate", "tls-key"});
@@ -164,6 +164,7 @@ ServiceConfigLoad parseServiceConfig(const std::string& fileLabel, const std::st
     reader.rejectUnknown(groups, "rtsp", {"enabled", "port"});
     reader.rejectUnknown(groups, "compat", {"enabled", "default-camera"});
     reader.rejectUnknown(groups, "webrtc", {"enabled", "max-peers", "ice-timeout"});
+    reader.rejectUnknown(groups, "hls", {"enabled", "segment-duration", "playlist-length", "linger"});
 
     if (auto v = reader.string("server", "listen")) {
         std::string why;
@@ -200,6 +201,11 @@ ServiceConfigLoad parseServiceConfig(const std::string& fileLabel, const std::st
         else reader.problem("compat", "default-camera", "not a camera id (A-Z a-z 0-9 _ -, at most 64 characters): \"" +
                                                             v->substr(0, 80) + "\"");
     }
+    // --- HLS (issue 14) ---
+    if (auto v = reader.boolean("hls", "enabled")) c.hls.enabled = *v;
+    if (auto v = reader.integer("hls", "segment-duration", 1, 10)) c.hls.segmentSec = *v;
+    if (auto v = reader.integer("hls", "playlist-length", 2, 30)) c.hls.playlistLength = *v;
+    if (auto v = reader.integer("hls", "linger", 2, 3600)) c.hls.lingerSec = *v;
     // --- client input hardening (issue 9: WebSocket/JSON input) ---
     if (auto v = reader.integer("limits", "publish-idle-timeout", 1, 3600)) c.publishIdleTimeoutSec = *v;
 

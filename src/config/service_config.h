@@ -73,6 +73,14 @@ struct WebRtcConfig {
     int iceTimeoutSec = 10;  // a peer not connected this long after its answer, or failed/disconnected this long, goes
 };
 
+// [hls]: HTTP Live Streaming of every camera's H.264 stream (outputs/hls_output).
+struct HlsConfig {
+    bool enabled = true;
+    int segmentSec = 1;       // segment-duration: seconds per segment (encode mode; passthrough follows the camera's GOP)
+    int playlistLength = 5;   // playlist-length: segments the playlist lists
+    int lingerSec = 30;       // linger: the pipeline runs this long after the last playlist request
+};
+
 inline constexpr int kDefaultMaxCameras = 64;  // [limits] max-cameras
 
 // ~/.local/share/camrelay (XDG): where a service run without a config keeps its data.
@@ -102,6 +110,7 @@ struct ServiceConfig {
     WebRtcConfig webrtc;
     bool rtspEnabled = true;            // re-serve every camera at rtsp://host:rtspPort/<id>
     int rtspPort = 8554;                // 0: any free port (printed at start)
+    HlsConfig hls;
     // --- client input hardening (issue 9: WebSocket/JSON input) ---
     int publishIdleTimeoutSec = 10;     // a publisher with no valid frame for this long is closed (1008)
 };

@@ -12,12 +12,17 @@ constexpr AccessRule kLoginPage{"/login.html", Access::Public, Access::Admin, fa
 // The icon too: browsers fetch /favicon.ico before anyone logs in.
 constexpr AccessRule kLoginFiles{"/login.js, /style.css, /favicon.ico, /favicon.svg", Access::Public, Access::Admin, false, false, "/login.js"};
 constexpr AccessRule kPage{"/ and /{page}", Access::Viewer, Access::Admin, false, true, "/viewer.html"};
+// Third-party scripts the pages load (hls.js): what a page file is.
+constexpr AccessRule kVendor{"/vendor/{file}", Access::Viewer, Access::Admin, false, false, "/vendor/hls.light.min.js"};
 constexpr AccessRule kHealth{"/health", Access::Public, Access::Admin, false, false, "/health"};
 constexpr AccessRule kSession{"/api/session", Access::Public, Access::Public, false, false, "/api/session"};
 constexpr AccessRule kCameraList{"/api/cameras", Access::Viewer, Access::Admin, false, false, "/api/cameras"};
 constexpr AccessRule kCamera{"/api/cameras/{id}", Access::Viewer, Access::Admin, false, false, "/api/cameras/demo"};
 constexpr AccessRule kStream{"/api/cameras/{id}/stream", Access::Viewer, Access::Admin, true, false, "/api/cameras/demo/stream"};
 constexpr AccessRule kSnapshot{"/api/cameras/{id}/snapshot", Access::Viewer, Access::Admin, true, false, "/api/cameras/demo/snapshot"};
+// HLS playlist and segments: what the stream allows (players cannot log in; a token in the
+// playlist's URL is carried into its segment URLs).
+constexpr AccessRule kHls{"/api/cameras/{id}/hls/{file}", Access::Viewer, Access::Admin, true, false, "/api/cameras/demo/hls/index.m3u8"};
 constexpr AccessRule kCameraWs{"/api/cameras/{id}/ws", Access::Viewer, Access::Admin, true, false, "/api/cameras/demo/ws"};
 // Pushing frames changes what everyone sees: an admin's job (even though the upgrade is a GET).
 constexpr AccessRule kPublish{"/api/cameras/{id}/publish", Access::Admin, Access::Admin, false, false, "/api/cameras/demo/publish"};
@@ -105,6 +110,7 @@ RouteAccess classifyRoute(std::string_view path, std::string_view action) {
             case CameraAction::Graph: return {kGraph, route.cameraId};
             case CameraAction::Config: return {kConfig, route.cameraId};
             case CameraAction::Whep: return {kWhep, route.cameraId};
+            case CameraAction::Hls: return {kHls, route.cameraId};
             case CameraAction::Unknown: return {kOther, route.cameraId};
             }
             return {kOther, ""};
@@ -113,13 +119,14 @@ RouteAccess classifyRoute(std::string_view path, std::string_view action) {
         }
         return {kOther, ""};
     }
+    if (path.rfind("/vendor/", 0) == 0) return {kVendor, ""};
     if (isPageFile(path)) return {kPage, ""};
     return {kOther, ""};
 }
 
 const std::vector<AccessRule>& accessRules() {
-    static const std::vector<AccessRule> rules = {kLoginPage, kLoginFiles, kPage,     kHealth,   kSession,
-                                                  kCameraList, kCamera,    kStream,   kSnapshot, kCameraWs,
+    static const std::vector<AccessRule> rules = {kLoginPage, kLoginFiles, kPage,     kVendor,   kHealth,   kSession,
+                                                  kCameraList, kCamera,    kStream,   kSnapshot, kCameraWs, kHls,
                                                   kPublish,   kControl,    kToken,    kRecordingControl, kCaptureList,
                                                   kRecordings, kCaptures,  kGraph, kConfig, kValidate, kWhep, kMultiWs,  kEvents,   kOpenApi,
                                                   kCompatAction, kCompatPaths,
@@ -133,6 +140,7 @@ const std::vector<RouteShape>& routeShapes() {
     static const std::vector<RouteShape> shapes = {
         {"/", "GET HEAD", "/", &kPage},
         {"/{page}", "GET HEAD", "/viewer.html", &kPage},
+        {"/vendor/{file}", "GET HEAD", "/vendor/hls.light.min.js", &kVendor},
         {"/login.html", "GET HEAD", "/login.html", &kLoginPage},
         {"/login.js", "GET HEAD", "/login.js", &kLoginFiles},
         {"/style.css", "GET HEAD", "/style.css", &kLoginFiles},
@@ -161,6 +169,8 @@ const std::vector<RouteShape>& routeShapes() {
         {"/api/cameras/{id}/graph", "GET HEAD", "/api/cameras/demo/graph", &kGraph},
         {"/api/cameras/{id}/whep", "POST", "/api/cameras/demo/whep", &kWhep},
         {"/api/cameras/{id}/whep/{peer}", "DELETE", "/api/cameras/demo/whep/1-x", &kWhep},
+        {"/api/cameras/{id}/hls/index.m3u8", "GET HEAD", "/api/cameras/demo/hls/index.m3u8", &kHls},
+        {"/api/cameras/{id}/hls/{segment}", "GET HEAD", "/api/cameras/demo/hls/x.ts", &kHls},
         {"/api/recordings", "GET HEAD", "/api/recordings", &kRecordings},
         {"/api/recordings/{camera}/{date}/{recording}", "GET HEAD DELETE",
          "/api/recordings/demo/2026-01-01/demo-20260101T000000Z.mkv", &kRecordings},

@@ -71,6 +71,7 @@ JsonObjectValue cameraJson(const Camera& camera, const Outputs& outputs) {
     urls.set("stream", base + "/stream").set("snapshot", base + "/snapshot").set("websocket", base + "/ws");
     if (camera.isPush()) urls.set("publish", base + "/publish");
     if (outputs.whep()) urls.set("webrtc", base + "/whep");  // issue 14: WHEP endpoint
+    if (outputs.hls(camera.id())) urls.set("hls", base + "/hls/index.m3u8");
     o.set("urls", std::move(urls));
     o.set("recording", recordingJson(camera, outputs.recorders().find(camera.id())));
     // rtsp://<the host you reached>:<port><path>

@@ -1,4 +1,4 @@
-// /api/cameras[/{id}[/start|stop|stream|snapshot|ws|publish|token]], /api/ws, /api/openapi.yaml
+// /api/cameras[/{id}[/start|stop|stream|snapshot|ws|publish|token|hls/{file}]], /api/ws, /api/openapi.yaml
 #include "core/json_input.h"
 #include "http/access_gate.h"
 #include "core/clock.h"
@@ -7,6 +7,7 @@
 #include "http/camera_edit_routes.h"
 #include "http/camera_json.h"
 #include "http/camera_media.h"
+#include "http/hls_routes.h"
 #include "http/json.h"
 #include "http/pipeline_routes.h"
 #include "http/recording_routes.h"
@@ -130,6 +131,8 @@ void CameraRoutes::handle(SoupServerMessage* msg, const char* path, GHashTable* 
         return respondCameraGraph(msg, *camera, query);
     case CameraAction::Whep:  // issue 14: WebRTC
         return handleWhep(msg, camera->id(), route.subName, outputs);
+    case CameraAction::Hls:  // issue 14: HLS playlist and segments
+        return respondHls(msg, *camera, outputs, route.subName, query);
     case CameraAction::Config:  // answered above
     case CameraAction::Unknown:
         break;

@@ -158,12 +158,19 @@ struct OutputFigures {
     uint64_t framesSent, bytesSent, framesDropped, viewers;
 };
 
+// HLS (issue 14): segments made, playlists and segments served.
+struct HlsFigures {
+    bool on = false;
+    uint64_t segments = 0, playlistRequests = 0, segmentRequests = 0;
+};
+
 struct CameraFigures {
     std::string id, name;
     CameraState state;
     CameraStats stats;
     std::vector<OutputFigures> outputs;
     uint64_t webrtcPeers = 0, webrtcPeersTotal = 0;
+    HlsFigures hls;
 };
 
 std::vector<CameraFigures> collectCameras(const Registry& registry, Outputs& outputs) {
@@ -193,6 +200,8 @@ std::vector<CameraFigures> collectCameras(const Registry& registry, Outputs& out
             if (s.active || s.wanted || t.frames || camera->config().record.mode == RecordMode::Always)
                 c.outputs.push_back({"recording", t.frames, t.bytes, t.dropped, uint64_t(s.active ? 1 : 0)});
         }
+        if (const HlsOutput* hls = outputs.hls(c.id))
+            c.hls = {true, hls->segmentsTotal(), hls->playlistRequests(), hls->segmentRequests()};
         all.push_back(std::move(c));
     }
     return all;
@@ -249,6 +258,16 @@ std::string render(const Registry& registry, Outputs& outputs, const FrontDoor& 
         m.family("camrelay_webrtc_peers_total", "counter", "WebRTC (WHEP) peers opened since the camera came.");
         for (const auto& c : cameras) m.sample({{"camera", c.id}}, c.webrtcPeersTotal);
     }
+    m.family("camrelay_hls_segments_total", "counter", "HLS segments made (every pipeline run of the camera).");
+    for (const auto& c : cameras)
+        if (c.hls.on) m.sample({{"camera", c.id}}, c.hls.segments);
+    m.family("camrelay_hls_requests_total", "counter",
+             "HLS requests answered with a playlist (kind=playlist) or a segment (kind=segment) by camrelay itself.");
+    for (const auto& c : cameras)
+        if (c.hls.on) {
+            m.sample({{"camera", c.id}, {"kind", "playlist"}}, c.hls.playlistRequests);
+            m.sample({{"camera", c.id}, {"kind", "segment"}}, c.hls.segmentRequests);
+        }
 
     const FrontDoorStats d = door.stats();
     m.family("camrelay_http_requests_total", "counter",

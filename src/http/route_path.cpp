@@ -35,8 +35,12 @@ CameraAction actionFromName(std::string_view name) {
     if (name == "graph") return CameraAction::Graph;
     if (name == "config") return CameraAction::Config;
     if (name == "whep") return CameraAction::Whep;
+    if (name == "hls") return CameraAction::Hls;
     return CameraAction::Unknown;
 }
+
+// The actions whose routes take a 5th segment.
+bool takesSubName(CameraAction action) { return action == CameraAction::Hls || action == CameraAction::Whep; }
 
 }  // namespace
 
@@ -60,6 +64,7 @@ ApiRoute parseApiRoute(std::string_view path) {
         return route;
     }
     if (parts.size() < 2 || parts.size() > 5 || parts[0] != "api" || parts[1] != "cameras") return route;
+    if (parts.size() == 5 && !takesSubName(actionFromName(parts[3]))) return route;
     if (parts.size() == 2) {
         route.kind = ApiRouteKind::CameraList;
         return route;
@@ -70,11 +75,7 @@ ApiRoute parseApiRoute(std::string_view path) {
         route.actionName = std::string(parts[3]);
         route.action = actionFromName(parts[3]);
     }
-    if (parts.size() == 5) {
-        // Only these actions have items under them; any other 5-segment path is no route.
-        if (route.action != CameraAction::Whep) return ApiRoute{};
-        route.subName = std::string(parts[4]);
-    }
+    if (parts.size() == 5) route.subName = std::string(parts[4]);
     return route;
 }
 

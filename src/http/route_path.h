@@ -18,19 +18,21 @@ enum class ApiRouteKind {
     OpenApi,         // /api/openapi.yaml: docs/openapi.yaml, compiled in
 };
 
-enum class CameraAction { None, Stream, Ws, Publish, Snapshot, Start, Stop, Token, Recording, Captures, Graph, Config, Whep, Unknown };
+enum class CameraAction { None, Stream, Ws, Publish, Snapshot, Start, Stop, Token, Recording, Captures, Graph, Config, Whep, Hls, Unknown };
 
 struct ApiRoute {
     ApiRouteKind kind = ApiRouteKind::NotFound;
     std::string cameraId;    // set for Camera and BadCameraId
     CameraAction action = CameraAction::None;
     std::string actionName;  // the segment as sent (for messages), empty when action is None
-    // A 5th segment, allowed only under hls and whep (/api/cameras/{id}/whep/{peer}); empty otherwise.
+    // A 5th segment, only after the actions that have one (hls: the file name;
+    // whep: the peer id); any other 5-segment path is NotFound. Undecoded, as sent.
     std::string subName;
 };
 
 // Empty segments are skipped ("//api///cameras/" is /api/cameras), as libsoup
 // hands the path over undecoded and unnormalised.
+// /api/cameras/{id}/{action}/{subName} only for hls.
 ApiRoute parseApiRoute(std::string_view path);
 
 }  // namespace camrelay

@@ -18,6 +18,7 @@ const char* contentTypeFor(const std::string& name) {
     if (g_str_has_suffix(name.c_str(), ".svg")) return "image/svg+xml";
     if (g_str_has_suffix(name.c_str(), ".png")) return "image/png";
     if (g_str_has_suffix(name.c_str(), ".ico")) return "image/vnd.microsoft.icon";
+    if (g_str_has_suffix(name.c_str(), "LICENSE")) return "text/plain; charset=utf-8";
     return "application/octet-stream";
 }
 
@@ -25,8 +26,9 @@ void serveWebFile(SoupServerMessage* msg, const char* path) {
     const char* method = soup_server_message_get_method(msg);
     if (!g_str_equal(method, "GET") && !g_str_equal(method, "HEAD")) return respondMethodNotAllowed(msg, "GET, HEAD");
     std::string name = g_str_equal(path, "/") ? "index.html" : path + 1;
-    // One flat folder of files: no "..", no hidden files, no subfolders.
-    static const std::regex safe("^[A-Za-z0-9_-][A-Za-z0-9._-]{0,63}$");
+    // One flat folder of files, and vendor/ for third-party scripts (hls.js):
+    // no "..", no hidden files, no other subfolders.
+    static const std::regex safe("^(vendor/)?[A-Za-z0-9_-][A-Za-z0-9._-]{0,63}$");
     GBytes* data = nullptr;
     if (std::regex_match(name, safe))
         data = g_resources_lookup_data(("/camrelay/web/" + name).c_str(), G_RESOURCE_LOOKUP_FLAGS_NONE, nullptr);

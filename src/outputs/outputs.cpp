@@ -29,6 +29,7 @@ void Outputs::attach(const CameraPtr& camera) {
     attachCaptures(camera);
     if (rtsp_) rtsp_->attach(camera);
     if (whep_) whep_->attach(camera);
+    if (config_.hls.enabled) hls_[camera->id()] = std::make_unique<HlsOutput>(camera, config_.hls, hlsReaper_);
 }
 
 void Outputs::attachCaptures(const CameraPtr& camera) {
@@ -50,12 +51,14 @@ void Outputs::reconfigured(const CameraPtr& camera) {
     // A camera that was invalid gets its mount now (a no-op when it has one).
     if (rtsp_) rtsp_->attach(camera);
     if (whep_) whep_->reconfigured(camera);
+    if (HlsOutput* output = hls(camera->id())) output->reconfigured();
 }
 
 void Outputs::detach(const CameraPtr& camera) {
     const std::string& id = camera->id();
     if (rtsp_) rtsp_->detach(id);
     if (whep_) whep_->detach(id);
+    hls_.erase(id);  // its window closes: requests get 404
     captures_.erase(id);
     recorders_.detach(id);
     websockets_.detach(id);
@@ -91,6 +94,11 @@ MjpegStats Outputs::mjpegStats(const std::string& cameraId) const {
 CaptureWriter* Outputs::captures(const std::string& cameraId) const {
     auto it = captures_.find(cameraId);
     return it == captures_.end() ? nullptr : it->second.writer.get();
+}
+
+HlsOutput* Outputs::hls(const std::string& cameraId) const {
+    auto it = hls_.find(cameraId);
+    return it == hls_.end() ? nullptr : it->second.get();
 }
 
 MjpegFanout* Outputs::mjpeg(const std::string& cameraId) const {

@@ -1,6 +1,6 @@
 #pragma once
 // The outputs of every camera: MJPEG fan-out, WebSocket viewers, snapshots,
-// RTSP re-streaming, recording, timed captures, and the low-disk guard the
+// RTSP re-streaming, HLS, recording, timed captures, and the low-disk guard the
 // recorders and captures share.
 // Cameras do not know about outputs; outputs attach to cameras as the
 // registry announces them (added, reconfigured, removed). Every output keeps a
@@ -10,6 +10,7 @@
 #include "camera/registry.h"
 #include "config/service_config.h"
 #include "core/repeating_timer.h"
+#include "outputs/hls_output.h"
 #include "outputs/mjpeg_fanout.h"
 #include "outputs/rtsp_restream.h"
 #include "outputs/snapshot.h"
@@ -48,6 +49,8 @@ public:
     DiskGuard& diskGuard() { return diskGuard_; }
     // WebRTC peers (WHEP); null when [webrtc] enabled=false.
     WhepPeers* whep() const { return whep_.get(); }
+    // Null when HLS is off ([hls] enabled=false) or the camera is unknown.
+    HlsOutput* hls(const std::string& cameraId) const;
     // Null when the camera has no capture-interval.
     CaptureWriter* captures(const std::string& cameraId) const;
 
@@ -74,6 +77,9 @@ private:
     std::map<std::string, Captures> captures_;
     Recorders recorders_;
     std::unique_ptr<WhepPeers> whep_;
+    // Before hls_: the HLS pipelines go to NULL here, off the loop thread.
+    PipelineReaper hlsReaper_;
+    std::map<std::string, std::unique_ptr<HlsOutput>> hls_;
     Connection added_, removed_, reconfigured_;
 };
 

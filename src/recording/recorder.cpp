@@ -1,10 +1,9 @@
 #include "recording/recorder.h"
 
-#include "camera/frame_stamper.h"
+#include "camera/appsrc_feed.h"
 #include "core/log.h"
 #include "recording/recording_paths.h"
 
-#include <gst/app/gstappsrc.h>
 #include <glib/gstdio.h>
 
 #include <atomic>
@@ -47,54 +46,9 @@ std::shared_ptr<const void> h264ClaimOf(Camera& camera) { return camera.h264().c
 }  // namespace
 
 // What the camera's streaming thread (mp4) or the loop (mkv) pushes through:
-// the bounded appsrc and the drop-until-key-frame state.
-// Thread affinity: any thread (mutex).
-struct Recorder::Feed {
-    std::mutex mutex;
-    GRef<GstElement> appsrc;
-    FrameStamper stamper;
-    explicit Feed(GstClockTime spacing) : stamper(spacing, G_MAXUINT64 / 2) {}
-    bool open = true;
-    bool waitKey = true;  // at start and after an overflow: only a key frame may come next
-    std::atomic<uint64_t> pushed{0};
-    std::atomic<uint64_t> dropped{0};
-    std::atomic<bool> overflowed{false};  // an overflow the loop has not logged yet
-
-    // buffer is borrowed.
-    void push(GstBuffer* buffer) {
-        const bool keyFrame = !GST_BUFFER_FLAG_IS_SET(buffer, GST_BUFFER_FLAG_DELTA_UNIT);
-        std::lock_guard<std::mutex> lock(mutex);
-        if (!open) return;
-        if (waitKey && !keyFrame) {
-            ++dropped;
-            return;
-        }
-        if (gst_app_src_get_current_level_bytes(GST_APP_SRC(appsrc.get())) > kMaxQueuedBytes) {
-            waitKey = true;
-            ++dropped;
-            overflowed = true;
-            return;
-        }
-        const GstClockTime pts = stamper.stamp(appsrc.get());
-        if (!GST_CLOCK_TIME_IS_VALID(pts)) {  // not playing yet
-            GST_DEBUG("recording: no clock yet, frame dropped");
-            waitKey = true;
-            ++dropped;
-            return;
-        }
-        GstBuffer* copy = gst_buffer_copy(buffer);  // shares the memory
-        GST_BUFFER_PTS(copy) = GST_BUFFER_DTS(copy) = pts;
-        GST_BUFFER_DURATION(copy) = GST_CLOCK_TIME_NONE;
-        gst_app_src_push_buffer(GST_APP_SRC(appsrc.get()), copy);
-        waitKey = false;
-        ++pushed;
-    }
-    void close() {
-        std::lock_guard<std::mutex> lock(mutex);
-        if (!open) return;
-        open = false;
-        gst_app_src_end_of_stream(GST_APP_SRC(appsrc.get()));
-    }
+// the bounded appsrc, dropping until the next key frame when the disk is behind.
+struct Recorder::Feed : AppSrcFeed {
+    Feed(GRef<GstElement> appsrc, GstClockTime spacing) : AppSrcFeed(std::move(appsrc), spacing, kMaxQueuedBytes) {}
 };
 
 // Segment names, chosen on splitmuxsink's thread when a file opens.
@@ -158,7 +112,7 @@ struct Recorder::Session {
     void detachSource() {
         if (tapListener) tap->remove(std::exchange(tapListener, 0));
         frames.disconnect();
-        feed->close();
+        feed->close(true);
     }
 };
 
@@ -331,8 +285,7 @@ void Recorder::openSession() {
     // Encoded access units come at most kEncodedFps a second: spaced so, two
     // never share a tick (players reject that); the source's own are spaced 1 ms.
     const bool encoded = mp4_ && !camera_.h264().passthrough();
-    session->feed = std::make_shared<Feed>(encoded ? GST_SECOND / SharedH264Stream::kEncodedFps : GST_MSECOND);
-    session->feed->appsrc = appsrc;
+    session->feed = std::make_shared<Feed>(appsrc, encoded ? GST_SECOND / SharedH264Stream::kEncodedFps : GST_MSECOND);
     GRef<GstBus> bus = GRef<GstBus>::adopt(gst_element_get_bus(session->pipeline.get()));
     session->busWatch = SourceHandle(gst_bus_add_watch(bus.get(), &Recorder::busTrampoline, this));
     session_ = std::move(session);
@@ -513,7 +466,7 @@ gboolean Recorder::onBusMessage(GstMessage* message) {
 // Feeds the pipeline, starting at a key frame.
 void Recorder::attachSource() {
     Session& s = *session_;
-    if (s.attached || !s.feed->open) return;
+    if (s.attached || !s.feed->open()) return;
     s.attached = true;
     GST_INFO("%s: recording pipeline plays, feeding it", camera_.id().c_str());
     std::shared_ptr<Feed> feed = s.feed;

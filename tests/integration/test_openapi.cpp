@@ -78,7 +78,7 @@ std::set<std::string> methodsOf(const RouteShape& shape) {
 // A concrete path for a described one: the service's real camera, page and files.
 std::string concretePath(const std::string& path, const std::string& method) {
     static const std::map<std::string, std::string> values = {
-        {"{page}", "viewer.html"}, {"{camera}", "demo"}, {"{date}", "2026-01-01"},
+        {"{page}", "viewer.html"}, {"{file}", "hls.light.min.js"}, {"{camera}", "demo"}, {"{date}", "2026-01-01"},
         {"{recording}", "demo-20260101T000000Z.mkv"}, {"{capture}", "demo-20260101T000000Z.jpg"},
         {"{peer}", "no-such-peer"}};
     std::string id = "demo";
@@ -160,8 +160,14 @@ TEST_CASE("every operation openapi.yaml describes answers on the service with a 
         const std::string upgrade = "Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\n"
                                     "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n";
         std::vector<std::string> unanswered;
+        // An HLS segment's name is drawn per run: the one the live playlist lists last.
+        const std::string playlist = httpRequest(port, "GET", "/api/cameras/demo/hls/index.m3u8", {}, admin).body;
+        const size_t ts = playlist.rfind(".ts");
+        const size_t lineStart = playlist.rfind('\n', ts) + 1;
+        const std::string segment = ts == std::string::npos ? "none.ts" : playlist.substr(lineStart, ts + 3 - lineStart);
         for (const Operation& op : describedOperations()) {
-            const std::string target = concretePath(op.path, op.method);
+            std::string target = concretePath(op.path, op.method);
+            if (const size_t at = target.find("{segment}"); at != std::string::npos) target.replace(at, 9, segment);
             const std::string headers = admin + (op.body.empty() ? "" : "Content-Type: application/json\r\n");
             const HttpResponse r = httpRequestHead(port, op.method, target, op.body, headers);
             INFO(op.method << " " << target << " -> " << r.status << " " << r.body);

@@ -181,7 +181,7 @@ TEST_CASE("every camera action and API route has an access rule; unknown paths n
     }
     // Every action the router knows (the enum runs to Unknown) is classified as something specific.
     for (int a = int(CameraAction::Stream); a < int(CameraAction::Unknown); ++a) {
-        static const char* names[] = {"", "stream", "ws", "publish", "snapshot", "start", "stop", "token", "recording", "captures", "graph", "config", "whep"};
+        static const char* names[] = {"", "stream", "ws", "publish", "snapshot", "start", "stop", "token", "recording", "captures", "graph", "config", "whep", "hls"};
         static_assert(sizeof names / sizeof *names == size_t(CameraAction::Unknown), "one name per action");
         const std::string path = std::string("/api/cameras/x/") + names[a];
         INFO(path);

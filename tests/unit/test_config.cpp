@@ -140,6 +140,32 @@ TEST_CASE("the service config is read and checked", "[config]") {
     CHECK(bad.problems.size() == 5);
 }
 
+TEST_CASE("[hls] is read and checked, each bad value named by its key", "[config][hls]") {
+    const ServiceConfig defaults = parseServiceConfig("x.ini", "").config;
+    CHECK(defaults.hls.enabled);
+    CHECK(defaults.hls.segmentSec == 1);
+    CHECK(defaults.hls.playlistLength == 5);
+    CHECK(defaults.hls.lingerSec == 30);
+    auto good = parseServiceConfig("camrelay.ini", "[hls]\nenabled=false\nsegment-duration=2\nplaylist-length=6\nlinger=60\n");
+    REQUIRE(good.problems.empty());
+    CHECK_FALSE(good.config.hls.enabled);
+    CHECK(good.config.hls.segmentSec == 2);
+    CHECK(good.config.hls.playlistLength == 6);
+    CHECK(good.config.hls.lingerSec == 60);
+    auto bad = parseServiceConfig("camrelay.ini", "[hls]\nenabled=maybe\nsegment-duration=0\nplaylist-length=1\n"
+                                                  "linger=1h\nsegment-length=2\n");
+    const std::string all = joinProblems(bad.problems);
+    CHECK_THAT(all, Catch::Contains("camrelay.ini: hls.enabled"));
+    CHECK_THAT(all, Catch::Contains("camrelay.ini: hls.segment-duration: must be 1..10 (got 0)"));
+    CHECK_THAT(all, Catch::Contains("camrelay.ini: hls.playlist-length: must be 2..30 (got 1)"));
+    CHECK_THAT(all, Catch::Contains("camrelay.ini: hls.linger: not a whole number"));
+    CHECK_THAT(all, Catch::Contains("camrelay.ini: hls.segment-length: unknown key"));
+    CHECK(bad.problems.size() == 5);
+    // Bad values leave the defaults.
+    CHECK(bad.config.hls.segmentSec == 1);
+    CHECK(bad.config.hls.enabled);
+}
+
 TEST_CASE("[compat] turns the mjpg-streamer/ustreamer URLs on or off and names their camera", "[config][compat]") {
     const ServiceConfig defaults = parseServiceConfig("x.ini", "").config;
     CHECK(defaults.compat.enabled);

@@ -57,6 +57,20 @@ TEST_CASE("paths outside the api shapes are not found", "[route_path]") {
     CHECK(parseApiRoute("/api/cameras" + many).kind == ApiRouteKind::NotFound);
 }
 
+TEST_CASE("hls takes a 5th segment, as sent; other actions do not", "[route_path][hls]") {
+    ApiRoute route = parseApiRoute("/api/cameras/demo/hls/index.m3u8");
+    CHECK(route.kind == ApiRouteKind::Camera);
+    CHECK(route.action == CameraAction::Hls);
+    CHECK(route.subName == "index.m3u8");
+    route = parseApiRoute("/api/cameras/demo/hls/%2e%2e");
+    CHECK(route.action == CameraAction::Hls);
+    CHECK(route.subName == "%2e%2e");  // undecoded: the handler refuses it
+    CHECK(parseApiRoute("/api/cameras/demo/hls").subName.empty());
+    for (const char* path : {"/api/cameras/demo/stream/x", "/api/cameras/demo/nope/x", "/api/cameras/demo/hls/a/b",
+                             "/api/cameras/demo/hls/../../x"})
+        CHECK(parseApiRoute(path).kind == ApiRouteKind::NotFound);
+}
+
 TEST_CASE("camera ids with path tricks or bad characters are refused, not looked up", "[route_path]") {
     for (const char* path : {"/api/cameras/../stream", "/api/cameras/./snapshot", "/api/cameras/..",
                              "/api/cameras/a%2Fb/stream", "/api/cameras/caf\xc3\xa9", "/api/cameras/a b",
