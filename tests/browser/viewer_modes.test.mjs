@@ -219,8 +219,9 @@ test('every mode looks right on a desktop and at 390 px', async () => {
     const page = await newPage(width);
     for (const mode of ['mjpeg', 'ws', 'hls', 'webrtc']) {
       await page.goto(`${service.url}/viewer.html?camera=demo&mode=${mode}`);
-      await page.waitForFunction(sel => document.querySelector(`${sel} .stats`)?.dataset.latency !== undefined, tile,
-                                 { timeout: 20000 });
+      await page.waitForFunction(sel => document.querySelector(`${sel} .stats`)?.dataset.latency !== undefined &&
+                                        Number(document.querySelector(`${sel} .stats`).dataset.frames) > 60, tile,
+                                 { timeout: 20000 });   // settled figures in the picture (2 s of frames)
       await page.screenshot({ path: screenshotPath(`viewer-${mode}-${width}`), fullPage: true });
       // Nothing wider than the screen: the mode buttons wrap, the stats line breaks.
       assert.ok(await page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth),
