@@ -9,6 +9,7 @@
 // its workers), and how many playlist/segment requests reached camrelay per
 // segment it produced.
 #include "hls_clients.h"
+#include "load_options.h"
 #include "service_process.h"
 #include "viewer_pool.h"
 
@@ -22,14 +23,13 @@ using namespace camrelay::testing;
 
 namespace {
 
-struct Args {
-    int port = 8080;
-    int originPort = 0;
-    std::string camera = "demo";
+struct Args : LoadOptions {
+    Args() {
+        warmup = 4;
+        duration = 20;
+    }
+    int originPort = 0;  // camrelay's own port when --port is nginx's; 0: --port
     int clients = 1;
-    double warmup = 4;
-    double duration = 20;
-    int pid = 0;
     std::vector<int> nginxPids;
 };
 
@@ -43,28 +43,17 @@ struct Args {
 
 Args parse(int argc, char** argv) {
     Args a;
-    for (int i = 1; i < argc; i += 2) {
-        const std::string k = argv[i];
-        if (i + 1 >= argc) usage("missing value for " + k);
-        const std::string v = argv[i + 1];
-        try {
-            if (k == "--port") a.port = std::stoi(v);
-            else if (k == "--origin-port") a.originPort = std::stoi(v);
-            else if (k == "--camera") a.camera = v;
-            else if (k == "--clients") a.clients = std::stoi(v);
-            else if (k == "--warmup") a.warmup = std::stod(v);
-            else if (k == "--duration") a.duration = std::stod(v);
-            else if (k == "--pid") a.pid = std::stoi(v);
-            else if (k == "--nginx-pids") {
-                std::istringstream in(v);
-                std::string one;
-                while (std::getline(in, one, ','))
-                    if (!one.empty()) a.nginxPids.push_back(std::stoi(one));
-            } else usage("unknown option " + k);
-        } catch (const std::logic_error&) {
-            usage("bad value for " + k + ": " + v);
-        }
-    }
+    parseLoadOptions(argc, argv, a, [&a](const std::string& k, const std::string& v) {
+        if (k == "--origin-port") a.originPort = std::stoi(v);
+        else if (k == "--clients") a.clients = std::stoi(v);
+        else if (k == "--nginx-pids") {
+            std::istringstream in(v);
+            std::string one;
+            while (std::getline(in, one, ','))
+                if (!one.empty()) a.nginxPids.push_back(std::stoi(one));
+        } else return false;
+        return true;
+    });
     if (a.clients < 1 || a.duration <= 0) usage("--clients and --duration must be positive");
     if (!a.originPort) a.originPort = a.port;
     return a;

@@ -7,6 +7,7 @@
 // Reports per-viewer fps (min, median) and, with --pid, the service's CPU%.
 // The certificate is not checked: the bench talks to its own service.
 #include "multipart_reader.h"
+#include "load_options.h"
 #include "service_process.h"
 
 #include <gio/gio.h>
@@ -24,32 +25,20 @@ using namespace camrelay::testing;
 
 namespace {
 
-struct Args {
-    int port = 8443;
-    std::string camera = "demo";
+struct Args : LoadOptions {
+    Args() { port = 8443; }
     int viewers = 100;
-    double warmup = 3;
-    double duration = 10;
-    int pid = 0;
     bool tls = true;
 };
 
 Args parse(int argc, char** argv) {
     Args a;
-    for (int i = 1; i + 1 < argc; i += 2) {
-        const std::string k = argv[i], v = argv[i + 1];
-        if (k == "--port") a.port = std::stoi(v);
-        else if (k == "--camera") a.camera = v;
-        else if (k == "--viewers") a.viewers = std::stoi(v);
-        else if (k == "--warmup") a.warmup = std::stod(v);
-        else if (k == "--duration") a.duration = std::stod(v);
-        else if (k == "--pid") a.pid = std::stoi(v);
+    parseLoadOptions(argc, argv, a, [&a](const std::string& k, const std::string& v) {
+        if (k == "--viewers") a.viewers = std::stoi(v);
         else if (k == "--tls") a.tls = v != "0";
-        else {
-            std::fprintf(stderr, "unknown option %s\n", k.c_str());
-            std::exit(2);
-        }
-    }
+        else return false;
+        return true;
+    });
     return a;
 }
 

@@ -4,6 +4,7 @@
 // Reports per-viewer fps (min, median), time to first frame p50/p99, delivery
 // latency (arrival minus X-Timestamp, i.e. capture to viewer) p50/p99, and,
 // with --pid, the service's CPU% over the measured window and its peak RSS.
+#include "load_options.h"
 #include "service_process.h"
 #include "http_client.h"
 #include "json_query.h"
@@ -24,13 +25,8 @@ using namespace camrelay::testing;
 
 namespace {
 
-struct Args {
-    int port = 8080;
-    std::string camera = "demo";
+struct Args : LoadOptions {
     int viewers = 1;
-    double warmup = 3;
-    double duration = 10;
-    int pid = 0;
     std::string query;
     std::string ws;  // empty: MJPEG; json or binary: WebSocket
     int stalled = 0;  // extra viewers that never read (4 KiB receive window)
@@ -46,22 +42,14 @@ long statusKiB(int pid, const char* key) {
 
 Args parse(int argc, char** argv) {
     Args a;
-    for (int i = 1; i + 1 < argc; i += 2) {
-        std::string k = argv[i], v = argv[i + 1];
-        if (k == "--port") a.port = std::stoi(v);
-        else if (k == "--camera") a.camera = v;
-        else if (k == "--viewers") a.viewers = std::stoi(v);
-        else if (k == "--warmup") a.warmup = std::stod(v);
-        else if (k == "--duration") a.duration = std::stod(v);
-        else if (k == "--pid") a.pid = std::stoi(v);
+    parseLoadOptions(argc, argv, a, [&a](const std::string& k, const std::string& v) {
+        if (k == "--viewers") a.viewers = std::stoi(v);
         else if (k == "--query") a.query = v;
         else if (k == "--ws") a.ws = v;
         else if (k == "--stalled") a.stalled = std::stoi(v);
-        else {
-            std::fprintf(stderr, "unknown option %s\n", k.c_str());
-            std::exit(2);
-        }
-    }
+        else return false;
+        return true;
+    });
     return a;
 }
 

@@ -6,6 +6,7 @@
 // decoded frame (the ntp-64 RTP header extension carries when the service got
 // each access unit from the source; this machine's clock decodes it), and,
 // with --pid, the service's CPU% over the measured window.
+#include "load_options.h"
 #include "service_process.h"
 #include "whep_client.h"
 
@@ -23,30 +24,17 @@ using namespace camrelay::testing;
 
 namespace {
 
-struct Args {
-    int port = 8080;
-    std::string camera = "demo";
+struct Args : LoadOptions {
     int peers = 1;
-    double warmup = 3;
-    double duration = 10;
-    int pid = 0;
 };
 
 Args parse(int argc, char** argv) {
     Args a;
-    for (int i = 1; i + 1 < argc; i += 2) {
-        const std::string k = argv[i], v = argv[i + 1];
-        if (k == "--port") a.port = std::stoi(v);
-        else if (k == "--camera") a.camera = v;
-        else if (k == "--peers") a.peers = std::stoi(v);
-        else if (k == "--warmup") a.warmup = std::stod(v);
-        else if (k == "--duration") a.duration = std::stod(v);
-        else if (k == "--pid") a.pid = std::stoi(v);
-        else {
-            std::fprintf(stderr, "unknown option %s\n", k.c_str());
-            std::exit(2);
-        }
-    }
+    parseLoadOptions(argc, argv, a, [&a](const std::string& k, const std::string& v) {
+        if (k != "--peers") return false;
+        a.peers = std::stoi(v);
+        return true;
+    });
     return a;
 }
 
