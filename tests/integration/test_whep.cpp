@@ -132,6 +132,29 @@ TEST_CASE("20 WebRTC peers at once all decode; one that stops reading does not s
     CHECK(cameraMetric(service.port(), "camrelay_webrtc_peers", "demo") == 0);
 }
 
+TEST_CASE("removing a camera closes its WebRTC peers; the other camera's peer plays on", "[whep]") {
+    ServiceProcess service({{"gone.conf", demoCamera(320, 240, 30)}, {"stay.conf", demoCamera(320, 240, 30)}});
+    REQUIRE(service.waitForState("gone", "live"));
+    REQUIRE(service.waitForState("stay", "live"));
+    WhepClient gone(service.port(), "gone"), stay(service.port(), "stay");
+    REQUIRE(gone.connect().status == 201);
+    REQUIRE(stay.connect().status == 201);
+    INFO("service log:\n" << service.log());
+    REQUIRE(gone.waitFrames(10, 15000));
+    REQUIRE(stay.waitFrames(10, 15000));
+    const std::string location = gone.location();
+    REQUIRE(httpRequest(service.port(), "DELETE", "/api/cameras/gone").status == 204);
+    // Its peer is closed: no frames after a moment, and its Location is gone.
+    std::this_thread::sleep_for(std::chrono::milliseconds(1000));
+    const uint64_t after = gone.frames();
+    const uint64_t stayBefore = stay.frames();
+    std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+    CHECK(gone.frames() == after);
+    CHECK(stay.frames() >= stayBefore + 25);
+    CHECK(httpRequest(service.port(), "DELETE", location).status == 404);
+    CHECK(peersBecome(service.port(), "stay", 1));
+}
+
 TEST_CASE("a WebRTC peer that never connects is gone after [webrtc] ice-timeout", "[whep]") {
     TempDir dir;
     ServiceProcess service({{"demo.conf", demoCamera(320, 240, 30)}}, {"--config", serviceConfig(dir, "ice-timeout=2\n")});
