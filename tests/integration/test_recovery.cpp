@@ -157,8 +157,15 @@ TEST_CASE("a camera that never answers stays in backoff without affecting the se
     REQUIRE(service.waitForState("demo", "live"));
     ViewerPool pool(service.port(), "/api/cameras/demo/stream");
     pool.open(1);
+    const double producedBefore = jsonNumber(service.cameraJson("demo"), "$.frames");
     pool.run(4500);
-    CHECK(pool.stats(0).frames > 100);  // 30 fps the whole time
+    const double produced = jsonNumber(service.cameraJson("demo"), "$.frames") - producedBefore;
+    // The viewer got what the camera made while the other camera failed and
+    // backed off (compared with the camera's own count, not 30 fps: under the
+    // sanitizers on a loaded 2-core machine the test pattern itself runs slower).
+    INFO("camera produced " << produced << ", viewer got " << pool.stats(0).frames);
+    CHECK(produced > 30);
+    CHECK(double(pool.stats(0).frames) >= 0.9 * produced - 3);
 
     // Backoff doubles: 1 s, 2 s, 4 s (then stays at the cap).
     const std::string history = httpRequest(service.port(), "GET", "/api/events?camera=gone").body;

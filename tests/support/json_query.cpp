@@ -10,8 +10,10 @@ namespace {
 // The single node the path matches (a copy).
 GUniquePtr<JsonNode> query(const std::string& text, const std::string& path) {
     GRef<JsonParser> parser = GRef<JsonParser>::adopt(json_parser_new());
-    if (!json_parser_load_from_data(parser.get(), text.c_str(), gssize(text.size()), nullptr))
-        throw std::runtime_error("not JSON: " + text.substr(0, 200));
+    // An empty text parses with no root: not JSON either (json-glib would warn on the NULL node).
+    if (!json_parser_load_from_data(parser.get(), text.c_str(), gssize(text.size()), nullptr) ||
+        !json_parser_get_root(parser.get()))
+        throw std::runtime_error("not JSON: '" + text.substr(0, 200) + "'");
     GError* raw = nullptr;
     GUniquePtr<JsonNode> matches(json_path_query(path.c_str(), json_parser_get_root(parser.get()), &raw));
     GUniquePtr<GError> error(raw);
@@ -24,8 +26,9 @@ GUniquePtr<JsonNode> query(const std::string& text, const std::string& path) {
 
 bool isJsonObject(const std::string& text) {
     GRef<JsonParser> parser = GRef<JsonParser>::adopt(json_parser_new());
-    return json_parser_load_from_data(parser.get(), text.c_str(), gssize(text.size()), nullptr) &&
-           JSON_NODE_HOLDS_OBJECT(json_parser_get_root(parser.get()));
+    if (!json_parser_load_from_data(parser.get(), text.c_str(), gssize(text.size()), nullptr)) return false;
+    JsonNode* root = json_parser_get_root(parser.get());  // NULL for an empty text
+    return root && JSON_NODE_HOLDS_OBJECT(root);
 }
 
 std::string jsonString(const std::string& text, const std::string& path) {
