@@ -30,6 +30,7 @@ CAMRELAY_DEFINE_DELETER(GDir, g_dir_close)
 CAMRELAY_DEFINE_DELETER(JsonNode, json_node_unref)
 CAMRELAY_DEFINE_DELETER(GstStructure, gst_structure_free)
 CAMRELAY_DEFINE_DELETER(GHashTable, g_hash_table_unref)
+CAMRELAY_DEFINE_DELETER(GUri, g_uri_unref)
 #undef CAMRELAY_DEFINE_DELETER
 
 template <typename T> using GUniquePtr = std::unique_ptr<T, GDeleter<T>>;

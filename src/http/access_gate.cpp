@@ -4,6 +4,7 @@
 #include "core/log.h"
 #include "http/access_rules.h"
 #include "http/json.h"
+#include "http/route_path.h"
 #include "http/request.h"
 
 #include <cstring>
@@ -103,7 +104,7 @@ void answerPreflight(SoupServerMessage* msg, bool originOk) {
 }
 
 // A page fetch() or XHR must not make the browser pop up its own Basic dialog.
-bool wantsBasicChallenge(SoupMessageHeaders* h) {
+bool challengeWanted(SoupMessageHeaders* h) {
     const char* mode = soup_message_headers_get_one(h, "Sec-Fetch-Mode");
     return !mode || g_str_equal(mode, "navigate");
 }
@@ -125,12 +126,69 @@ void refuseUnauthenticated(SoupServerMessage* msg, const AccessRule& rule, const
         soup_server_message_set_status(msg, SOUP_STATUS_SEE_OTHER, nullptr);
         return;
     }
-    if (wantsBasicChallenge(in))
+    if (challengeWanted(in))
         soup_message_headers_replace(out, "WWW-Authenticate", "Basic realm=\"camrelay\", charset=\"UTF-8\"");
     respondError(msg, SOUP_STATUS_UNAUTHORIZED, "unauthorized",
                  result.outcome == AuthOutcome::Missing
                      ? "log in: a session cookie, HTTP Basic, Authorization: Bearer, or a stream ?token= for this camera"
                      : result.reason);
+}
+
+Credentials credentialsOf(SoupServerMessage* msg, GHashTable* query) {
+    Credentials credentials;
+    SoupMessageHeaders* in = soup_server_message_get_request_headers(msg);
+    if (const char* authorization = soup_message_headers_get_one(in, "Authorization")) credentials.authorization = authorization;
+    credentials.sessionCookie = requestCookie(msg, kSessionCookie);
+    if (const char* token = queryValue(query, "token")) credentials.queryToken = token;
+    credentials.peer = requestPeer(msg);
+    return credentials;
+}
+
+// The path GET /api/access answers on (route_path parses it as the handlers do).
+bool isAccessCheckPath(const char* path) {
+    return std::strncmp(path, "/api", 4) == 0 && parseApiRoute(path).kind == ApiRouteKind::AccessCheck;
+}
+
+void keepIdentity(SoupServerMessage* msg, const Identity& who) {
+    g_object_set_data_full(G_OBJECT(msg), kIdentityKey, new Identity(who),
+                           [](gpointer p) { delete static_cast<Identity*>(p); });
+}
+
+AccessVerdict judgeRequest(const Gate& gate, const char* path, GHashTable* query, bool read, const Credentials& credentials) {
+    AccessVerdict verdict;
+    const char* action = g_str_equal(path, "/") ? queryValue(query, "action") : nullptr;
+    verdict.route = classifyRoute(path, action ? action : "");
+    const Access need = read ? verdict.route.rule.read : verdict.route.rule.write;
+    const bool presented = !credentials.authorization.empty() || !credentials.sessionCookie.empty() ||
+                           !credentials.queryToken.empty() || !gate.settings.auth.enabled();
+    if (need == Access::Public) {
+        // Open to all; a valid credential still says who is asking (/health detail, /api/session).
+        if (presented) {
+            verdict.auth = gate.settings.auth.authenticate(credentials);
+            if (!verdict.auth.identity) verdict.auth = AuthResult{};
+        }
+        return verdict;
+    }
+    verdict.auth = gate.settings.auth.authenticate(credentials);
+    if (!verdict.auth.identity) {
+        verdict.status = verdict.auth.outcome == AuthOutcome::RateLimited ? kTooManyRequests : guint(SOUP_STATUS_UNAUTHORIZED);
+        return verdict;
+    }
+    const Identity& who = *verdict.auth.identity;
+    if (who.kind == Identity::Kind::Token) {
+        // Which camera a compatibility URL serves is known only against the running cameras.
+        if (verdict.route.compat && gate.settings.compatCamera) verdict.route.cameraId = gate.settings.compatCamera(path, query);
+        if (!verdict.route.rule.streamToken || !read || who.camera != verdict.route.cameraId) {
+            verdict.status = SOUP_STATUS_FORBIDDEN;
+            verdict.code = "token_not_valid_here";
+            verdict.message = "this token opens only camera " + who.camera + "'s stream, snapshot and WebSocket";
+        }
+    } else if (need == Access::Admin && !who.isAdmin()) {
+        verdict.status = SOUP_STATUS_FORBIDDEN;
+        verdict.code = "admin_only";
+        verdict.message = "user " + printableName(who.user) + " is a viewer; this needs an admin";
+    }
+    return verdict;
 }
 
 void onRequest(SoupServerMessage* msg, const char* path, GHashTable* query, Gate& gate) {
@@ -168,43 +226,18 @@ void onRequest(SoupServerMessage* msg, const char* path, GHashTable* query, Gate
         return respondError(msg, SOUP_STATUS_FORBIDDEN, "origin_not_allowed",
                             "a state-changing request from another site is refused");
     }
+    // GET /api/access judges the request named in its X-Original-URI with these
+    // credentials (http/access_check_routes): judging them here too would count
+    // one failed login twice.
+    if (isRead(msg) && isAccessCheckPath(path)) return;
 
-    const char* action = g_str_equal(path, "/") ? queryValue(query, "action") : nullptr;
-    RouteAccess route = classifyRoute(path, action ? action : "");
-    const Access need = isRead(msg) ? route.rule.read : route.rule.write;
-    Credentials credentials;
-    if (const char* authorization = soup_message_headers_get_one(in, "Authorization")) credentials.authorization = authorization;
-    credentials.sessionCookie = requestCookie(msg, kSessionCookie);
-    if (const char* token = queryValue(query, "token")) credentials.queryToken = token;
-    credentials.peer = requestPeer(msg);
-    const bool presented = !credentials.authorization.empty() || !credentials.sessionCookie.empty() ||
-                           !credentials.queryToken.empty() || !gate.settings.auth.enabled();
-    if (need == Access::Public) {
-        // Open to all; a valid credential still says who is asking (/health detail, /api/session).
-        if (presented) {
-            AuthResult result = gate.settings.auth.authenticate(credentials);
-            if (result.identity)
-                g_object_set_data_full(G_OBJECT(msg), kIdentityKey, new Identity(*result.identity),
-                                       [](gpointer p) { delete static_cast<Identity*>(p); });
-        }
+    const AccessVerdict verdict = judgeRequest(gate, path, query, isRead(msg), credentialsOf(msg, query));
+    if (verdict.allowed()) {
+        if (verdict.auth.identity) keepIdentity(msg, *verdict.auth.identity);
         return;
     }
-    AuthResult result = gate.settings.auth.authenticate(credentials);
-    if (!result.identity) return refuseUnauthenticated(msg, route.rule, path, result);
-    const Identity& who = *result.identity;
-    if (who.kind == Identity::Kind::Token) {
-        // Which camera a compatibility URL serves is known only against the running cameras.
-        if (route.compat && gate.settings.compatCamera) route.cameraId = gate.settings.compatCamera(path, query);
-        if (!route.rule.streamToken || !isRead(msg) || who.camera != route.cameraId) {
-            return respondError(msg, SOUP_STATUS_FORBIDDEN, "token_not_valid_here",
-                                "this token opens only camera " + who.camera + "'s stream, snapshot and WebSocket");
-        }
-    } else if (need == Access::Admin && !who.isAdmin()) {
-        return respondError(msg, SOUP_STATUS_FORBIDDEN, "admin_only",
-                            "user " + printableName(who.user) + " is a viewer; this needs an admin");
-    }
-    g_object_set_data_full(G_OBJECT(msg), kIdentityKey, new Identity(who),
-                           [](gpointer p) { delete static_cast<Identity*>(p); });
+    if (verdict.status == SOUP_STATUS_FORBIDDEN) return respondError(msg, verdict.status, verdict.code, verdict.message);
+    refuseUnauthenticated(msg, verdict.route.rule, path, verdict.auth);
 }
 
 }  // namespace
@@ -238,6 +271,14 @@ std::string requestCookie(SoupServerMessage* msg, const char* name) {
         at = end;
     }
     return "";
+}
+
+AccessVerdict AccessGate::judge(const std::string& path, GHashTable* query, bool read, SoupServerMessage* msg) const {
+    return judgeRequest(*gate_, path.c_str(), query, read, credentialsOf(msg, query));
+}
+
+bool wantsBasicChallenge(SoupServerMessage* msg) {
+    return challengeWanted(soup_server_message_get_request_headers(msg));
 }
 
 AccessGate::AccessGate(const GateSettings& settings) : gate_(std::make_unique<Gate>(Gate{settings})) {}

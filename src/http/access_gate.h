@@ -12,12 +12,14 @@
 // Thread affinity: loop thread only.
 #include "auth/authenticator.h"
 #include "config/service_config.h"
+#include "http/access_rules.h"
 
 #include <libsoup/soup.h>
 
 #include <functional>
 #include <initializer_list>
 #include <memory>
+#include <string>
 
 namespace camrelay {
 
@@ -32,6 +34,17 @@ struct GateSettings {
 
 struct Gate;
 
+// What the access rules say of one request (http/access_rules): allowed
+// (status 200; auth.identity says who, empty on a public route nobody logged
+// in to), 401 or 429 (auth says why), or 403 (code and message).
+struct AccessVerdict {
+    guint status = SOUP_STATUS_OK;
+    RouteAccess route;
+    AuthResult auth;
+    std::string code, message;
+    bool allowed() const { return status == SOUP_STATUS_OK; }
+};
+
 class AccessGate {
 public:
     explicit AccessGate(const GateSettings& settings);
@@ -40,6 +53,11 @@ public:
     // handler of the most specific path, the same one it picks for the handler).
     // The gate must outlive the server's handlers.
     void attach(SoupServer* server, std::initializer_list<const char*> paths);
+    // The verdict on a request this gate did not receive: `path` and `query` as
+    // libsoup would hand them to a handler, with msg's credentials (Authorization,
+    // session cookie, client address) and the query's ?token=. For GET /api/access
+    // (nginx's auth_request asks it about each viewer's request).
+    AccessVerdict judge(const std::string& path, GHashTable* query, bool read, SoupServerMessage* msg) const;
 
 private:
     std::unique_ptr<Gate> gate_;
@@ -50,6 +68,9 @@ private:
 const Identity* requestIdentity(SoupServerMessage* msg);
 // 429 with Retry-After for a RateLimited AuthResult (the gate and the login route).
 void respondRateLimited(SoupServerMessage* msg, const AuthResult& result);
+// A 401 carries the Basic challenge, unless a page's fetch() asked (the browser's
+// own login dialog would pop up over the page).
+bool wantsBasicChallenge(SoupServerMessage* msg);
 // The client's IP address as text ("" if unknown).
 std::string requestPeer(SoupServerMessage* msg);
 // The value of one cookie from the Cookie header ("" if absent).

@@ -46,6 +46,9 @@ constexpr AccessRule kWhep{"/api/cameras/{id}/whep[/{peer}]", Access::Viewer, Ac
 constexpr AccessRule kMultiWs{"/api/ws", Access::Viewer, Access::Admin, false, false, "/api/ws"};
 // The API's own description (docs/openapi.yaml): nothing in it is secret.
 constexpr AccessRule kOpenApi{"/api/openapi.yaml", Access::Public, Access::Admin, false, false, "/api/openapi.yaml"};
+// nginx's auth_request asks here whether a viewer's request may go ahead (the
+// answer is the rule of the path it names, judged with the viewer's credentials).
+constexpr AccessRule kAccessCheck{"/api/access", Access::Public, Access::Admin, false, false, "/api/access"};
 constexpr AccessRule kEvents{"/api/events", Access::Admin, Access::Admin, false, false, "/api/events"};
 // mjpg-streamer's and ustreamer's URLs (compat_routes): what /api/cameras/{id}/stream and
 // /snapshot allow, for the camera they serve. Never a login page: Home Assistant, OctoPrint
@@ -94,6 +97,7 @@ RouteAccess classifyRoute(std::string_view path, std::string_view action) {
         case ApiRouteKind::MultiWebsocket: return {kMultiWs, ""};
         case ApiRouteKind::PipelineValidate: return {kValidate, ""};
         case ApiRouteKind::OpenApi: return {kOpenApi, ""};
+        case ApiRouteKind::AccessCheck: return {kAccessCheck, ""};
         case ApiRouteKind::CameraList: return {kCameraList, ""};
         case ApiRouteKind::Camera:
             switch (route.action) {
@@ -128,7 +132,7 @@ const std::vector<AccessRule>& accessRules() {
     static const std::vector<AccessRule> rules = {kLoginPage, kLoginFiles, kPage,     kVendor,   kHealth,   kSession,
                                                   kCameraList, kCamera,    kStream,   kSnapshot, kCameraWs, kHls,
                                                   kPublish,   kControl,    kToken,    kRecordingControl, kCaptureList,
-                                                  kRecordings, kCaptures,  kGraph, kConfig, kValidate, kWhep, kMultiWs,  kEvents,   kOpenApi,
+                                                  kRecordings, kCaptures,  kGraph, kConfig, kValidate, kWhep, kMultiWs,  kEvents,   kOpenApi, kAccessCheck,
                                                   kCompatAction, kCompatPaths,
                                                   kMetrics, kOther};
     return rules;
@@ -154,6 +158,7 @@ const std::vector<RouteShape>& routeShapes() {
         {"/state", "GET HEAD", "/state", &kCompatPaths},
         {"/api/openapi.yaml", "GET HEAD", "/api/openapi.yaml", &kOpenApi},
         {"/api/session", "GET HEAD POST DELETE", "/api/session", &kSession},
+        {"/api/access", "GET HEAD", "/api/access", &kAccessCheck},
         {"/api/cameras", "GET HEAD POST", "/api/cameras", &kCameraList},
         {"/api/cameras/{id}", "GET HEAD PUT PATCH DELETE", "/api/cameras/demo", &kCamera},
         {"/api/cameras/{id}/config", "GET HEAD", "/api/cameras/demo/config", &kConfig},

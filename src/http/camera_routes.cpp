@@ -69,7 +69,8 @@ void CameraRoutes::handle(SoupServerMessage* msg, const char* path, GHashTable* 
         return multiWebsocket(msg, query);
     }
     if (route.kind == ApiRouteKind::PipelineValidate) return respondPipelineValidate(msg);  // issue 12: validate
-    if (route.kind == ApiRouteKind::NotFound || route.kind == ApiRouteKind::Session) {
+    if (route.kind == ApiRouteKind::NotFound || route.kind == ApiRouteKind::Session ||
+        route.kind == ApiRouteKind::AccessCheck) {  // their own handlers (paths libsoup maps elsewhere)
         respondError(msg, SOUP_STATUS_NOT_FOUND, "not_found", std::string("no API route ") + path);
         return;
     }

@@ -59,6 +59,10 @@ ApiRoute parseApiRoute(std::string_view path) {
         route.kind = ApiRouteKind::OpenApi;
         return route;
     }
+    if (parts.size() == 2 && parts[0] == "api" && parts[1] == "access") {
+        route.kind = ApiRouteKind::AccessCheck;
+        return route;
+    }
     if (parts.size() == 3 && parts[0] == "api" && parts[1] == "pipelines" && parts[2] == "validate") {
         route.kind = ApiRouteKind::PipelineValidate;
         return route;

@@ -16,6 +16,7 @@ enum class ApiRouteKind {
     Camera,          // /api/cameras/{id}[/{action}]
     PipelineValidate,  // /api/pipelines/validate
     OpenApi,         // /api/openapi.yaml: docs/openapi.yaml, compiled in
+    AccessCheck,     // /api/access: may the request in X-Original-URI go ahead (nginx auth_request)
 };
 
 enum class CameraAction { None, Stream, Ws, Publish, Snapshot, Start, Stop, Token, Recording, Captures, Graph, Config, Hls, Whep, Unknown };

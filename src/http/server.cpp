@@ -19,9 +19,10 @@ HttpServer::HttpServer(const ServiceConfig& config, Registry& registry, Outputs&
     RootActionHandler rootAction = addCompatRoutes(server_.get(), registry_, outputs_, config_);  // "/stream", "/snapshot", "/state"
     addStaticRoutes(server_.get(), registry_, outputs_, *door_, rootAction);  // "/" (and its ?action=), "/health"
     addSessionRoutes(server_.get(), auth_, !config_.web.tlsCertificate.empty());                         // "/api/session"
+    addAccessCheckRoute(server_.get(), gate_);                                // "/api/access"
     addRecordingFileRoutes(server_.get(), config_);                          // "/api/recordings", "/api/captures"
     addMetricsRoutes(server_.get(), registry_, outputs_, *door_);            // "/metrics" (http/metrics.h)
-    gate_.attach(server_.get(), {"/", "/api", "/api/events", "/api/session", "/health", "/api/recordings", "/api/captures",
+    gate_.attach(server_.get(), {"/", "/api", "/api/events", "/api/session", "/api/access", "/health", "/api/recordings", "/api/captures",
                           "/stream", "/snapshot", "/state", "/metrics"});
 }
 

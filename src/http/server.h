@@ -55,6 +55,8 @@ RootActionHandler addCompatRoutes(SoupServer* server, Registry& registry, Output
 std::string compatCameraFor(const Registry& registry, const ServiceConfig& config, const char* path, GHashTable* query);
 // clientTimeoutSec: an events WebSocket client that accepts no bytes for this long is dropped.
 void addEventRoutes(SoupServer* server, Registry& registry, int clientTimeoutSec);
+// GET /api/access: the gate's verdict on the request in X-Original-URI (nginx auth_request).
+void addAccessCheckRoute(SoupServer* server, const AccessGate& gate);
 // /api/session (login, who am I, logout).
 void addSessionRoutes(SoupServer* server, Authenticator& auth, bool tls);
 // /api/recordings[/<id>], /api/captures/<id> (recording_routes_files.cpp).

@@ -208,8 +208,8 @@ void RtspRestream::detach(const std::string& cameraId) {
     // Sessions playing it end: their media is unmanaged and unprepared.
     GRef<GstRTSPSessionPool> pool = GRef<GstRTSPSessionPool>::adopt(gst_rtsp_server_get_session_pool(server_.get()));
     if (!pool) return;
+    // data: the mount path, handed on to the per-session filter.
     gst_rtsp_session_pool_filter(pool.get(), [](GstRTSPSessionPool*, GstRTSPSession* session, gpointer data) noexcept {
-        const std::string& path = *static_cast<const std::string*>(data);
         GList* removed = gst_rtsp_session_filter(session, [](GstRTSPSession*, GstRTSPSessionMedia* media, gpointer data) noexcept {
             gint matched = 0;
             const std::string& path = *static_cast<const std::string*>(data);

@@ -135,12 +135,74 @@ TEST_CASE("auth matrix: every route x every kind of caller gets the status its r
                     CHECK(head.status == 403);
                 }
                 if (head.status == 401) CHECK_THAT(head.headers["www-authenticate"], Catch::Contains("Basic realm=\"camrelay\""));
+
+                // GET /api/access (what nginx's auth_request asks) gives the same verdict on
+                // the same request named in X-Original-URI: 204, or 401 / 403 (never a redirect).
+                HttpResponse check = httpRequestHead(port, "GET", "/api/access", "",
+                                                     c.headers + "X-Original-URI: " + path + query +
+                                                         "\r\nX-Original-Method: " + method + "\r\n");
+                INFO("GET /api/access for it -> " << check.status << "\n" << headerLines(check));
+                const bool unauthenticated = c.who == Who::None || c.who == Who::WrongPassword ||
+                                             c.who == Who::ExpiredToken || c.who == Who::TamperedToken;
+                CHECK(check.status == (allowed ? 204 : unauthenticated ? 401 : 403));
+                if (check.status == 401) CHECK_THAT(check.headers["www-authenticate"], Catch::Contains("Basic realm=\"camrelay\""));
             }
         }
     }
     CHECK(cells >= accessRules().size() * 2 * callers.size());
     // The matrix's writes never stopped anything.
     CHECK(s.service->waitForState("demo", "live", 1000));
+}
+
+TEST_CASE("GET /api/access: bad or missing X-Original-URI is a clear 400; writes 405; path tricks judged as libsoup parses them", "[auth][access]") {
+    AuthService s;
+    REQUIRE(s.service->waitForState("demo", "live", 15000));
+    const int port = s.port();
+    const std::string viewer = basicAuth("vic:viewer-pw");
+    auto check = [&](const std::string& headers) { return httpRequest(port, "GET", "/api/access", "", headers); };
+    // What a proxy misconfiguration looks like: a 400 naming the header.
+    for (const std::string& bad : {std::string(""), std::string("X-Original-URI: relative/path\r\n"),
+                                   std::string("X-Original-URI: http://evil.example/api/cameras/demo/stream\r\n"),
+                                   "X-Original-URI: /" + std::string(9000, 'a') + "\r\n",
+                                   std::string("X-Original-URI: /a b\r\n"), std::string("X-Original-URI: /%zz\r\n")}) {
+        HttpResponse r = check(viewer + bad);
+        INFO(bad.substr(0, 80) << " -> " << r.status << " " << r.body.substr(0, 300));
+        if (r.status == 400) {
+            CHECK(jsonString(r.body, "$.error") == "bad_original_uri");
+            CHECK_THAT(jsonString(r.body, "$.message"), Catch::Contains("X-Original-URI"));
+        } else {
+            // libsoup itself may refuse a header line that long, before any handler.
+            CHECK((r.status == 400 || r.status == 431 || r.status == 413));
+        }
+    }
+    HttpResponse missing = check(viewer);
+    CHECK(missing.status == 400);
+    CHECK(missing.headers["cache-control"] == "no-store");
+    CHECK(httpRequest(port, "POST", "/api/access", "", basicAuth("ada:admin-pw")).status == 405);
+    // Any other path under it is no route (an admin's 404; a viewer gets 403 first, as for any unknown path).
+    CHECK(httpRequest(port, "GET", "/api/access/x", "", basicAuth("ada:admin-pw") + "X-Original-URI: /api/cameras\r\n").status == 404);
+
+    // Allowed: 204 and who. The query's token is a credential; a dot-segment path is judged where it leads.
+    HttpResponse ok = check(viewer + "X-Original-URI: /api/cameras/demo/hls/index.m3u8\r\n");
+    CHECK(ok.status == 204);
+    CHECK(ok.headers["x-camrelay-user"] == "vic");
+    const std::string token = jsonString(httpRequest(port, "POST", "/api/cameras/demo/token", "", viewer).body, "$.token");
+    CHECK(check("X-Original-URI: /api/cameras/demo/hls/x.ts?token=" + token + "\r\n").status == 204);
+    CHECK(check("X-Original-URI: /api/cameras/demo/hls/x.ts?token=" + token + "\r\n").headers["x-camrelay-user"] ==
+          "token for camera demo");
+    CHECK(check("X-Original-URI: /api/cameras/yard/hls/x.ts?token=" + token + "\r\n").status == 403);
+    CHECK(check("X-Original-URI: /api/cameras/demo/../yard/hls/x.ts?token=" + token + "\r\n").status == 403);
+    CHECK(check("X-Original-URI: /api/cameras/yard/../demo/hls/x.ts?token=" + token + "\r\n").status == 204);
+    // A token opens reads only; X-Original-Method says what the original request was.
+    CHECK(check("X-Original-URI: /api/cameras/demo/snapshot?token=" + token + "\r\nX-Original-Method: DELETE\r\n").status == 403);
+    // A viewer is not an admin, whatever path trick names the admin route.
+    CHECK(check(viewer + "X-Original-URI: /api/cameras/demo/./graph\r\n").status == 403);
+    CHECK(check(viewer + "X-Original-URI: //api//events\r\n").status == 403);
+    // No credentials: 401 with the challenge a player can answer.
+    HttpResponse none = check("X-Original-URI: /api/cameras/demo/hls/index.m3u8\r\n");
+    CHECK(none.status == 401);
+    CHECK_THAT(none.headers["www-authenticate"], Catch::Contains("Basic realm=\"camrelay\""));
+    CHECK(none.headers["cache-control"] == "no-store");
 }
 
 TEST_CASE("with auth on, only the login page, its files and /health (up/down only) answer without credentials", "[auth]") {

@@ -7,6 +7,7 @@
 #include "child_process.h"
 #include "hls_clients.h"
 #include "http_client.h"
+#include "json_query.h"
 #include "service_process.h"
 #include "viewer_pool.h"
 
@@ -136,10 +137,10 @@ private:
 bool nginxAvailable() { return access(kNginx.c_str(), X_OK) == 0; }
 
 // Until camrelay's playlist lists at least `segments` segments (the window starts on the first request).
-bool waitForSegments(int port, const std::string& camera, size_t segments, int timeoutMs) {
+bool waitForSegments(int port, const std::string& camera, size_t segments, int timeoutMs, const std::string& headers = "") {
     return waitUntil([&] {
         try {
-            const HttpResponse r = httpRequest(port, "GET", "/api/cameras/" + camera + "/hls/index.m3u8");
+            const HttpResponse r = httpRequest(port, "GET", "/api/cameras/" + camera + "/hls/index.m3u8", "", headers);
             return r.status == 200 && parseMediaPlaylist(r.body).uris.size() >= segments;
         } catch (const std::exception&) {
             return false;
@@ -166,7 +167,104 @@ void checkContinuous(const HlsClients& clients, size_t minSegments) {
     }
 }
 
+// The requests camrelay answered on one route shape (camrelay_http_requests_total, every code).
+double routeRequests(int port, const std::string& route, const std::string& headers) {
+    const HttpResponse r = httpRequest(port, "GET", "/metrics", "", headers);
+    if (r.status != 200) throw std::runtime_error("GET /metrics answered " + std::to_string(r.status));
+    std::istringstream in(r.body);
+    double total = 0;
+    for (std::string line; std::getline(in, line);)
+        if (line.rfind("camrelay_http_requests_total{", 0) == 0 && line.find("route=\"" + route + "\"") != std::string::npos)
+            total += std::atof(line.c_str() + line.rfind(' ') + 1);
+    return total;
+}
+
 }  // namespace
+
+// With auth on: nginx asks camrelay (GET /api/access) before it answers from its
+// HLS cache, so cached segments reach only those camrelay itself would serve, at
+// about one check per viewer login per 5 s.
+TEST_CASE("auth on: nginx asks GET /api/access before answering from its HLS cache", "[hls][nginx][auth]") {
+    if (!nginxAvailable()) {
+        WARN("SKIPPED: " << kNginx << " is missing: the nginx access test did NOT run");
+        if (std::getenv("CI")) FAIL("nginx is required on CI");
+        return;
+    }
+    TempDir dir;
+    const std::string config = dir.write("camrelay.ini", "[paths]\ndata=" + dir.path() + "/data\n"
+                                         "[auth]\nenabled=true\nlogin-failures-per-minute=10000\npassword-checks-per-second=1000\n"
+                                         "[user:vic]\nrole=viewer\npassword=" + hashWithBinary("viewer-pw") + "\n");
+    ServiceProcess service({{"demo.conf", demoCamera(320, 240, 30)}, {"yard.conf", demoCamera(160, 120, 15)}},
+                           {"--config", config});
+    const std::string viewer = basicAuth("vic:viewer-pw");
+    service.setRequestHeaders(viewer);
+    REQUIRE(service.waitForState("demo", "live"));
+    REQUIRE(waitForSegments(service.port(), "demo", 2, 20000, viewer));
+    NginxProxy nginx(service.port());
+    const std::string base = "/api/cameras/demo/hls/";
+
+    // A logged-in viewer fills the cache.
+    HttpResponse playlist = httpRequest(nginx.port(), "GET", base + "index.m3u8", "", viewer);
+    INFO("nginx log:\n" << nginx.log());
+    REQUIRE(playlist.status == 200);
+    const MediaPlaylist listed = parseMediaPlaylist(playlist.body);
+    REQUIRE_FALSE(listed.uris.empty());
+    const std::string segment = base + listed.uris.back();
+    REQUIRE(httpRequest(nginx.port(), "GET", segment, "", viewer).status == 200);
+    HttpResponse hit = httpRequest(nginx.port(), "GET", segment, "", viewer);
+    CHECK(hit.status == 200);
+    CHECK(hit.headers["x-cache-status"] == "HIT");
+
+    // The same cached entries, asked for by people camrelay would refuse.
+    HttpResponse anonymous = httpRequest(nginx.port(), "GET", segment);
+    CHECK(anonymous.status == 401);
+    CHECK_THAT(anonymous.headers["www-authenticate"], Catch::Contains("Basic realm=\"camrelay\""));
+    CHECK(anonymous.headers["content-type"] != "video/mp2t");
+    CHECK(httpRequest(nginx.port(), "GET", base + "index.m3u8").status == 401);
+    CHECK(httpRequest(nginx.port(), "GET", segment, "", basicAuth("vic:wrong")).status == 401);
+    CHECK(httpRequest(nginx.port(), "GET", segment, "", "Cookie: camrelay_session=forged\r\n").status == 401);
+
+    // Stream tokens: this camera's opens it; another camera's does not, whatever the path says.
+    const std::string demoToken =
+        jsonString(httpRequest(service.port(), "POST", "/api/cameras/demo/token", "", viewer).body, "$.token");
+    const std::string yardToken =
+        jsonString(httpRequest(service.port(), "POST", "/api/cameras/yard/token", "", viewer).body, "$.token");
+    // (A token's playlist lists its segments with the token: api.md "HLS".)
+    HttpResponse tokenPlaylist = httpRequest(nginx.port(), "GET", base + "index.m3u8?token=" + demoToken);
+    REQUIRE(tokenPlaylist.status == 200);
+    const MediaPlaylist tokenListed = parseMediaPlaylist(tokenPlaylist.body);
+    REQUIRE_FALSE(tokenListed.uris.empty());
+    CHECK_THAT(tokenListed.uris.back(), Catch::Contains("token="));
+    CHECK(httpRequest(nginx.port(), "GET", base + tokenListed.uris.back()).status == 200);
+    // A yard token on a path nginx and camrelay both resolve to yard (allowed, whatever it answers) must not
+    // leave behind a verdict that opens demo: the raw request line, not the camera, keys the decision.
+    HttpResponse yardViaDots =
+        httpRequest(nginx.port(), "GET", "/api/cameras/demo/../yard/hls/index.m3u8?token=" + yardToken);
+    CHECK(yardViaDots.status != 401);
+    CHECK(yardViaDots.status != 403);
+    CHECK(httpRequest(nginx.port(), "GET", segment + "?token=" + yardToken).status == 403);
+    CHECK(httpRequest(nginx.port(), "GET", base + "index.m3u8?token=" + yardToken).status == 403);
+    CHECK(httpRequest(nginx.port(), "GET", "/api/cameras/yard/../demo/hls/index.m3u8?token=" + yardToken).status == 403);
+
+    // 100 requests with one login: the decision is cached, camrelay is asked about once.
+    const double checksBefore = routeRequests(service.port(), "/api/access", viewer);
+    for (int i = 0; i < 100; ++i) {
+        const HttpResponse r = httpRequest(nginx.port(), "GET", i % 2 ? segment : base + "index.m3u8", "", viewer);
+        if (r.status != 200) FAIL_CHECK("request " << i << " answered " << r.status);
+    }
+    const double checks = routeRequests(service.port(), "/api/access", viewer) - checksBefore;
+    INFO(checks << " access checks reached camrelay for 100 requests");
+    CHECK(checks <= 3);  // one per 5 s: the loop may straddle an expiry or two
+
+    // A session that logs out loses the cached HLS once its decision expires (5 s).
+    HttpResponse login = httpRequest(nginx.port(), "POST", "/api/session", R"({"user":"vic","password":"viewer-pw"})",
+                                           "Content-Type: application/json\r\n");
+    REQUIRE(login.status == 200);
+    const std::string cookie = "Cookie: " + login.headers["set-cookie"].substr(0, login.headers["set-cookie"].find(';')) + "\r\n";
+    CHECK(httpRequest(nginx.port(), "GET", segment, "", cookie).status == 200);
+    CHECK(httpRequest(nginx.port(), "DELETE", "/api/session", "", cookie).status == 204);
+    CHECK(waitUntil([&] { return httpRequest(nginx.port(), "GET", segment, "", cookie).status == 401; }, 8000));
+}
 
 TEST_CASE("200 HLS clients through nginx (data/nginx-camrelay.conf) get every segment; "
           "camrelay serves each segment about once", "[hls][nginx]") {
