@@ -7,6 +7,8 @@
 #include "auth/password_hash.h"
 #include "config/camera_config.h"
 
+#include <gio/gio.h>
+
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
@@ -153,7 +155,7 @@ ServiceConfigLoad parseServiceConfig(const std::string& fileLabel, const std::st
     const std::initializer_list<const char*> groups = {"server", "paths", "limits", "rtsp", "auth", "recording", "compat", "webrtc", "hls", "user:*"};
     reader.rejectUnknown(groups, "recording", {"dir", "max-age", "max-size", "min-free"});
     reader.rejectUnknown(groups, "server", {"listen", "port", "backlog", "hosts", "allowed-origins", "frame-ancestors",
-                                            "tls-certificate", "tls-key"});
+                                            "trusted-proxies", "tls-certificate", "tls-key"});
     reader.rejectUnknown(groups, "auth", {"enabled", "session-ttl", "token-ttl", "max-token-ttl",
                                           "login-failures-per-minute", "password-checks-per-second"});
     reader.rejectUnknown(groups, "paths", {"pipelines", "data"});
@@ -247,6 +249,21 @@ ServiceConfigLoad parseServiceConfig(const std::string& fileLabel, const std::st
             if (isOrigin(origin)) w.allowedOrigins.push_back(origin);
             else reader.problem("server", "allowed-origins", "not an origin (scheme://host[:port], no path): \"" +
                                                                  origin.substr(0, 80) + "\"");
+        }
+    }
+    if (auto v = reader.string("server", "trusted-proxies")) {
+        constexpr size_t kMaxTrustedProxies = 64;
+        for (const std::string& proxy : splitList(*v)) {
+            GRef<GInetAddressMask> mask =
+                GRef<GInetAddressMask>::adopt(g_inet_address_mask_new_from_string(proxy.c_str(), nullptr));
+            if (!mask)
+                reader.problem("server", "trusted-proxies", "not an IP address or address/prefix (192.0.2.1, 10.0.0.0/8, ::1): \"" +
+                                                                proxy.substr(0, 80) + "\"");
+            else if (w.trustedProxies.size() == kMaxTrustedProxies) {
+                reader.problem("server", "trusted-proxies", "at most " + std::to_string(kMaxTrustedProxies) + " entries");
+                break;
+            } else
+                w.trustedProxies.push_back(proxy);
         }
     }
     if (auto v = reader.string("server", "frame-ancestors")) {

@@ -47,6 +47,9 @@ struct WebSecurity {
     std::vector<std::string> hosts;           // allowed Host names besides IP literals and the defaults; "*": any
     std::vector<std::string> allowedOrigins;  // other origins that may call the API (CORS)
     std::string frameAncestors = "'self'";    // CSP frame-ancestors of the pages
+    // Reverse proxies (addresses or masks) whose X-Forwarded-For names the
+    // client (http/client_address): failed-login limits and logs per viewer.
+    std::vector<std::string> trustedProxies;
     std::string tlsCertificate;               // PEM files: HTTPS and WSS when both are set
     std::string tlsKey;
 };

@@ -3,6 +3,7 @@
 #include "core/gobject_ptr.h"
 #include "core/log.h"
 #include "http/access_rules.h"
+#include "http/client_address.h"
 #include "http/json.h"
 #include "http/route_path.h"
 #include "http/request.h"
@@ -13,11 +14,13 @@ namespace camrelay {
 
 struct Gate {
     GateSettings settings;
+    ClientAddress clients;  // [server] trusted-proxies
 };
 
 namespace {
 
 constexpr const char* kIdentityKey = "camrelay-identity";
+constexpr const char* kPeerKey = "camrelay-peer";  // the client's address, as the gate resolved it
 constexpr guint kTooManyRequests = 429;  // libsoup 3.2 names no constant for it
 
 std::string lower(std::string text) {
@@ -194,6 +197,12 @@ AccessVerdict judgeRequest(const Gate& gate, const char* path, GHashTable* query
 void onRequest(SoupServerMessage* msg, const char* path, GHashTable* query, Gate& gate) {
     SoupMessageHeaders* in = soup_server_message_get_request_headers(msg);
     SoupMessageHeaders* out = soup_server_message_get_response_headers(msg);
+    // Who is asking, behind a trusted proxy too: requestPeer() reads this from here on.
+    const char* socketPeer = soup_server_message_get_remote_host(msg);
+    g_object_set_data_full(G_OBJECT(msg), kPeerKey,
+                           new std::string(gate.clients.resolve(socketPeer ? socketPeer : "",
+                                                                soup_message_headers_get_one(in, "X-Forwarded-For"))),
+                           [](gpointer p) { delete static_cast<std::string*>(p); });
     setSecurityHeaders(out, gate);
     if (refusedByLimits(msg, gate.settings.config.http)) return;
 
@@ -254,6 +263,7 @@ const Identity* requestIdentity(SoupServerMessage* msg) {
 }
 
 std::string requestPeer(SoupServerMessage* msg) {
+    if (const auto* resolved = static_cast<const std::string*>(g_object_get_data(G_OBJECT(msg), kPeerKey))) return *resolved;
     const char* host = soup_server_message_get_remote_host(msg);
     return host ? host : "";
 }
@@ -281,7 +291,8 @@ bool wantsBasicChallenge(SoupServerMessage* msg) {
     return challengeWanted(soup_server_message_get_request_headers(msg));
 }
 
-AccessGate::AccessGate(const GateSettings& settings) : gate_(std::make_unique<Gate>(Gate{settings})) {}
+AccessGate::AccessGate(const GateSettings& settings)
+    : gate_(std::make_unique<Gate>(Gate{settings, ClientAddress(settings.config.web.trustedProxies)})) {}
 AccessGate::~AccessGate() = default;
 
 void AccessGate::attach(SoupServer* server, std::initializer_list<const char*> paths) {

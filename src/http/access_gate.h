@@ -71,7 +71,8 @@ void respondRateLimited(SoupServerMessage* msg, const AuthResult& result);
 // A 401 carries the Basic challenge, unless a page's fetch() asked (the browser's
 // own login dialog would pop up over the page).
 bool wantsBasicChallenge(SoupServerMessage* msg);
-// The client's IP address as text ("" if unknown).
+// The client's IP address as text ("" if unknown): behind a trusted proxy
+// ([server] trusted-proxies), the one its X-Forwarded-For names (http/client_address).
 std::string requestPeer(SoupServerMessage* msg);
 // The value of one cookie from the Cookie header ("" if absent).
 std::string requestCookie(SoupServerMessage* msg, const char* name);

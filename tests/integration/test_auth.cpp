@@ -356,6 +356,33 @@ TEST_CASE("failed logins are rate-limited per address with Retry-After", "[auth]
     CHECK(std::stoi(limited.headers["retry-after"]) > 0);
 }
 
+TEST_CASE("behind a trusted proxy, failed logins are limited per forwarded client, not for everyone", "[auth][client-address]") {
+    const std::string limitedAuth = "[auth]\nenabled=true\nlogin-failures-per-minute=3\n";
+    auto as = [](const std::string& client) { return "X-Forwarded-For: " + client + "\r\n"; };
+    SECTION("trusted-proxies names the proxy: one client's guesses lock out that client only") {
+        AuthService s("[server]\ntrusted-proxies=127.0.0.1, ::1\n", limitedAuth);
+        const int port = s.port();
+        for (int i = 0; i < 3; ++i)
+            CHECK(httpRequest(port, "GET", "/api/cameras", {}, basicAuth("vic:guess" + std::to_string(i)) + as("192.0.2.1")).status == 401);
+        CHECK(httpRequest(port, "GET", "/api/cameras", {}, basicAuth("vic:viewer-pw") + as("192.0.2.1")).status == 429);
+        // Another viewer behind the same proxy, and the proxy's own address, are not locked out.
+        CHECK(httpRequest(port, "GET", "/api/cameras", {}, basicAuth("vic:viewer-pw") + as("192.0.2.2")).status == 200);
+        CHECK(httpRequest(port, "GET", "/api/cameras", {}, basicAuth("vic:viewer-pw")).status == 200);
+        // A locked-out client cannot escape by forging an address in front: nginx appends the real one.
+        CHECK(httpRequest(port, "GET", "/api/cameras", {}, basicAuth("vic:viewer-pw") + as("203.0.113.9, 192.0.2.1")).status == 429);
+        // The login form counts the same client.
+        CHECK(httpRequest(port, "POST", "/api/session", R"({"user":"vic","password":"viewer-pw"})",
+                          "Content-Type: application/json\r\n" + as("192.0.2.1")).status == 429);
+    }
+    SECTION("without trusted-proxies the header is ignored: anyone could send it") {
+        AuthService s("", limitedAuth);
+        const int port = s.port();
+        for (int i = 0; i < 3; ++i)
+            CHECK(httpRequest(port, "GET", "/api/cameras", {}, basicAuth("vic:guess" + std::to_string(i)) + as("192.0.2." + std::to_string(i))).status == 401);
+        CHECK(httpRequest(port, "GET", "/api/cameras", {}, basicAuth("vic:viewer-pw") + as("192.0.2.77")).status == 429);
+    }
+}
+
 TEST_CASE("path tricks never reach a route they should not", "[auth][paths]") {
     AuthService s;
     REQUIRE(s.service->waitForState("demo", "live", 15000));

@@ -336,3 +336,19 @@ TEST_CASE("listen= takes IPv4, IPv6, wildcards and lists, and names a bad addres
     const std::string wild = rtspListenAddress({"127.0.0.1", "0.0.0.0"});
     CHECK((wild == "::" || wild == "0.0.0.0"));
 }
+
+TEST_CASE("trusted-proxies takes addresses and masks, and names a bad entry", "[config][client-address]") {
+    CHECK(ServiceConfig{}.web.trustedProxies.empty());  // by default no X-Forwarded-For is believed
+    auto ok = parseServiceConfig("svc.ini", "[server]\ntrusted-proxies=127.0.0.1, ::1, 10.0.0.0/8\n");
+    REQUIRE(ok.problems.empty());
+    CHECK(ok.config.web.trustedProxies == std::vector<std::string>{"127.0.0.1", "::1", "10.0.0.0/8"});
+    auto bad = parseServiceConfig("svc.ini", "[server]\ntrusted-proxies=127.0.0.1, nginx.local, 10.0.0.0/99\n");
+    REQUIRE(bad.problems.size() == 2);
+    CHECK_THAT(bad.problems[0].toString(), Catch::Contains("trusted-proxies") && Catch::Contains("nginx.local"));
+    CHECK_THAT(bad.problems[1].toString(), Catch::Contains("10.0.0.0/99"));
+    std::string many = "[server]\ntrusted-proxies=";
+    for (int i = 0; i < 70; ++i) many += "10.0.0." + std::to_string(i) + ",";
+    auto tooMany = parseServiceConfig("svc.ini", many + "\n");
+    REQUIRE(tooMany.problems.size() == 1);
+    CHECK_THAT(tooMany.problems[0].toString(), Catch::Contains("at most 64"));
+}
