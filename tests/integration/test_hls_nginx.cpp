@@ -191,11 +191,8 @@ TEST_CASE("auth on: nginx asks GET /api/access before answering from its HLS cac
         return;
     }
     TempDir dir;
-    const std::string config = dir.write("camrelay.ini", "[paths]\ndata=" + dir.path() + "/data\n"
-                                         "[auth]\nenabled=true\nlogin-failures-per-minute=10000\npassword-checks-per-second=1000\n"
-                                         "[user:vic]\nrole=viewer\npassword=" + hashWithBinary("viewer-pw") + "\n");
     ServiceProcess service({{"demo.conf", demoCamera(320, 240, 30)}, {"yard.conf", demoCamera(160, 120, 15)}},
-                           {"--config", config});
+                           {"--config", viewerAuthConfig(dir)});
     const std::string viewer = basicAuth("vic:viewer-pw");
     service.setRequestHeaders(viewer);
     REQUIRE(service.waitForState("demo", "live"));
