@@ -259,6 +259,10 @@ ServiceConfigLoad parseServiceConfig(const std::string& fileLabel, const std::st
             if (!mask)
                 reader.problem("server", "trusted-proxies", "not an IP address or address/prefix (192.0.2.1, 10.0.0.0/8, ::1): \"" +
                                                                 proxy.substr(0, 80) + "\"");
+            else if (g_ascii_strncasecmp(proxy.c_str(), "::ffff:", 7) == 0)
+                // Clients of a dual-stack socket are seen as plain IPv4: such a mask would never match.
+                reader.problem("server", "trusted-proxies", "write IPv4-mapped addresses as IPv4 (\"" + proxy.substr(7, 80) +
+                                                                "\" for \"" + proxy.substr(0, 80) + "\")");
             else if (w.trustedProxies.size() == kMaxTrustedProxies) {
                 reader.problem("server", "trusted-proxies", "at most " + std::to_string(kMaxTrustedProxies) + " entries");
                 break;

@@ -8,7 +8,9 @@
 // the credentials are this request's own (Authorization, session cookie: the
 // proxy passes the viewer's headers on) plus the ?token= of the original URI.
 // The answer is the access gate's own verdict on that path (http/access_gate):
-//   204 allowed (X-Camrelay-User names who), 401 (with the Basic challenge),
+//   204 allowed (X-Camrelay-User names who; also for a CORS preflight, which
+//   the gate answers itself), 401 (with the Basic challenge), 403 for a path
+//   whose decoding changes it (an encoded '/', a dot segment),
 //   403 (another camera's token, a viewer on an admin route, or too many
 //   failed logins: auth_request passes on only 401 and 403, anything else
 //   would reach the viewer as a 500), 400 for a missing or malformed header
@@ -28,6 +30,15 @@ namespace {
 
 // nginx's $request_uri is bounded by its large_client_header_buffers (8 KiB by default).
 constexpr size_t kMaxOriginalUri = 8192;
+
+// True when decoding the path changes none of its structure: no encoded '/',
+// '\\' or NUL, and no "." or ".." segment after decoding.
+bool canonicalPath(const char* path) {
+    GUniquePtr<char> decoded(g_uri_unescape_string(path, "/\\"));  // NULL for %00, %2F, %5C or a bad escape
+    if (!decoded) return false;
+    const std::string p = std::string(decoded.get()) + "/";
+    return p.find("/./") == std::string::npos && p.find("/../") == std::string::npos;
+}
 
 std::string describe(const Identity& who) {
     switch (who.kind) {
@@ -55,15 +66,27 @@ void answer(SoupServerMessage* msg, const AccessGate& gate) {
                             "send X-Original-URI: the path (and query) of the request to check, starting with '/', visible ASCII, at most " +
                                 std::to_string(kMaxOriginalUri) + " bytes (nginx: proxy_set_header X-Original-URI $request_uri)");
     }
-    // Parsed exactly as libsoup parses a request line, so the path is the one
-    // the gate would classify had the request come here directly.
+    // Parsed with libsoup's flags (dot segments removed, escapes kept), so the
+    // path is the one the gate would classify had the request come here directly.
     const std::string absolute = std::string("http://localhost") + original;
     GUniquePtr<GUri> uri(g_uri_parse(absolute.c_str(), GUriFlags(SOUP_HTTP_URI_FLAGS), nullptr));
     if (!uri) {
         return respondError(msg, SOUP_STATUS_BAD_REQUEST, "bad_original_uri",
                             "X-Original-URI is not a request path: " + printableName(std::string(original).substr(0, 64)));
     }
+    // A proxy's cache may key on the decoded path (nginx's $uri): a path whose
+    // decoding adds a '/' or a dot segment names another resource there than
+    // here, so it is judged nowhere. libsoup refuses such paths too (400).
+    if (!canonicalPath(g_uri_get_path(uri.get()))) {
+        return respondError(msg, SOUP_STATUS_FORBIDDEN, "path_not_canonical",
+                            "X-Original-URI's path holds an encoded '/' or '\\', a NUL, or a dot segment once decoded");
+    }
     const char* method = soup_message_headers_get_one(in, "X-Original-Method");
+    // Preflights are answered by the gate itself before any rule (CORS for [server] allowed-origins).
+    if (method && g_str_equal(method, "OPTIONS")) {
+        soup_server_message_set_status(msg, SOUP_STATUS_NO_CONTENT, nullptr);
+        return;
+    }
     const bool read = !method || g_str_equal(method, "GET") || g_str_equal(method, "HEAD");
     const char* queryText = g_uri_get_query(uri.get());
     GUniquePtr<GHashTable> query(queryText ? soup_form_decode(queryText) : nullptr);
@@ -85,6 +108,8 @@ void answer(SoupServerMessage* msg, const AccessGate& gate) {
     }
     if (verdict.auth.outcome == AuthOutcome::RateLimited) {
         soup_message_headers_replace(out, "Retry-After", std::to_string(verdict.auth.retryAfterSec).c_str());
+        // nginx caches verdicts (data/nginx-camrelay.conf): not this one, or the lockout would outlast the limiter.
+        soup_message_headers_replace(out, "X-Accel-Expires", "0");
         return respondError(msg, SOUP_STATUS_FORBIDDEN, "too_many_failed_logins",
                             verdict.auth.reason + "; try again in " + std::to_string(verdict.auth.retryAfterSec) + " s");
     }

@@ -198,10 +198,11 @@ void onRequest(SoupServerMessage* msg, const char* path, GHashTable* query, Gate
     SoupMessageHeaders* in = soup_server_message_get_request_headers(msg);
     SoupMessageHeaders* out = soup_server_message_get_response_headers(msg);
     // Who is asking, behind a trusted proxy too: requestPeer() reads this from here on.
+    // (get_list: several X-Forwarded-For lines are one list, in order.)
     const char* socketPeer = soup_server_message_get_remote_host(msg);
     g_object_set_data_full(G_OBJECT(msg), kPeerKey,
                            new std::string(gate.clients.resolve(socketPeer ? socketPeer : "",
-                                                                soup_message_headers_get_one(in, "X-Forwarded-For"))),
+                                                                soup_message_headers_get_list(in, "X-Forwarded-For"))),
                            [](gpointer p) { delete static_cast<std::string*>(p); });
     setSecurityHeaders(out, gate);
     if (refusedByLimits(msg, gate.settings.config.http)) return;

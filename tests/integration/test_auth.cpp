@@ -195,6 +195,22 @@ TEST_CASE("GET /api/access: bad or missing X-Original-URI is a clear 400; writes
     CHECK(check("X-Original-URI: /api/cameras/yard/../demo/hls/x.ts?token=" + token + "\r\n").status == 204);
     // A token opens reads only; X-Original-Method says what the original request was.
     CHECK(check("X-Original-URI: /api/cameras/demo/snapshot?token=" + token + "\r\nX-Original-Method: DELETE\r\n").status == 403);
+    // Paths whose decoding changes them (what a proxy's cache may key on) are refused outright.
+    for (const char* trick : {"/api/cameras/demo/hls/..%2f..%2fyard%2fhls%2fx.ts", "/api/cameras/demo/hls/..%2F..%2Fyard%2Fhls%2Fx.ts",
+                              "/api/cameras/demo/hls/x%00.ts", "/api/cameras/demo/hls/a%5Cb", "/api/cameras/demo/hls/x.ts%2f"}) {
+        HttpResponse r = check(viewer + "X-Original-URI: " + trick + "\r\n");
+        INFO(trick << " -> " << r.status << " " << r.body);
+        CHECK(r.status == 403);
+        CHECK(jsonString(r.body, "$.error") == "path_not_canonical");
+    }
+    // Escaped dots are dots to GLib's parser, as to libsoup's and nginx's: judged where they lead.
+    CHECK(check("X-Original-URI: /api/cameras/demo/hls/%2e%2e/%2e%2e/yard/hls/x.ts?token=" + token + "\r\n").status == 403);
+    CHECK(check("X-Original-URI: /api/cameras/yard/hls/%2e%2e/%2e%2e/demo/hls/x.ts?token=" + token + "\r\n").status == 204);
+    // A CORS preflight is the gate's own business: allowed here, answered by the gate there.
+    CHECK(check("X-Original-URI: /api/cameras/demo/hls/index.m3u8\r\nX-Original-Method: OPTIONS\r\n").status == 204);
+    // The check itself passes the gate's Host and Origin checks first.
+    CHECK(check(viewer + "Host: evil.example\r\nX-Original-URI: /api/cameras\r\n").status == 421);
+    CHECK(check(viewer + "Origin: http://evil.example\r\nX-Original-URI: /api/cameras\r\n").status == 403);
     // A viewer is not an admin, whatever path trick names the admin route.
     CHECK(check(viewer + "X-Original-URI: /api/cameras/demo/./graph\r\n").status == 403);
     CHECK(check(viewer + "X-Original-URI: //api//events\r\n").status == 403);
@@ -353,6 +369,21 @@ TEST_CASE("failed logins are rate-limited per address with Retry-After", "[auth]
     for (int i = 0; i < 3; ++i) CHECK(httpRequest(port, "GET", "/api/cameras", {}, basicAuth("vic:guess" + std::to_string(i))).status == 401);
     auto limited = httpRequest(port, "GET", "/api/cameras", {}, basicAuth("vic:viewer-pw"));
     CHECK(limited.status == 429);
+    CHECK(std::stoi(limited.headers["retry-after"]) > 0);
+}
+
+TEST_CASE("a wrong password asked about through /api/access counts as one failed login, as it would directly", "[auth][access]") {
+    AuthService s("", "[auth]\nenabled=true\nlogin-failures-per-minute=3\n");
+    const int port = s.port();
+    const std::string original = "X-Original-URI: /api/cameras/demo/hls/index.m3u8\r\n";
+    for (int i = 0; i < 3; ++i)
+        CHECK(httpRequest(port, "GET", "/api/access", {}, basicAuth("vic:guess" + std::to_string(i)) + original).status == 401);
+    // The 4th attempt is the limited one (counted twice, the 2nd would already be): refused even with the
+    // right password, as a 403 (what auth_request passes on) that nginx must not cache.
+    HttpResponse limited = httpRequest(port, "GET", "/api/access", {}, basicAuth("vic:viewer-pw") + original);
+    CHECK(limited.status == 403);
+    CHECK(jsonString(limited.body, "$.error") == "too_many_failed_logins");
+    CHECK(limited.headers["x-accel-expires"] == "0");
     CHECK(std::stoi(limited.headers["retry-after"]) > 0);
 }
 

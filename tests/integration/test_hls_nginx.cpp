@@ -20,6 +20,7 @@
 
 #include <cstdlib>
 #include <fstream>
+#include <regex>
 #include <set>
 #include <sstream>
 
@@ -78,6 +79,10 @@ public:
             std::string site = replaceAll(conf, "@CAMRELAY_ADDRESS@", "127.0.0.1:" + std::to_string(originPort));
             site = replaceAll(site, "@LISTEN@", "127.0.0.1:" + std::to_string(port_));
             site = replaceAll(site, "@CACHE_DIR@", dir_.path() + "/cache");
+            site = replaceAll(site, "@ACCESS_CACHE_DIR@", dir_.path() + "/access-cache");
+            std::smatch left;
+            if (std::regex_search(site, left, std::regex("@[A-Z_]+@")))
+                throw std::runtime_error("data/nginx-camrelay.conf has a placeholder this test does not fill: " + left.str());
             dir_.write("camrelay.conf", site);
             // What Debian's /etc/nginx/nginx.conf provides around conf.d/*.conf,
             // with every path inside the prefix (the compiled-in ones are under
@@ -233,15 +238,34 @@ TEST_CASE("auth on: nginx asks GET /api/access before answering from its HLS cac
     REQUIRE_FALSE(tokenListed.uris.empty());
     CHECK_THAT(tokenListed.uris.back(), Catch::Contains("token="));
     CHECK(httpRequest(nginx.port(), "GET", base + tokenListed.uris.back()).status == 200);
-    // A yard token on a path nginx and camrelay both resolve to yard (allowed, whatever it answers) must not
-    // leave behind a verdict that opens demo: the raw request line, not the camera, keys the decision.
-    HttpResponse yardViaDots =
-        httpRequest(nginx.port(), "GET", "/api/cameras/demo/../yard/hls/index.m3u8?token=" + yardToken);
-    CHECK(yardViaDots.status != 401);
-    CHECK(yardViaDots.status != 403);
+    // Only the plain spelling of an HLS request line passes nginx: dot segments are refused there (400).
+    CHECK(httpRequest(nginx.port(), "GET", "/api/cameras/demo/../yard/hls/index.m3u8?token=" + yardToken).status == 400);
     CHECK(httpRequest(nginx.port(), "GET", segment + "?token=" + yardToken).status == 403);
     CHECK(httpRequest(nginx.port(), "GET", base + "index.m3u8?token=" + yardToken).status == 403);
-    CHECK(httpRequest(nginx.port(), "GET", "/api/cameras/yard/../demo/hls/index.m3u8?token=" + yardToken).status == 403);
+    CHECK(httpRequest(nginx.port(), "GET", "/api/cameras/yard/../demo/hls/index.m3u8?token=" + yardToken).status == 400);
+
+    // Encoded slashes and dot segments: nginx would decode them, camrelay would not. A token for
+    // yard must not reach demo's cached entries through them (nor any other spelling of a path).
+    const std::string demoSegmentName = segment.substr(base.size());
+    const std::string bearerYard = "Authorization: Bearer " + yardToken + "\r\n";
+    // First a proper yard request, so nginx holds an "allowed" verdict for the yard token on
+    // /api/cameras/yard/hls/: the tricks below then meet nginx's own defences, not only camrelay's.
+    CHECK(httpRequest(nginx.port(), "GET", "/api/cameras/yard/hls/index.m3u8", "", bearerYard).status != 403);
+    for (const std::string& trick : {"/api/cameras/yard/hls/..%2f..%2fdemo%2fhls%2f" + demoSegmentName,
+                                     "/api/cameras/yard/hls/..%2F..%2Fdemo%2Fhls%2F" + demoSegmentName,
+                                     "/api/cameras/yard/hls/%2e%2e/%2e%2e/demo/hls/" + demoSegmentName,
+                                     "/api/cameras/yard/hls/../../demo/hls/" + demoSegmentName,
+                                     std::string("/api/cameras/yard/hls/..%2f..%2fdemo%2fhls%2findex.m3u8"),
+                                     "/api/cameras/%64emo/hls/" + demoSegmentName}) {
+        HttpResponse r = httpRequest(nginx.port(), "GET", trick, "", bearerYard);
+        INFO(trick << " -> " << r.status << " " << r.headers["content-type"]);
+        CHECK(r.status != 200);
+        CHECK(r.headers["content-type"] != "video/mp2t");
+        CHECK(r.headers["content-type"] != "application/vnd.apple.mpegurl");
+    }
+    // A preflight from an allowed page still reaches camrelay's own CORS answer (not a 401 from the check).
+    CHECK(httpRequest(nginx.port(), "OPTIONS", segment, "", "Origin: http://127.0.0.1:1\r\n"
+                      "Access-Control-Request-Method: GET\r\n").status != 401);
 
     // 100 requests with one login: the decision is cached, camrelay is asked about once.
     const double checksBefore = routeRequests(service.port(), "/api/access", viewer);

@@ -346,6 +346,9 @@ TEST_CASE("trusted-proxies takes addresses and masks, and names a bad entry", "[
     REQUIRE(bad.problems.size() == 2);
     CHECK_THAT(bad.problems[0].toString(), Catch::Contains("trusted-proxies") && Catch::Contains("nginx.local"));
     CHECK_THAT(bad.problems[1].toString(), Catch::Contains("10.0.0.0/99"));
+    auto mapped = parseServiceConfig("svc.ini", "[server]\ntrusted-proxies=::ffff:10.0.0.1\n");
+    REQUIRE(mapped.problems.size() == 1);
+    CHECK_THAT(mapped.problems[0].toString(), Catch::Contains("as IPv4") && Catch::Contains("10.0.0.1"));
     std::string many = "[server]\ntrusted-proxies=";
     for (int i = 0; i < 70; ++i) many += "10.0.0." + std::to_string(i) + ",";
     auto tooMany = parseServiceConfig("svc.ini", many + "\n");
