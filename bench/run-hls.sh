@@ -49,7 +49,13 @@ CONF
 # The site file exactly as docs/scaling.md installs it, placeholders substituted,
 # inside the minimal main config Debian's /etc/nginx/nginx.conf would provide.
 sed -e "s|@CAMRELAY_ADDRESS@|127.0.0.1:$port|" -e "s|@LISTEN@|127.0.0.1:$nginx_port|" \
-    -e "s|@CACHE_DIR@|$work/nginx/cache|" data/nginx-camrelay.conf >"$work/nginx/camrelay.conf"
+    -e "s|@CACHE_DIR@|$work/nginx/cache|" -e "s|@ACCESS_CACHE_DIR@|$work/nginx/access-cache|" \
+    data/nginx-camrelay.conf >"$work/nginx/camrelay.conf"
+left=$(grep -o '@[A-Z_]*@' "$work/nginx/camrelay.conf" | head -1 || true)
+if [ -n "$left" ]; then
+  echo "data/nginx-camrelay.conf has a placeholder this script does not fill: $left" >&2
+  exit 2
+fi
 {
   [ "$(id -u)" = 0 ] && echo 'user root;'  # workers would run as nobody, who cannot enter $work
   cat <<CONF
