@@ -275,6 +275,7 @@ TEST_CASE("slow and stalled downloads stall neither live viewers nor the loop, a
     HttpResponse full;
     std::thread reader([&] { full = httpRequest(port, "GET", "/api/recordings/" + big); });
     const uint64_t before = pool.stats(0).frames;
+    const double producedBefore = jsonNumber(service.cameraJson("demo"), "$.frames");
     const auto t0 = std::chrono::steady_clock::now();
     int64_t worstHealthUs = 0;
     for (int i = 0; i < 8; ++i) {
@@ -286,14 +287,20 @@ TEST_CASE("slow and stalled downloads stall neither live viewers nor the loop, a
     }
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     const double fps = double(pool.stats(0).frames - before) / seconds;
+    const double producedFps = (jsonNumber(service.cameraJson("demo"), "$.frames") - producedBefore) / seconds;
     reader.join();
     CHECK(full.status == 200);
     CHECK(full.body.size() == bytes.size());
     CHECK(full.body == bytes);
-    CHECK(fps > 27);
+    // The viewer got what the camera made meanwhile (not a fixed 30 fps: this test's own
+    // thread reading 48 MB shares the 2 cores with the test pattern's encoder, which then
+    // makes fewer frames; a stalled loop would show as a viewer behind its camera).
+    INFO("viewer " << fps << " fps, camera " << producedFps << " fps");
+    CHECK(producedFps > 15);
+    CHECK(fps >= 0.9 * producedFps);
     CHECK(worstHealthUs < 300000);
-    std::printf("recordings-api: live viewer %.1f fps, worst /health %.1f ms while 3 stalled + 1 full download of %zu MB\n",
-                fps, double(worstHealthUs) / 1000, bytes.size() >> 20);
+    std::printf("recordings-api: live viewer %.1f fps (camera %.1f), worst /health %.1f ms while 3 stalled + 1 full download of %zu MB\n",
+                fps, producedFps, double(worstHealthUs) / 1000, bytes.size() >> 20);
     // The stalled ones are closed by the service after the client timeout:
     // its descriptors (socket and file each) come back while ours stay open.
     CHECK(waitUntil([&] { pool.run(100); return openFdCount(service.pid()) <= fdsBefore; }, 10000));
