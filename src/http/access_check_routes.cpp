@@ -98,14 +98,7 @@ void answer(SoupServerMessage* msg, const AccessGate& gate) {
         soup_server_message_set_status(msg, SOUP_STATUS_NO_CONTENT, nullptr);
         return;
     }
-    if (verdict.status == SOUP_STATUS_UNAUTHORIZED) {
-        if (wantsBasicChallenge(msg))
-            soup_message_headers_replace(out, "WWW-Authenticate", "Basic realm=\"camrelay\", charset=\"UTF-8\"");
-        return respondError(msg, SOUP_STATUS_UNAUTHORIZED, "unauthorized",
-                            verdict.auth.outcome == AuthOutcome::Missing
-                                ? "log in: a session cookie, HTTP Basic, Authorization: Bearer, or a stream ?token= for this camera"
-                                : verdict.auth.reason);
-    }
+    if (verdict.status == SOUP_STATUS_UNAUTHORIZED) return respondUnauthorized(msg, verdict.auth);
     if (verdict.auth.outcome == AuthOutcome::RateLimited) {
         soup_message_headers_replace(out, "Retry-After", std::to_string(verdict.auth.retryAfterSec).c_str());
         // nginx caches verdicts (data/nginx-camrelay.conf): not this one, or the lockout would outlast the limiter.

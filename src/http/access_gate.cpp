@@ -113,7 +113,6 @@ bool challengeWanted(SoupMessageHeaders* h) {
 }
 
 void refuseUnauthenticated(SoupServerMessage* msg, const AccessRule& rule, const char* path, const AuthResult& result) {
-    SoupMessageHeaders* in = soup_server_message_get_request_headers(msg);
     SoupMessageHeaders* out = soup_server_message_get_response_headers(msg);
     if (result.outcome == AuthOutcome::RateLimited) return respondRateLimited(msg, result);
     if (rule.page && isRead(msg)) {
@@ -129,12 +128,7 @@ void refuseUnauthenticated(SoupServerMessage* msg, const AccessRule& rule, const
         soup_server_message_set_status(msg, SOUP_STATUS_SEE_OTHER, nullptr);
         return;
     }
-    if (challengeWanted(in))
-        soup_message_headers_replace(out, "WWW-Authenticate", "Basic realm=\"camrelay\", charset=\"UTF-8\"");
-    respondError(msg, SOUP_STATUS_UNAUTHORIZED, "unauthorized",
-                 result.outcome == AuthOutcome::Missing
-                     ? "log in: a session cookie, HTTP Basic, Authorization: Bearer, or a stream ?token= for this camera"
-                     : result.reason);
+    respondUnauthorized(msg, result);
 }
 
 Credentials credentialsOf(SoupServerMessage* msg, GHashTable* query) {
@@ -252,6 +246,16 @@ void onRequest(SoupServerMessage* msg, const char* path, GHashTable* query, Gate
 
 }  // namespace
 
+void respondUnauthorized(SoupServerMessage* msg, const AuthResult& result) {
+    if (challengeWanted(soup_server_message_get_request_headers(msg)))
+        soup_message_headers_replace(soup_server_message_get_response_headers(msg), "WWW-Authenticate",
+                                     "Basic realm=\"camrelay\", charset=\"UTF-8\"");
+    respondError(msg, SOUP_STATUS_UNAUTHORIZED, "unauthorized",
+                 result.outcome == AuthOutcome::Missing
+                     ? "log in: a session cookie, HTTP Basic, Authorization: Bearer, or a stream ?token= for this camera"
+                     : result.reason);
+}
+
 void respondRateLimited(SoupServerMessage* msg, const AuthResult& result) {
     soup_message_headers_replace(soup_server_message_get_response_headers(msg), "Retry-After",
                                  std::to_string(result.retryAfterSec).c_str());
@@ -286,10 +290,6 @@ std::string requestCookie(SoupServerMessage* msg, const char* name) {
 
 AccessVerdict AccessGate::judge(const std::string& path, GHashTable* query, bool read, SoupServerMessage* msg) const {
     return judgeRequest(*gate_, path.c_str(), query, read, credentialsOf(msg, query));
-}
-
-bool wantsBasicChallenge(SoupServerMessage* msg) {
-    return challengeWanted(soup_server_message_get_request_headers(msg));
 }
 
 AccessGate::AccessGate(const GateSettings& settings)

@@ -68,9 +68,9 @@ private:
 const Identity* requestIdentity(SoupServerMessage* msg);
 // 429 with Retry-After for a RateLimited AuthResult (the gate and the login route).
 void respondRateLimited(SoupServerMessage* msg, const AuthResult& result);
-// A 401 carries the Basic challenge, unless a page's fetch() asked (the browser's
-// own login dialog would pop up over the page).
-bool wantsBasicChallenge(SoupServerMessage* msg);
+// 401 with why (no or a wrong credential); it carries the Basic challenge unless a
+// page's fetch() asked (the browser's own login dialog would pop up over the page).
+void respondUnauthorized(SoupServerMessage* msg, const AuthResult& result);
 // The client's IP address as text ("" if unknown): behind a trusted proxy
 // ([server] trusted-proxies), the one its X-Forwarded-For names (http/client_address).
 std::string requestPeer(SoupServerMessage* msg);
